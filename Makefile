@@ -1,0 +1,49 @@
+# The two commands: `make demo` (the main job on a local Neo4j) and `make test` (the whole suite).
+# Needs Python 3.11+, Java 17+ and Maven; everything else is installed here.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+RINGTRACE := $(BIN)/ringtrace
+DEMO_DIR ?= demo/population
+DEMO_ACCOUNTS ?= 20000
+DEMO_SEED ?= 7
+
+# The test server is separate from the development one, so tests never wipe demo data.
+TEST_ENV := NEO4J_URI=bolt://127.0.0.1:7688 RINGTRACE_NEO4J_BOLT_PORT=7688 \
+            RINGTRACE_NEO4J_HTTP_PORT=7475 RINGTRACE_NEO4J_HOME=$(CURDIR)/.neo4j-test
+
+.PHONY: install demo test lint bench neo4j-start neo4j-stop clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,fast]'
+	touch $@
+
+demo: install
+	$(RINGTRACE) neo4j start
+	$(RINGTRACE) schema apply
+	$(RINGTRACE) generate --out $(DEMO_DIR) --accounts $(DEMO_ACCOUNTS) --seed $(DEMO_SEED)
+	$(RINGTRACE) load $(DEMO_DIR)
+
+test: install
+	$(TEST_ENV) $(RINGTRACE) neo4j start
+	$(TEST_ENV) $(BIN)/python -m pytest; status=$$?; \
+	  $(TEST_ENV) $(RINGTRACE) neo4j stop; exit $$status
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+neo4j-start: install
+	$(RINGTRACE) neo4j start
+
+neo4j-stop: install
+	$(RINGTRACE) neo4j stop
+
+clean:
+	-$(RINGTRACE) neo4j stop
+	rm -rf .neo4j .neo4j-test demo

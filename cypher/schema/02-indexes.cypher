@@ -1,0 +1,10 @@
+// Indexes for the lookups the pipeline, the API and analysts make.
+CREATE INDEX account_email_domain IF NOT EXISTS FOR (n:Account) ON (n.email_domain);
+CREATE INDEX account_created_at IF NOT EXISTS FOR (n:Account) ON (n.created_at);
+CREATE INDEX ip_network IF NOT EXISTS FOR (n:IP) ON (n.network);
+CREATE INDEX ring_score IF NOT EXISTS FOR (n:Ring) ON (n.score);
+CREATE INDEX ring_run IF NOT EXISTS FOR (n:Ring) ON (n.run_id);
+CREATE INDEX detection_run_started IF NOT EXISTS FOR (n:DetectionRun) ON (n.started_at);
+CREATE INDEX organization_domain IF NOT EXISTS FOR (n:Organization) ON (n.domain);
+CREATE INDEX member_of_run IF NOT EXISTS FOR ()-[r:MEMBER_OF]-() ON (r.run_id);
+CREATE INDEX attributed_to_run IF NOT EXISTS FOR ()-[r:ATTRIBUTED_TO]-() ON (r.run_id);

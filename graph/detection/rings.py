@@ -1,0 +1,171 @@
+"""Rings from the account graph: connected components, then community detection inside each.
+
+Components are found with ``scipy.sparse.csgraph.connected_components``; a component smaller than
+``min_size`` cannot hold a ring and is dropped before any community detection runs. For CPM, which is
+additive over components, the remaining components go to the backend in one call; modularity is not
+(its null model depends on the component's total weight), so modularity backends run per component,
+and a small, dense component (at most ``_DENSE_MAX_SIZE`` accounts, at least half of all pairs linked)
+is kept whole without a call. Subgraphs are handed over with nodes and edges in ascending order, so
+labels depend on the input graph and the seed only.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Protocol
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from graph.detection.leiden import leiden_cpm_partition, leiden_modularity_partition
+from graph.detection.louvain import louvain_partition
+from graph.detection.plm import plm_partition
+from graph.projection import AccountGraph
+
+__all__ = [
+    "DEFAULT_METHOD",
+    "DEFAULT_MIN_SIZE",
+    "DEFAULT_RESOLUTION",
+    "METHODS",
+    "detect_rings",
+    "ring_labels",
+]
+
+
+class _Partition(Protocol):
+    def __call__(
+        self,
+        n_nodes: int,
+        src: npt.NDArray[np.int32],
+        dst: npt.NDArray[np.int32],
+        weight: npt.NDArray[np.float64],
+        *,
+        resolution: float,
+        seed: int,
+    ) -> npt.NDArray[np.int64]: ...
+
+
+#: method name -> (partition function, whether its objective is additive over components)
+METHODS: Final[dict[str, tuple[_Partition, bool]]] = {
+    "leiden-cpm": (leiden_cpm_partition, True),
+    "leiden-modularity": (leiden_modularity_partition, False),
+    "louvain": (louvain_partition, False),
+    "plm": (plm_partition, False),
+}
+
+DEFAULT_METHOD: Final = "leiden-cpm"
+DEFAULT_RESOLUTION: Final = 0.05  # CPM density floor; see bench/offline_eval.py
+DEFAULT_MIN_SIZE: Final = 3
+
+_DENSE_MAX_SIZE: Final = 10
+_DENSE_MIN_DENSITY: Final = 0.5
+
+
+def detect_rings(
+    graph: AccountGraph,
+    *,
+    method: str = DEFAULT_METHOD,
+    resolution: float = DEFAULT_RESOLUTION,
+    min_size: int = DEFAULT_MIN_SIZE,
+    seed: int,
+) -> list[npt.NDArray[np.int32]]:
+    """Rings of at least `min_size` accounts, as sorted account-index arrays.
+
+    Rings are ordered by size (largest first), then by their smallest account index. `method` is a
+    key of :data:`METHODS`; `resolution` means what that method's objective makes of it (CPM: minimum
+    weighted density; modularity: gamma).
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; expected one of {sorted(METHODS)}")
+    if min_size < 2:
+        raise ValueError("min_size must be at least 2")
+    partition, additive = METHODS[method]
+    labels = _labels(graph, partition, additive, resolution=resolution, min_size=min_size, seed=seed)
+    return _rings_from_labels(labels, min_size)
+
+
+def _labels(
+    graph: AccountGraph,
+    partition: _Partition,
+    additive: bool,
+    *,
+    resolution: float,
+    min_size: int,
+    seed: int,
+) -> npt.NDArray[np.int64]:
+    """A community label per account; -1 for accounts in components smaller than `min_size`."""
+    n = graph.n_accounts
+    labels = np.full(n, -1, np.int64)
+    if graph.n_edges == 0:
+        return labels
+    adjacency = sparse.coo_matrix((graph.weight, (graph.src, graph.dst)), shape=(n, n)).tocsr()
+    n_comp, component = csgraph.connected_components(adjacency, directed=False)
+    component = component.astype(np.int64)
+    size = np.bincount(component, minlength=n_comp)
+    edge_comp = component[graph.src]
+    edges_per = np.bincount(edge_comp, minlength=n_comp)
+    kept = size >= min_size
+    next_label = n_comp
+
+    if additive:
+        nodes = np.flatnonzero(kept[component])
+        edges = np.flatnonzero(kept[edge_comp])
+        next_label = _run(graph, partition, nodes, edges, resolution, seed, labels, next_label)
+        return labels
+
+    pairs = size * (size - 1) / 2
+    dense = kept & (size <= _DENSE_MAX_SIZE) & (edges_per >= _DENSE_MIN_DENSITY * pairs)
+    labels[dense[component]] = component[dense[component]]
+    # Nodes and edges grouped by component, each group still in ascending order.
+    node_order = np.argsort(component, kind="stable")
+    edge_order = np.argsort(edge_comp, kind="stable")
+    node_start = np.r_[0, np.cumsum(size)]
+    edge_start = np.r_[0, np.cumsum(edges_per)]
+    for c in np.flatnonzero(kept & ~dense).tolist():
+        nodes = node_order[node_start[c] : node_start[c + 1]]
+        edges = edge_order[edge_start[c] : edge_start[c + 1]]
+        next_label = _run(graph, partition, nodes, edges, resolution, seed, labels, next_label)
+    return labels
+
+
+def _run(
+    graph: AccountGraph,
+    partition: _Partition,
+    nodes: npt.NDArray[np.int64],
+    edges: npt.NDArray[np.int64],
+    resolution: float,
+    seed: int,
+    labels: npt.NDArray[np.int64],
+    next_label: int,
+) -> int:
+    """Partition the subgraph on ascending `nodes` / `edges`, writing labels from `next_label` on."""
+    if nodes.shape[0] == 0:
+        return next_label
+    src = np.searchsorted(nodes, graph.src[edges]).astype(np.int32)
+    dst = np.searchsorted(nodes, graph.dst[edges]).astype(np.int32)
+    sub = partition(int(nodes.shape[0]), src, dst, graph.weight[edges], resolution=resolution, seed=seed)
+    labels[nodes] = sub + next_label
+    return next_label + int(sub.max()) + 1
+
+
+def _rings_from_labels(labels: npt.NDArray[np.int64], min_size: int) -> list[npt.NDArray[np.int32]]:
+    accounts = np.flatnonzero(labels >= 0)
+    if accounts.shape[0] == 0:
+        return []
+    order = np.lexsort((accounts, labels[accounts]))
+    accounts = accounts[order]
+    lab = labels[accounts]
+    starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
+    rings = [r.astype(np.int32) for r in np.split(accounts, starts[1:]) if r.shape[0] >= min_size]
+    rings.sort(key=lambda r: (-r.shape[0], int(r[0])))
+    return rings
+
+
+def ring_labels(rings: list[npt.NDArray[np.int32]], n_accounts: int) -> npt.NDArray[np.int64]:
+    """Index of each account's ring in `rings`, -1 for accounts in none."""
+    labels = np.full(n_accounts, -1, np.int64)
+    for i, ring in enumerate(rings):
+        labels[ring] = i
+    return labels
+

@@ -1,0 +1,146 @@
+"""Writing validated rows to Neo4j: batched `UNWIND $rows ... MERGE` in managed transactions.
+
+Every batch is applied at most once. Its id is a hash of its normalised content; the batch's writes
+and its `(:AppliedBatch)` ledger node commit in one transaction, so a re-run skips what committed and
+applies what did not, and a driver retry of a failed transaction cannot count an observation twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import neo4j
+from graph.model import ENTITY_KINDS
+
+__all__ = ["batch_id", "write_batch"]
+
+_LEDGER_CHECK: Final = "MATCH (b:AppliedBatch {batch_id: $batch_id}) RETURN count(b) AS n"
+_LEDGER_RECORD: Final = """
+CREATE (:AppliedBatch {batch_id: $batch_id, file: $file, rows: $rows, applied_at: datetime()})
+"""
+
+_ACCOUNTS: Final = """
+UNWIND $rows AS row
+MERGE (a:Account {account_id: row.account_id})
+SET a += row.props,
+    a.created_at = coalesce(row.created_at, a.created_at),
+    a.email_domain = coalesce(row.email_domain, a.email_domain)
+WITH a, row WHERE row.email IS NOT NULL
+MERGE (e:Email {address: row.email})
+MERGE (a)-[r:HAS_EMAIL]->(e)
+  ON CREATE SET r.first_seen = row.created_at, r.last_seen = row.created_at, r.count = 1
+"""
+
+# The relationship's interval only widens; counts add up (the ledger keeps them from doubling).
+_LINK_TEMPLATE: Final = """
+UNWIND $rows AS row
+MERGE (a:Account {{account_id: row.account_id}})
+MERGE (e:{label} {{{key}: row.value}})
+SET e += row.entity
+MERGE (a)-[r:{relationship}]->(e)
+  ON CREATE SET r.first_seen = row.first_seen, r.last_seen = row.last_seen, r.count = row.count
+  ON MATCH SET
+    r.first_seen = CASE WHEN r.first_seen IS NULL OR row.first_seen < r.first_seen
+                        THEN coalesce(row.first_seen, r.first_seen) ELSE r.first_seen END,
+    r.last_seen = CASE WHEN r.last_seen IS NULL OR row.last_seen > r.last_seen
+                       THEN coalesce(row.last_seen, r.last_seen) ELSE r.last_seen END,
+    r.count = r.count + row.count
+"""
+_LINKS: Final = {
+    kind.name: _LINK_TEMPLATE.format(label=kind.label, key=kind.key, relationship=kind.relationship)
+    for kind in ENTITY_KINDS.values()
+}
+
+_ENRICH_IPS: Final = """
+UNWIND $rows AS row
+MATCH (ip:IP {address: row.address})
+SET ip.asn = row.asn, ip.org = row.organization, ip.network = row.network, ip.range = row.cidr
+WITH ip, row
+OPTIONAL MATCH (ip)-[old:OPERATED_BY]->(previous:Organization)
+WHERE row.organization IS NULL OR previous.name <> row.organization
+DELETE old
+WITH DISTINCT ip, row WHERE row.organization IS NOT NULL
+MERGE (o:Organization {name: row.organization})
+MERGE (ip)-[:OPERATED_BY]->(o)
+"""
+
+_KNOWN: Final = """
+UNWIND $rows AS row
+MERGE (a:Account {account_id: row.account_id})
+MERGE (o:Organization {name: row.organization})
+MERGE (a)-[r:KNOWN_MEMBER_OF]->(o)
+SET r.source = coalesce(row.source, r.source),
+    r.since = coalesce(r.since, row.since, datetime())
+"""
+
+_IP_RANGES: Final = """
+UNWIND $rows AS row
+MERGE (r:IPRange {cidr: row.cidr})
+SET r.asn = row.asn, r.organization = row.organization, r.network = row.network
+WITH r, row WHERE row.organization IS NOT NULL
+MERGE (o:Organization {name: row.organization})
+MERGE (r)-[:OPERATED_BY]->(o)
+"""
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return value
+
+
+def batch_id(file_kind: str, rows: list[dict[str, Any]]) -> str:
+    """A content hash of a batch of normalised rows: the same rows give the same id."""
+    digest = hashlib.sha256(file_kind.encode())
+    for row in rows:
+        digest.update(json.dumps(row, sort_keys=True, default=_canonical).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def _statements(file_kind: str, rows: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    if file_kind == "accounts":
+        return [(_ACCOUNTS, rows)]
+    if file_kind == "known":
+        return [(_KNOWN, rows)]
+    if file_kind == "ip_ranges":
+        return [(_IP_RANGES, rows)]
+    if file_kind == "ip_enrichment":
+        return [(_ENRICH_IPS, rows)]
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_kind.setdefault(row["kind"], []).append(row)
+    return [(_LINKS[kind], by_kind[kind]) for kind in ENTITY_KINDS if kind in by_kind]
+
+
+def write_batch(
+    driver: neo4j.Driver,
+    database: str,
+    file_kind: str,
+    rows: list[dict[str, Any]],
+    *,
+    ledger: bool = True,
+) -> bool:
+    """Apply one batch unless its id is in the ledger; True if it was applied now."""
+    identity = batch_id(file_kind, rows)
+    statements = _statements(file_kind, rows)
+
+    def work(tx: neo4j.ManagedTransaction) -> bool:
+        if ledger and tx.run(_LEDGER_CHECK, batch_id=identity).single(strict=True)["n"]:
+            return False
+        for query, part in statements:
+            tx.run(query, rows=part).consume()
+        if ledger:
+            tx.run(_LEDGER_RECORD, batch_id=identity, file=file_kind, rows=len(rows)).consume()
+        return True
+
+    with driver.session(database=database) as session:
+        try:
+            return bool(session.execute_write(work))
+        except neo4j.exceptions.ConstraintError:
+            # A concurrent loader committed the same batch first: it is applied, once.
+            return False
+

@@ -1,0 +1,236 @@
+"""The local development Neo4j: 5.26 LTS Community from Maven Central, run as a child JVM.
+
+`neo4j/pom.xml` names the server (and Neo4j Browser) artifacts; Maven copies them into `neo4j/lib` once.
+The server runs the real entry point (`org.neo4j.server.CommunityEntryPoint`) with a rendered
+`neo4j.conf`, so the Python driver talks Bolt to it exactly as to a production server, with
+authentication on. Data, logs and the pid file live under `Settings.neo4j_home` (`.neo4j/`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+import neo4j
+from graph.errors import LocalServerError
+from graph.settings import PROJECT_ROOT, Settings
+
+__all__ = ["ServerStatus", "ensure_server_jars", "start", "status", "stop"]
+
+_NEO4J_DIR = PROJECT_ROOT / "neo4j"
+_POM = _NEO4J_DIR / "pom.xml"
+_LIB = _NEO4J_DIR / "lib"
+_LIB_STAMP = _LIB / ".pom-sha256"
+_CONF_TEMPLATE = _NEO4J_DIR / "conf" / "neo4j.conf.template"
+_ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
+_ADMIN_TOOL = "org.neo4j.cli.AdminTool"
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    running: bool
+    pid: int | None
+    bolt_uri: str
+    bolt_answers: bool
+    rss_mib: float | None
+    home: Path
+
+
+def ensure_server_jars() -> Path:
+    """Fetch the server jars with Maven unless `neo4j/lib` already matches the pom."""
+    pom_hash = hashlib.sha256(_POM.read_bytes()).hexdigest()
+    if _LIB_STAMP.exists() and _LIB_STAMP.read_text().strip() == pom_hash:
+        return _LIB
+    if shutil.which("mvn") is None:
+        raise LocalServerError("Maven (mvn) is needed to fetch Neo4j from Maven Central; install it")
+    if _LIB.exists():
+        shutil.rmtree(_LIB)
+    done = subprocess.run(
+        ["mvn", "-q", "-B", "-f", str(_POM), "package"], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise LocalServerError(f"mvn could not fetch Neo4j:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    _LIB_STAMP.write_text(pom_hash)
+    return _LIB
+
+
+def _pid_file(settings: Settings) -> Path:
+    return settings.neo4j_home / "run" / "ringtrace-neo4j.pid"
+
+
+def _bolt_uri(settings: Settings) -> str:
+    return f"bolt://127.0.0.1:{settings.neo4j_bolt_port}"
+
+
+def _running_pid(settings: Settings) -> int | None:
+    pid_file = _pid_file(settings)
+    if not pid_file.exists():
+        return None
+    try:
+        pid = int(pid_file.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (ValueError, OSError):
+        return None
+    return pid if _ENTRY_POINT.encode() in cmdline else None
+
+
+def _rss_mib(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _bolt_answers(settings: Settings) -> bool:
+    auth = (settings.neo4j_user, settings.neo4j_password.get_secret_value())
+    try:
+        with (
+            neo4j.GraphDatabase.driver(_bolt_uri(settings), auth=auth, connection_timeout=2) as driver,
+            driver.session(database=settings.neo4j_database) as session,
+        ):
+            # An auto-commit query, so the driver tries once instead of retrying for 30 s.
+            session.run("RETURN 1").consume()
+    except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError):
+        return False
+    return True
+
+
+def status(settings: Settings) -> ServerStatus:
+    pid = _running_pid(settings)
+    return ServerStatus(
+        running=pid is not None,
+        pid=pid,
+        bolt_uri=_bolt_uri(settings),
+        bolt_answers=pid is not None and _bolt_answers(settings),
+        rss_mib=_rss_mib(pid) if pid is not None else None,
+        home=settings.neo4j_home,
+    )
+
+
+def _render_config(settings: Settings, lib: Path) -> Path:
+    conf_dir = settings.neo4j_home / "conf"
+    conf_dir.mkdir(parents=True, exist_ok=True)
+    for sub in ("data", "logs", "run", "plugins", "import"):
+        (settings.neo4j_home / sub).mkdir(parents=True, exist_ok=True)
+    text = Template(_CONF_TEMPLATE.read_text()).substitute(
+        bolt_port=settings.neo4j_bolt_port,
+        http_port=settings.neo4j_http_port,
+        heap=settings.neo4j_heap,
+        pagecache=settings.neo4j_pagecache,
+        home=settings.neo4j_home,
+        lib=lib,
+    )
+    (conf_dir / "neo4j.conf").write_text(text)
+    return conf_dir
+
+
+def _java_env(settings: Settings, conf_dir: Path) -> dict[str, str]:
+    return {**os.environ, "NEO4J_HOME": str(settings.neo4j_home), "NEO4J_CONF": str(conf_dir)}
+
+
+def _set_initial_password(settings: Settings, lib: Path, conf_dir: Path) -> None:
+    # The password only takes effect before the first start, so do it exactly then.
+    if (settings.neo4j_home / "data" / "databases" / "system").exists():
+        return
+    done = subprocess.run(
+        ["java", "-cp", f"{lib}/*", _ADMIN_TOOL, "dbms", "set-initial-password",
+         settings.neo4j_password.get_secret_value()],
+        env=_java_env(settings, conf_dir), capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        raise LocalServerError(f"could not set the initial password: {done.stderr[-2000:]}")
+
+
+def _log_tail(settings: Settings, lines: int = 40) -> str:
+    parts = []
+    for name in ("console.log", "neo4j.log"):
+        path = settings.neo4j_home / "logs" / name
+        if path.exists():
+            tail = path.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"--- {path} ---\n" + "\n".join(tail))
+    return "\n".join(parts) or "(no log written)"
+
+
+def start(settings: Settings, timeout: float = 120.0) -> ServerStatus:
+    """Start the server unless it runs, and wait until Bolt answers a query."""
+    current = status(settings)
+    if current.running and current.bolt_answers:
+        return current
+    if current.running:
+        return _wait_for_bolt(settings, current.pid, timeout)
+    if shutil.which("java") is None:
+        raise LocalServerError("Java 17+ is needed to run Neo4j; install a JDK")
+    lib = ensure_server_jars()
+    conf_dir = _render_config(settings, lib)
+    _set_initial_password(settings, lib, conf_dir)
+    console = (settings.neo4j_home / "logs" / "console.log").open("ab")
+    command = [
+        "java",
+        f"-Xms{settings.neo4j_heap}",
+        f"-Xmx{settings.neo4j_heap}",
+        "-XX:+UseG1GC",
+        "-XX:+ExitOnOutOfMemoryError",
+        "-XX:+UseStringDeduplication",
+        "-Dfile.encoding=UTF-8",
+        "-cp",
+        f"{lib}/*",
+        _ENTRY_POINT,
+        f"--home-dir={settings.neo4j_home}",
+        f"--config-dir={conf_dir}",
+    ]
+    process = subprocess.Popen(
+        command, env=_java_env(settings, conf_dir), stdout=console, stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    console.close()
+    _pid_file(settings).write_text(str(process.pid))
+    return _wait_for_bolt(settings, process.pid, timeout)
+
+
+def _wait_for_bolt(settings: Settings, pid: int | None, timeout: float) -> ServerStatus:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        # The pid's cmdline may still be Python's between fork and exec, so test liveness only.
+        if pid is None or not _alive(pid):
+            raise LocalServerError(f"Neo4j exited while starting.\n{_log_tail(settings)}")
+        if _bolt_answers(settings):
+            return status(settings)
+        time.sleep(0.5)
+    raise LocalServerError(f"Neo4j did not answer on {_bolt_uri(settings)} within {timeout:.0f} s "
+                           f"(pid {pid}).\n{_log_tail(settings)}")
+
+
+def stop(settings: Settings, timeout: float = 60.0) -> bool:
+    """Stop the server (SIGTERM, then SIGKILL after `timeout`); False when none was running."""
+    pid = _running_pid(settings)
+    if pid is None:
+        _pid_file(settings).unlink(missing_ok=True)
+        return False
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.2)
+    if _alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+        while _alive(pid):
+            time.sleep(0.1)
+    _pid_file(settings).unlink(missing_ok=True)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -1,0 +1,44 @@
+"""Settings from the environment (DESIGN.md §4), read once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Connection and local-server settings. Environment variables win over defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    neo4j_uri: str = Field("bolt://127.0.0.1:7687", alias="NEO4J_URI")
+    neo4j_user: str = Field("neo4j", alias="NEO4J_USER")
+    neo4j_password: SecretStr = Field(SecretStr("ringtrace-dev"), alias="NEO4J_PASSWORD")
+    neo4j_database: str = Field("neo4j", alias="NEO4J_DATABASE")
+
+    # The local development server (`ringtrace neo4j start`).
+    neo4j_home: Path = Field(PROJECT_ROOT / ".neo4j", alias="RINGTRACE_NEO4J_HOME")
+    neo4j_bolt_port: int = Field(7687, alias="RINGTRACE_NEO4J_BOLT_PORT")
+    neo4j_http_port: int = Field(7474, alias="RINGTRACE_NEO4J_HTTP_PORT")
+    neo4j_heap: str = Field("1g", alias="RINGTRACE_NEO4J_HEAP")
+    neo4j_pagecache: str = Field("1g", alias="RINGTRACE_NEO4J_PAGECACHE")
+
+    api_keys: SecretStr = Field(SecretStr(""), alias="RINGTRACE_API_KEYS")
+
+    @field_validator("neo4j_home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        # Neo4j refuses directories that are not normalised ("a/../b").
+        return value.expanduser().resolve()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
