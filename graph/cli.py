@@ -159,3 +159,187 @@ def main() -> None:
     except RingtraceError as error:
         console.print(f"[bold red]error:[/] {error}")
         raise SystemExit(1) from None
+
+
+@app.command()
+def detect(
+    seed: Annotated[int, typer.Option(help="Random seed of community detection.")] = 42,
+    resolution: Annotated[float | None, typer.Option(help="Resolution (CPM: minimum density).")] = None,
+    min_size: Annotated[int, typer.Option(min=2, help="Smallest ring, in accounts.")] = 3,
+    method: Annotated[str | None, typer.Option(help="leiden-cpm, leiden-modularity, louvain or plm.")] = None,
+) -> None:
+    """Detect rings in everything loaded and write them back under a new DetectionRun."""
+    from graph.console import stage_progress
+    from graph.detection import DEFAULT_METHOD, DEFAULT_RESOLUTION, METHODS
+    from graph.pipeline import DetectionParams, run_detection
+
+    chosen = method or DEFAULT_METHOD
+    if chosen not in METHODS:
+        raise _fail(ValueError(f"unknown method {chosen!r}; choose one of {', '.join(METHODS)}"))
+    params = DetectionParams(
+        seed=seed, method=chosen, resolution=DEFAULT_RESOLUTION if resolution is None else resolution,
+        min_size=min_size,
+    )
+    settings = get_settings()
+    with create_driver(settings) as driver, stage_progress(console, "detecting") as progress:
+        summary = run_detection(driver, settings.neo4j_database, params, progress=progress)
+    counts = summary.counts
+    console.print(f"run [bold]{summary.run_id}[/]")
+    console.print(
+        f"{counts['accounts']:,} accounts, {counts['links']:,} links, {counts['entities']:,} entities "
+        f"({counts['weak_entities']:,} too widely shared to link accounts), {counts['edges']:,} account pairs"
+    )
+    console.print(
+        f"{counts['rings']:,} rings holding {counts['ring_accounts']:,} accounts; "
+        f"{summary.carried_over:,} ring ids carried over from {summary.previous_run_id or 'no earlier run'}; "
+        f"{sum(1 for e in summary.lineage if e['kind'] == 'merge')} merges, "
+        f"{sum(1 for e in summary.lineage if e['kind'] == 'split')} splits"
+    )
+    console.print("seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in summary.timings.items()))
+
+
+def _run_or_latest(driver: neo4j.Driver, database: str, run: str | None) -> str:
+    from graph.run_store import latest_run_id
+
+    run_id = run or latest_run_id(driver, database)
+    if run_id is None:
+        raise _fail(RingtraceError("no completed detection run yet; run `ringtrace detect` first"))
+    return run_id
+
+
+@app.command()
+def rings(
+    top: Annotated[int, typer.Option(min=1, help="How many rings to show.")] = 10,
+    run: Annotated[str | None, typer.Option(help="Detection run (default: the latest).")] = None,
+    evidence: Annotated[int, typer.Option(min=0, help="Evidence items shown per ring.")] = 3,
+) -> None:
+    """The rings of a run, highest coordination score first, with attribution and top evidence."""
+    from graph.console import print_ring
+    from graph.lookups import list_rings, ring_detail
+
+    settings = get_settings()
+    with create_driver(settings) as driver:
+        run_id = _run_or_latest(driver, settings.neo4j_database, run)
+        page, _ = list_rings(driver, settings.neo4j_database, run_id=run_id, limit=top)
+        details = [ring_detail(driver, settings.neo4j_database, r.ring_id, run_id=run_id) for r in page]
+    console.rule(f"top {len(details)} rings of {run_id}")
+    for rank, detail in enumerate(details, start=1):
+        print_ring(console, rank, detail, evidence)
+
+
+@app.command()
+def explain(
+    account_id: Annotated[str, typer.Argument(help="The account to explain.")],
+    run: Annotated[str | None, typer.Option(help="Detection run (default: the latest).")] = None,
+    evidence: Annotated[int, typer.Option(min=1, help="Evidence items shown per attribution.")] = 6,
+) -> None:
+    """Why an account is in its ring and attributed as it is: evidence items with their graph paths."""
+    from graph.console import print_account
+    from graph.lookups import account_attribution, ring_detail
+
+    settings = get_settings()
+    with create_driver(settings) as driver:
+        view = account_attribution(driver, settings.neo4j_database, account_id, run_id=run)
+        ring = None
+        if view.ring is not None:
+            ring = ring_detail(driver, settings.neo4j_database, view.ring.ring_id, run_id=view.run_id)
+    print_account(console, view, ring, evidence)
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option(help="Directory for memberships.csv, rings.csv, attributions.csv.")],
+    run: Annotated[str | None, typer.Option(help="Detection run (default: the latest).")] = None,
+) -> None:
+    """Write a run's memberships, rings and attributions as CSV."""
+    from graph.export import export_run
+
+    settings = get_settings()
+    with create_driver(settings) as driver:
+        run_id = _run_or_latest(driver, settings.neo4j_database, run)
+        written = export_run(driver, settings.neo4j_database, run_id, out)
+    for name, rows in written.items():
+        console.print(f"{out / name}: {rows:,} rows")
+    console.print(f"exported run {run_id}")
+
+
+@app.command("eval")
+def evaluate(
+    truth: Annotated[Path, typer.Option(help="truth.csv: account_id, ring_id, organization, cohort.")],
+    run: Annotated[str | None, typer.Option(help="Detection run (default: the latest).")] = None,
+) -> None:
+    """Quality of a run against ground truth: ARI, NMI, ring and account precision/recall, false positives."""
+    from graph.attribution_eval import evaluate_attribution
+    from graph.console import print_metrics, print_reliability
+    from graph.evaluation import evaluate_rings
+    from graph.run_store import read_scored_rings
+    from graph.truth import read_truth
+
+    labels = read_truth(truth)
+    settings = get_settings()
+    with create_driver(settings) as driver:
+        run_id = _run_or_latest(driver, settings.neo4j_database, run)
+        scored = read_scored_rings(driver, settings.neo4j_database, run_id)
+    every = [ring.members for ring in scored]
+    coordinated = [ring.members for ring in scored if ring.score >= 0.5]
+    results = [
+        evaluate_rings(rings, labels.ring, labels.cohort, actors_outside_rings=labels.actors_outside_rings)
+        for rings in (every, coordinated)
+    ]
+    print_metrics(
+        console, f"ring detection of {run_id} against {truth}",
+        [(name, a, b) for (name, a), (_, b) in zip(results[0].rows(), results[1].rows(), strict=True)],
+        columns=("all detected rings", "rings scored coordinated (>= 0.5)"),
+    )
+    attribution = evaluate_attribution(scored, labels)
+    print_metrics(console, "coordination and attribution", attribution.rows())
+    print_reliability(console, "reliability: coordination score", attribution.coordination_reliability)
+    print_reliability(console, "reliability: attribution confidence", attribution.attribution_reliability)
+
+
+@app.command()
+def calibrate(
+    truth: Annotated[Path, typer.Option(help="Labelled accounts: account_id, ring_id, organization, cohort.")],
+    version: Annotated[str | None, typer.Option(help="Version name of the fitted model.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the model as JSON here.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the detection the fit is made on.")] = 42,
+) -> None:
+    """Fit the coordination and attribution parameters to labelled data and make them the active model."""
+    from graph.calibrate import fit_scoring_model
+    from graph.model_store import store_model
+    from graph.observations import read_observations
+    from graph.pipeline import DetectionParams
+    from graph.scoring import save_model
+    from graph.truth import read_truth
+
+    labels = read_truth(truth)
+    settings = get_settings()
+    with create_driver(settings) as driver:
+        with console.status("reading observations and fitting..."):
+            observations = read_observations(driver, settings.neo4j_database)
+            try:
+                model = fit_scoring_model(observations, labels, DetectionParams(seed=seed), version=version)
+            except ValueError as error:
+                raise _fail(error) from error
+        store_model(driver, settings.neo4j_database, model)
+    if out is not None:
+        save_model(model, out)
+    console.print(f"model [bold]{model.version}[/] fitted on {model.fitted_on}; now the active model")
+    for name, part in (("coordination", model.coordination), ("attribution", model.attribution)):
+        terms = ", ".join(f"{f} {c:+.2f}" for f, c in zip(part.features, part.coefficients, strict=True) if c)
+        console.print(f"{name}: intercept {part.intercept:+.2f}; {terms}")
+    console.print("run `ringtrace detect` to score with it, then `ringtrace eval` to check calibration")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Run the HTTP API (uvicorn). API keys come from RINGTRACE_API_KEYS."""
+    import uvicorn
+
+    # By import string, so each worker builds its own app (and its own Neo4j driver).
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                access_log=False, log_level="info")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -18,8 +18,19 @@ from rich.progress import (
 from rich.table import Table
 
 from graph.ingest.loader import LoadReport
+from graph.scoring import ReliabilityBin
+from graph.views import AccountAttributionView, Evidence, EvidencePath, RingDetail
 
-__all__ = ["load_progress", "print_load_report", "stage_progress"]
+__all__ = [
+    "format_path",
+    "load_progress",
+    "print_account",
+    "print_load_report",
+    "print_metrics",
+    "print_reliability",
+    "print_ring",
+    "stage_progress",
+]
 
 _MAX_REJECTS_SHOWN = 10
 
@@ -86,3 +97,108 @@ def print_load_report(console: Console, report: LoadReport) -> None:
         console.print(f"... and {len(rejects) - _MAX_REJECTS_SHOWN:,} more")
     if report.rejects_path:
         console.print(f"every rejected row, with its reason: {report.rejects_path}")
+
+
+def format_path(path: EvidencePath) -> str:
+    """A path as Cypher-like text an analyst can read and turn into a MATCH."""
+    def node(index: int) -> str:
+        n = path.nodes[index]
+        return f"({n.label} {n.value})"
+
+    parts = [node(0)]
+    position = 0
+    for rel in path.relationships:
+        seen = ""
+        if rel.first_seen:
+            seen = f" {rel.first_seen[:16]}" + (f"..{rel.last_seen[:16]}" if rel.last_seen else "")
+            seen += f" x{rel.count}" if rel.count else ""
+        label = f"[:{rel.type}{seen}]"
+        if rel.start == position:
+            parts.append(f"-{label}->")
+            position = rel.end
+        else:
+            parts.append(f"<-{label}-")
+            position = rel.start
+        parts.append(node(position))
+    return "".join(parts)
+
+
+def _evidence_lines(items: tuple[Evidence, ...], top: int) -> list[str]:
+    lines = []
+    for item in items[:top]:
+        sign = "+" if item.llr >= 0 else "-"
+        bar = "█" * max(1, round(item.share * 20))
+        lines.append(f"  {sign}{abs(item.llr):5.2f} {bar:<20} {item.sentence}")
+        lines.extend(f"         path: {format_path(p)}" for p in item.paths[:2])
+    return lines
+
+
+def print_ring(console: Console, rank: int, detail: RingDetail, evidence: int) -> None:
+    summary = detail.summary
+    who = (
+        f"attributed to [bold]{summary.organization}[/] ({summary.attribution_confidence:.2f})"
+        if summary.organization and (summary.attribution_confidence or 0.0) >= 0.5
+        else (f"best candidate {summary.organization} ({summary.attribution_confidence:.2f})"
+              if summary.organization else "no organisation in evidence")
+    )
+    console.print(
+        f"[bold]#{rank} {summary.ring_id}[/]  {summary.size} accounts  "
+        f"coordination [bold]{summary.score:.3f}[/]  {who}"
+    )
+    for line in _evidence_lines(detail.coordination_evidence, evidence):
+        console.print(line, highlight=False, markup=False)
+    if detail.attributions and evidence:
+        top = detail.attributions[0]
+        console.print(f"  why {top.organization}:", highlight=False)
+        for line in _evidence_lines(top.evidence, evidence):
+            console.print(line, highlight=False, markup=False)
+
+
+def print_account(console: Console, view: AccountAttributionView, ring: RingDetail | None, evidence: int) -> None:
+    console.rule(f"account {view.account_id}")
+    if view.run_id is None:
+        console.print("no detection run yet: run `ringtrace detect`")
+        return
+    if view.ring is not None:
+        console.print(
+            f"member of [bold]{view.ring.ring_id}[/] ({view.ring.size} accounts, coordination "
+            f"{view.ring.score:.3f}) with membership confidence {view.membership_confidence:.2f} in {view.run_id}"
+        )
+    else:
+        console.print(f"in no ring of {view.run_id}")
+    if not view.attributions:
+        console.print("not attributed to any organisation")
+    for attribution in view.attributions:
+        console.print(
+            f"[bold]{attribution.organization}[/]: confidence {attribution.confidence:.3f} "
+            f"(prior log-odds {attribution.prior_llr:+.2f}, evidence below adds up to the rest)"
+        )
+        for line in _evidence_lines(attribution.evidence, evidence):
+            console.print(line, highlight=False, markup=False)
+    if ring is not None:
+        console.print(f"why {ring.summary.ring_id} looks operated together (score {ring.summary.score:.3f}):")
+        for line in _evidence_lines(ring.coordination_evidence, evidence):
+            console.print(line, highlight=False, markup=False)
+
+
+def print_metrics(
+    console: Console, title: str, rows: Sequence[tuple[str, ...]], columns: Sequence[str] = ("value",)
+) -> None:
+    table = Table(title=title)
+    table.add_column("metric")
+    for column in columns:
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def print_reliability(console: Console, title: str, bins: list[ReliabilityBin]) -> None:
+    table = Table(title=title)
+    for column in ("predicted", "count", "mean predicted", "observed rate"):
+        table.add_column(column, justify="right")
+    for b in bins:
+        if b.count:
+            table.add_row(f"{b.lower:.1f}-{b.upper:.1f}", f"{b.count:,}", f"{b.mean_predicted:.3f}",
+                          f"{b.observed_rate:.3f}")
+    console.print(table)

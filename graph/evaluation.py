@@ -40,6 +40,8 @@ class RingEvaluation:
     account_recall: float
     contamination: float
     cohort_fp_rate: Mapping[str, float]
+    benign_only_rings: int  # detected rings with no member of any true ring (families, colleagues)
+    ring_precision_excluding_benign_groups: float
 
     def rows(self) -> list[tuple[str, str]]:
         """(metric, formatted value) pairs for printing a table."""
@@ -54,8 +56,10 @@ class RingEvaluation:
             ("account precision", f"{self.account_precision:.3f}"),
             ("account recall", f"{self.account_recall:.3f}"),
             ("contamination", f"{self.contamination:.4f}"),
+            ("benign-only detected rings", str(self.benign_only_rings)),
+            ("ring precision w/o benign-only rings", f"{self.ring_precision_excluding_benign_groups:.3f}"),
         ]
-        rows += [(f"FP rate [{c}]", f"{v:.4f}") for c, v in sorted(self.cohort_fp_rate.items())]
+        rows += [(f"false-positive rate, {c}", f"{v:.4f}") for c, v in sorted(self.cohort_fp_rate.items())]
         return rows
 
 
@@ -65,10 +69,13 @@ def evaluate_rings(
     truth_cohort: Mapping[str, str],
     *,
     match_jaccard: float = 0.5,
+    actors_outside_rings: Collection[str] = (),
 ) -> RingEvaluation:
     """Score `detected` rings (sets of account ids) against each account's true ring and cohort.
 
-    Accounts absent from `truth_ring` count as benign.
+    Accounts absent from `truth_ring` count as benign, except `actors_outside_rings`: accounts an
+    operator controls without being one of its rings' members (earlier cases' accounts), which are
+    neither benign nor ring members and so count toward neither contamination nor false positives.
     """
     accounts = sorted(set(truth_ring) | set(truth_cohort) | {a for ring in detected for a in ring})
     index = {a: i for i, a in enumerate(accounts)}
@@ -92,10 +99,17 @@ def evaluate_rings(
     precision = _ratio(int(matched_det.sum()), len(detected))
     recall = _ratio(int(recovered.sum()), len(true_names))
     in_matched = in_det & np.r_[matched_det, False][det_label]  # det_label -1 -> False
+    actor = np.zeros(n, bool)
+    actor[[index[a] for a in actors_outside_rings if a in index]] = True
+    benign = ~in_true & ~actor
+    touched = np.zeros(len(detected), bool)
+    touched[det_label[in_det & (in_true | actor)]] = True
+    benign_only = int((~touched).sum())
     cohorts = np.array([truth_cohort.get(a, "") for a in accounts], dtype=object)
     fp_rate = {
-        str(c): float(in_det[(cohorts == c) & ~in_true].mean())
+        str(c): float(in_det[(cohorts == c) & benign].mean())
         for c in sorted({truth_cohort[a] for a in truth_cohort if not truth_ring.get(a)})
+        if ((cohorts == c) & benign).any()
     }
 
     # Accounts outside every detected ring are singletons in the detected partition.
@@ -111,8 +125,10 @@ def evaluate_rings(
         nmi=normalized_mutual_info(true_label[in_true], pred[in_true]),
         account_precision=_ratio(int((in_det & in_true).sum()), int(in_det.sum())),
         account_recall=_ratio(int((in_det & in_true).sum()), int(in_true.sum())),
-        contamination=_ratio(int((in_matched & ~in_true).sum()), int(in_matched.sum())),
+        contamination=_ratio(int((in_matched & benign).sum()), int(in_matched.sum())),
         cohort_fp_rate=fp_rate,
+        benign_only_rings=benign_only,
+        ring_precision_excluding_benign_groups=_ratio(int(matched_det.sum()), len(detected) - benign_only),
     )
 
 

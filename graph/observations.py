@@ -1,7 +1,10 @@
-"""Reading the account–entity observations out of Neo4j into the arrays projection works on.
+"""Reading the observations that detection and scoring need out of Neo4j, into flat arrays.
 
-One streamed query per relationship type (the type and label come from the model's allow-list), with
-a large fetch size; values are appended to flat Python lists and turned into numpy arrays once.
+Only entities that can link accounts are read: those used by two or more accounts, and IPs on a
+corporate or hosting range of a named organisation (a single ring member on an actor's own network
+is attribution evidence). An entity seen by one account cannot put that account in a ring, and at
+1M accounts such entities are four in five. Each query returns one record per entity with its links
+as lists: the driver then unpacks a few hundred thousand records instead of millions.
 """
 
 from __future__ import annotations
@@ -15,81 +18,121 @@ import numpy.typing as npt
 import neo4j
 from graph.model import ENTITY_KINDS, NETWORK_CLASSES
 from graph.projection import KIND_ORDER, Incidence
+from graph.scoring import OrgEvidence, domains_named_after
 
 __all__ = ["Observations", "read_observations"]
 
-_FETCH_SIZE: Final = 20000
+_FETCH_SIZE: Final = 5000
+_ACCOUNT_BATCH: Final = 20000
 _LINKS: Final = """
-MATCH (a:Account)-[r:{relationship}]->(e:{label})
-RETURN a.account_id, e.{key}, {network},
-       r.first_seen.epochSeconds, r.last_seen.epochSeconds, r.count
+MATCH (e:{label})
+WHERE COUNT {{ (e)<-[:{relationship}]-() }} > 1 {extra}
+MATCH (a:Account)-[r:{relationship}]->(e)
+RETURN e.{key} AS key, {network} AS network, {org} AS org, collect(a.account_id) AS accounts,
+       collect(r.first_seen.epochSeconds) AS first, collect(r.last_seen.epochSeconds) AS last,
+       collect(r.count) AS counts
 """
-_ACCOUNTS: Final = "MATCH (a:Account) RETURN a.account_id, a.created_at.epochSeconds"
+_ACTOR_IP: Final = "OR (e.org IS NOT NULL AND e.network IN ['corporate', 'hosting'])"
+_ACCOUNTS: Final = """
+UNWIND $ids AS id
+MATCH (a:Account {account_id: id})
+RETURN a.account_id, a.created_at.epochSeconds, a.email_domain
+"""
+_KNOWN: Final = "MATCH (a:Account)-[:KNOWN_MEMBER_OF]->(o:Organization) RETURN a.account_id, o.name"
+_ORGANIZATIONS: Final = "MATCH (o:Organization) RETURN o.name ORDER BY o.name"
 
 
 @dataclass(frozen=True)
 class Observations:
-    """The incidence plus per-account facts that scoring needs."""
+    """The incidence plus what scoring reads: sign-up times and organisation evidence."""
 
     incidence: Incidence
     account_created: npt.NDArray[np.float64]  # epoch seconds per account index, NaN if unknown
+    org_evidence: OrgEvidence
 
     @property
     def n_links(self) -> int:
         return int(self.incidence.link_account.shape[0])
 
 
+@dataclass
+class _Links:
+    accounts: list[str]
+    entities: list[int]
+    first: list[float]
+    last: list[float]
+    counts: list[int]
+    entity_keys: list[str]
+    entity_kind: list[int]
+    entity_network: list[int]
+    entity_org: list[str | None]
+
+
+def _read_links(session: neo4j.Session) -> _Links:
+    links = _Links([], [], [], [], [], [], [], [], [])
+    network_code = {name: code for code, name in enumerate(NETWORK_CLASSES)}
+    unknown = network_code["unknown"]
+    nan = float("nan")
+    for kind_code, kind_name in enumerate(KIND_ORDER):
+        kind = ENTITY_KINDS[kind_name]
+        is_ip = kind_name == "ip"
+        query = _LINKS.format(
+            label=kind.label, relationship=kind.relationship, key=kind.key,
+            extra=_ACTOR_IP if is_ip else "",
+            network="e.network" if is_ip else "null", org="e.org" if is_ip else "null",
+        )
+        for key, network, org, accounts, first, last, counts in session.run(query):
+            index = len(links.entity_keys)
+            links.entity_keys.append(key)
+            links.entity_kind.append(kind_code)
+            links.entity_network.append(network_code.get(network, unknown) if network else unknown)
+            links.entity_org.append(org)
+            links.accounts.extend(accounts)
+            links.entities.extend([index] * len(accounts))
+            links.first.extend(nan if v is None else v for v in first)
+            links.last.extend(nan if v is None else v for v in last)
+            links.counts.extend(1 if v is None else v for v in counts)
+    return links
+
+
 def read_observations(driver: neo4j.Driver, database: str) -> Observations:
-    """Every account and every account→entity link in the database."""
-    created_by_account: dict[str, float] = {}
+    """The linking observations, the accounts they involve, and the organisation evidence."""
     with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS, fetch_size=_FETCH_SIZE) as s:
-        for account_id, created in s.run(_ACCOUNTS):
-            created_by_account[account_id] = float("nan") if created is None else float(created)
+        links = _read_links(s)
+        known = [(str(a), str(o)) for a, o in s.run(_KNOWN)]
+        organizations = tuple(str(record[0]) for record in s.run(_ORGANIZATIONS))
+        account_ids = sorted(set(links.accounts) | {a for a, _ in known})
+        created: dict[str, float] = {}
+        domain: dict[str, str] = {}
+        for start in range(0, len(account_ids), _ACCOUNT_BATCH):
+            for account_id, created_at, email_domain in s.run(
+                _ACCOUNTS, ids=account_ids[start : start + _ACCOUNT_BATCH]
+            ):
+                created[account_id] = float("nan") if created_at is None else float(created_at)
+                domain[account_id] = email_domain or ""
 
-        link_accounts: list[str] = []
-        link_entities: list[int] = []
-        first: list[float] = []
-        last: list[float] = []
-        counts: list[int] = []
-        entity_index: dict[tuple[int, str], int] = {}
-        entity_kind: list[int] = []
-        entity_network: list[int] = []
-        entity_keys: list[str] = []
-        network_code = {name: code for code, name in enumerate(NETWORK_CLASSES)}
-        unknown = network_code["unknown"]
-        nan = float("nan")
-        for kind_code, kind_name in enumerate(KIND_ORDER):
-            kind = ENTITY_KINDS[kind_name]
-            network = "e.network" if kind_name == "ip" else "null"
-            query = _LINKS.format(relationship=kind.relationship, label=kind.label, key=kind.key, network=network)
-            for account_id, key, net, first_seen, last_seen, count in s.run(query):
-                slot = (kind_code, key)
-                index = entity_index.get(slot)
-                if index is None:
-                    index = entity_index[slot] = len(entity_keys)
-                    entity_keys.append(key)
-                    entity_kind.append(kind_code)
-                    entity_network.append(network_code.get(net, unknown) if net is not None else unknown)
-                link_accounts.append(account_id)
-                link_entities.append(index)
-                first.append(nan if first_seen is None else first_seen)
-                last.append(nan if last_seen is None else last_seen)
-                counts.append(1 if count is None else count)
-
-    for account_id in link_accounts:
-        created_by_account.setdefault(account_id, nan)
-    account_ids = np.array(sorted(created_by_account), dtype=np.str_)
-    position = {account_id: i for i, account_id in enumerate(account_ids.tolist())}
+    ids = np.array(account_ids, dtype=np.str_)
+    position = {account_id: i for i, account_id in enumerate(account_ids)}
+    org_index = {name: i for i, name in enumerate(organizations)}
     incidence = Incidence(
-        account_ids=account_ids,
-        entity_keys=np.array(entity_keys, dtype=np.str_),
-        entity_kind=np.array(entity_kind, dtype=np.int8),
-        entity_network=np.array(entity_network, dtype=np.int8),
-        link_account=np.fromiter((position[a] for a in link_accounts), dtype=np.int32, count=len(link_accounts)),
-        link_entity=np.array(link_entities, dtype=np.int32),
-        link_first_seen=np.array(first, dtype=np.float64),
-        link_last_seen=np.array(last, dtype=np.float64),
-        link_count=np.array(counts, dtype=np.int32),
+        account_ids=ids,
+        entity_keys=np.array(links.entity_keys, dtype=np.str_),
+        entity_kind=np.array(links.entity_kind, dtype=np.int8),
+        entity_network=np.array(links.entity_network, dtype=np.int8),
+        link_account=np.fromiter((position[a] for a in links.accounts), dtype=np.int32, count=len(links.accounts)),
+        link_entity=np.array(links.entities, dtype=np.int32),
+        link_first_seen=np.array(links.first, dtype=np.float64),
+        link_last_seen=np.array(links.last, dtype=np.float64),
+        link_count=np.array(links.counts, dtype=np.int32),
     )
-    created = np.array([created_by_account[a] for a in account_ids.tolist()], dtype=np.float64)
-    return Observations(incidence=incidence, account_created=created)
+    email_domain = np.array([domain.get(a, "") for a in account_ids], dtype=np.str_)
+    org_evidence = OrgEvidence(
+        organizations=organizations,
+        known_account=np.array([position[a] for a, _ in known], dtype=np.int32),
+        known_org=np.array([org_index[o] for _, o in known], dtype=np.int32),
+        entity_org=np.array([org_index.get(o, -1) if o else -1 for o in links.entity_org], dtype=np.int32),
+        account_email_domain=email_domain,
+        domain_org=domains_named_after(organizations, sorted(set(domain.values()) - {""})),
+    )
+    account_created = np.array([created.get(a, float("nan")) for a in account_ids], dtype=np.float64)
+    return Observations(incidence=incidence, account_created=account_created, org_evidence=org_evidence)

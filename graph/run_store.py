@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Final
 
 import neo4j
+from graph.attribution_eval import ScoredRing
 
 __all__ = [
     "RingRecord",
@@ -24,8 +25,11 @@ __all__ = [
     "read_ring_members",
     "read_rings",
     "read_run",
+    "read_scored_rings",
     "start_run",
+    "write_account_attributions",
     "write_memberships",
+    "write_ring_attributions",
     "write_rings",
 ]
 
@@ -134,6 +138,42 @@ def write_memberships(driver: neo4j.Driver, database: str, run_id: str, rows: li
         )
 
 
+def write_ring_attributions(driver: neo4j.Driver, database: str, run_id: str, rows: list[dict[str, Any]]) -> None:
+    """(ring)-[:ATTRIBUTED_TO]->(organisation): each dict has ring_id, organization, confidence, props."""
+    for start in range(0, len(rows), _BATCH):
+        driver.execute_query(
+            """
+            UNWIND $rows AS row
+            MATCH (ring:Ring {ring_id: row.ring_id})
+            MATCH (o:Organization {name: row.organization})
+            MERGE (ring)-[t:ATTRIBUTED_TO {run_id: $run_id}]->(o)
+            SET t += row.props, t.confidence = row.confidence
+            """,
+            run_id=run_id,
+            rows=rows[start : start + _BATCH],
+            database_=database,
+        )
+
+
+def write_account_attributions(
+    driver: neo4j.Driver, database: str, run_id: str, rows: list[dict[str, Any]]
+) -> None:
+    """(account)-[:ATTRIBUTED_TO]->(organisation): each dict has account_id, organization, confidence, props."""
+    for start in range(0, len(rows), _BATCH):
+        driver.execute_query(
+            """
+            UNWIND $rows AS row
+            MATCH (a:Account {account_id: row.account_id})
+            MATCH (o:Organization {name: row.organization})
+            MERGE (a)-[t:ATTRIBUTED_TO {run_id: $run_id}]->(o)
+            SET t += row.props, t.confidence = row.confidence
+            """,
+            run_id=run_id,
+            rows=rows[start : start + _BATCH],
+            database_=database,
+        )
+
+
 def latest_run_id(driver: neo4j.Driver, database: str) -> str | None:
     """The most recent completed run."""
     records, _, _ = driver.execute_query(
@@ -203,6 +243,35 @@ def read_rings(driver: neo4j.Driver, database: str, run_id: str, *, limit: int |
         RingRecord(
             ring_id=r["ring_id"], run_id=run_id, size=int(r["p"]["size"]), score=r["p"].get("score"),
             properties=dict(r["p"]),
+        )
+        for r in records
+    ]
+
+
+def read_scored_rings(driver: neo4j.Driver, database: str, run_id: str) -> list[ScoredRing]:
+    """Every ring of the run with its members, coordination score and candidate attributions."""
+    records, _, _ = driver.execute_query(
+        """
+        MATCH (ring:Ring)-[found:FOUND_IN]->(:DetectionRun {run_id: $run_id})
+        CALL (ring) {
+          MATCH (a:Account)-[:MEMBER_OF {run_id: $run_id}]->(ring) RETURN collect(a.account_id) AS members
+        }
+        CALL (ring) {
+          OPTIONAL MATCH (ring)-[t:ATTRIBUTED_TO {run_id: $run_id}]->(o:Organization)
+          WITH t, o ORDER BY t.confidence DESC, o.name
+          RETURN collect([o.name, t.confidence]) AS attributions
+        }
+        RETURN ring.ring_id AS ring_id, found.score AS score, members, attributions ORDER BY ring_id
+        """,
+        run_id=run_id,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    return [
+        ScoredRing(
+            members=frozenset(r["members"]),
+            score=float(r["score"] or 0.0),
+            attributions=tuple((str(o), float(c)) for o, c in r["attributions"] if o is not None),
         )
         for r in records
     ]

@@ -10,3 +10,4 @@ CREATE CONSTRAINT ip_range_cidr IF NOT EXISTS FOR (n:IPRange) REQUIRE n.cidr IS 
 CREATE CONSTRAINT ring_id IF NOT EXISTS FOR (n:Ring) REQUIRE n.ring_id IS UNIQUE;
 CREATE CONSTRAINT detection_run_id IF NOT EXISTS FOR (n:DetectionRun) REQUIRE n.run_id IS UNIQUE;
 CREATE CONSTRAINT applied_batch_id IF NOT EXISTS FOR (n:AppliedBatch) REQUIRE n.batch_id IS UNIQUE;
+CREATE CONSTRAINT scoring_model_version IF NOT EXISTS FOR (n:ScoringModel) REQUIRE n.version IS UNIQUE;

@@ -1,12 +1,12 @@
 """Rings from the account graph: connected components, then community detection inside each.
 
 Components are found with ``scipy.sparse.csgraph.connected_components``; a component smaller than
-``min_size`` cannot hold a ring and is dropped before any community detection runs. For CPM, which is
-additive over components, the remaining components go to the backend in one call; modularity is not
-(its null model depends on the component's total weight), so modularity backends run per component,
-and a small, dense component (at most ``_DENSE_MAX_SIZE`` accounts, at least half of all pairs linked)
-is kept whole without a call. Subgraphs are handed over with nodes and edges in ascending order, so
-labels depend on the input graph and the seed only.
+``min_size`` cannot hold a ring and is dropped before any community detection runs. Each remaining
+component is partitioned on its own, with nodes and edges in ascending order and a fresh RNG seeded
+with `seed`: its rings then depend only on that component and the seed, so data added elsewhere in
+the graph cannot reshuffle a ring that did not change (stable ring ids need this; one call over all
+components would not give it, since the RNG stream would be shared). A small, dense component (at
+most ``_DENSE_MAX_SIZE`` accounts, at least half of all pairs linked) is kept whole without a call.
 """
 
 from __future__ import annotations
@@ -46,12 +46,12 @@ class _Partition(Protocol):
     ) -> npt.NDArray[np.int64]: ...
 
 
-#: method name -> (partition function, whether its objective is additive over components)
-METHODS: Final[dict[str, tuple[_Partition, bool]]] = {
-    "leiden-cpm": (leiden_cpm_partition, True),
-    "leiden-modularity": (leiden_modularity_partition, False),
-    "louvain": (louvain_partition, False),
-    "plm": (plm_partition, False),
+#: method name -> partition function
+METHODS: Final[dict[str, _Partition]] = {
+    "leiden-cpm": leiden_cpm_partition,
+    "leiden-modularity": leiden_modularity_partition,
+    "louvain": louvain_partition,
+    "plm": plm_partition,
 }
 
 DEFAULT_METHOD: Final = "leiden-cpm"
@@ -80,15 +80,14 @@ def detect_rings(
         raise ValueError(f"unknown method {method!r}; expected one of {sorted(METHODS)}")
     if min_size < 2:
         raise ValueError("min_size must be at least 2")
-    partition, additive = METHODS[method]
-    labels = _labels(graph, partition, additive, resolution=resolution, min_size=min_size, seed=seed)
+    partition = METHODS[method]
+    labels = _labels(graph, partition, resolution=resolution, min_size=min_size, seed=seed)
     return _rings_from_labels(labels, min_size)
 
 
 def _labels(
     graph: AccountGraph,
     partition: _Partition,
-    additive: bool,
     *,
     resolution: float,
     min_size: int,
@@ -107,12 +106,6 @@ def _labels(
     edges_per = np.bincount(edge_comp, minlength=n_comp)
     kept = size >= min_size
     next_label = n_comp
-
-    if additive:
-        nodes = np.flatnonzero(kept[component])
-        edges = np.flatnonzero(kept[edge_comp])
-        next_label = _run(graph, partition, nodes, edges, resolution, seed, labels, next_label)
-        return labels
 
     pairs = size * (size - 1) / 2
     dense = kept & (size <= _DENSE_MAX_SIZE) & (edges_per >= _DENSE_MIN_DENSITY * pairs)

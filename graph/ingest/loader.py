@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ __all__ = ["BATCH_ROWS", "FileReport", "LoadReport", "Reject", "enrich_ips", "lo
 # Part of each batch's identity in the ledger: changing it would make a re-load count twice.
 BATCH_ROWS: Final = 5000
 _ENRICH_BATCH: Final = 10000
+_WRITERS: Final = 2
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -105,28 +107,29 @@ def _load_file(
     report = FileReport(bundle_file.name, str(bundle_file.path))
     started = time.perf_counter()
     total = _count_lines(bundle_file.path)
-    # Parsing (Python) and writing (Neo4j) overlap: one batch in flight while the next is parsed.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending: tuple[Future[bool], int] | None = None
+    # Parsing (Python) and writing (Neo4j) overlap, with up to _WRITERS batches in flight. Concurrent
+    # batches may wait on each other's locks; the driver retries deadlocks, and the ledger keeps a
+    # retried batch from counting twice.
+    in_flight: deque[tuple[Future[bool], int]] = deque()
+    with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
         try:
             for batch in _parsed_batches(bundle_file, report):
-                if pending is not None:
-                    _settle(report, *pending)
-                pending = (pool.submit(write_batch, driver, database, bundle_file.name, batch), len(batch))
+                while len(in_flight) >= _WRITERS:
+                    _settle(report, *in_flight.popleft())
+                in_flight.append((pool.submit(write_batch, driver, database, bundle_file.name, batch), len(batch)))
                 if progress is not None:
                     progress(bundle_file.name, report.read, total)
-            if pending is not None:
-                _settle(report, *pending)
-                pending = None
+            while in_flight:
+                _settle(report, *in_flight.popleft())
         except BundleError as error:
             report.error = str(error)
         except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as error:
             report.error = f"Neo4j refused a batch after {report.loaded} rows were committed: {error}"
         finally:
-            if pending is not None:
-                # The batch in flight when reading stopped: count it if it committed.
+            # Batches still in flight when reading stopped: count those that committed.
+            while in_flight:
                 with contextlib.suppress(neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError):
-                    _settle(report, *pending)
+                    _settle(report, *in_flight.popleft())
     report.seconds = time.perf_counter() - started
     if progress is not None:
         progress(bundle_file.name, report.read, report.read)

@@ -8,7 +8,6 @@ applies what did not, and a driver retry of a failed transaction cannot count an
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -24,33 +23,43 @@ CREATE (:AppliedBatch {batch_id: $batch_id, file: $file, rows: $rows, applied_at
 
 _ACCOUNTS: Final = """
 UNWIND $rows AS row
+WITH row, CASE WHEN row.created_at IS NULL THEN null ELSE datetime({epochSeconds: row.created_at}) END AS created
 MERGE (a:Account {account_id: row.account_id})
 SET a += row.props,
-    a.created_at = coalesce(row.created_at, a.created_at),
+    a.created_at = coalesce(created, a.created_at),
     a.email_domain = coalesce(row.email_domain, a.email_domain)
-WITH a, row WHERE row.email IS NOT NULL
+WITH a, row, created WHERE row.email IS NOT NULL
 MERGE (e:Email {address: row.email})
 MERGE (a)-[r:HAS_EMAIL]->(e)
-  ON CREATE SET r.first_seen = row.created_at, r.last_seen = row.created_at, r.count = 1
+  ON CREATE SET r.first_seen = created, r.last_seen = created, r.count = 1
 """
 
-# The relationship's interval only widens; counts add up (the ledger keeps them from doubling).
-_LINK_TEMPLATE: Final = """
+_MERGE_ACCOUNTS: Final = "UNWIND $ids AS id MERGE (:Account {account_id: id})"
+_MERGE_ENTITIES: Final = "UNWIND $rows AS row MERGE (e:{label} {{{key}: row[0]}}) SET e += row[1]"
+# Times travel as epoch seconds and become DateTime in Cypher: packing Python datetimes costs more
+# than the whole MERGE. The relationship's interval only widens; counts add up (the ledger keeps
+# them from doubling).
+_MERGE_LINKS: Final = """
 UNWIND $rows AS row
-MERGE (a:Account {{account_id: row.account_id}})
-MERGE (e:{label} {{{key}: row.value}})
-SET e += row.entity
+MATCH (a:Account {{account_id: row[0]}})
+MATCH (e:{label} {{{key}: row[1]}})
+WITH a, e, row,
+     CASE WHEN row[2] IS NULL THEN null ELSE datetime({{epochSeconds: row[2]}}) END AS first_seen,
+     CASE WHEN row[3] IS NULL THEN null ELSE datetime({{epochSeconds: row[3]}}) END AS last_seen
 MERGE (a)-[r:{relationship}]->(e)
-  ON CREATE SET r.first_seen = row.first_seen, r.last_seen = row.last_seen, r.count = row.count
+  ON CREATE SET r.first_seen = first_seen, r.last_seen = last_seen, r.count = row[4]
   ON MATCH SET
-    r.first_seen = CASE WHEN r.first_seen IS NULL OR row.first_seen < r.first_seen
-                        THEN coalesce(row.first_seen, r.first_seen) ELSE r.first_seen END,
-    r.last_seen = CASE WHEN r.last_seen IS NULL OR row.last_seen > r.last_seen
-                       THEN coalesce(row.last_seen, r.last_seen) ELSE r.last_seen END,
-    r.count = r.count + row.count
+    r.first_seen = CASE WHEN r.first_seen IS NULL OR first_seen < r.first_seen
+                        THEN coalesce(first_seen, r.first_seen) ELSE r.first_seen END,
+    r.last_seen = CASE WHEN r.last_seen IS NULL OR last_seen > r.last_seen
+                       THEN coalesce(last_seen, r.last_seen) ELSE r.last_seen END,
+    r.count = r.count + row[4]
 """
-_LINKS: Final = {
-    kind.name: _LINK_TEMPLATE.format(label=kind.label, key=kind.key, relationship=kind.relationship)
+_ENTITY_STATEMENTS: Final = {
+    kind.name: (
+        _MERGE_ENTITIES.format(label=kind.label, key=kind.key),
+        _MERGE_LINKS.format(label=kind.label, key=kind.key, relationship=kind.relationship),
+    )
     for kind in ENTITY_KINDS.values()
 }
 
@@ -89,6 +98,8 @@ MERGE (r)-[:OPERATED_BY]->(o)
 def _canonical(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
+    if isinstance(value, dict):
+        return sorted(value.items())
     return value
 
 
@@ -96,24 +107,48 @@ def batch_id(file_kind: str, rows: list[dict[str, Any]]) -> str:
     """A content hash of a batch of normalised rows: the same rows give the same id."""
     digest = hashlib.sha256(file_kind.encode())
     for row in rows:
-        digest.update(json.dumps(row, sort_keys=True, default=_canonical).encode())
+        digest.update(repr(sorted((key, _canonical(value)) for key, value in row.items())).encode())
         digest.update(b"\n")
     return digest.hexdigest()
 
 
-def _statements(file_kind: str, rows: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+def _statements(file_kind: str, rows: list[dict[str, Any]]) -> list[tuple[str, list[Any]]]:
     if file_kind == "accounts":
-        return [(_ACCOUNTS, rows)]
+        return [(_ACCOUNTS, [{**row, "created_at": _epoch(row["created_at"])} for row in rows])]
     if file_kind == "known":
         return [(_KNOWN, rows)]
     if file_kind == "ip_ranges":
         return [(_IP_RANGES, rows)]
     if file_kind == "ip_enrichment":
         return [(_ENRICH_IPS, rows)]
+    return _link_statements(rows)
+
+
+def _epoch(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())
+
+
+def _link_statements(rows: list[dict[str, Any]]) -> list[tuple[str, list[Any]]]:
+    # Each node is merged once per batch, in key order (fewer lock waits between concurrent batches),
+    # then the relationships are merged between nodes that now exist.
+    statements: list[tuple[str, list[Any]]] = [(_MERGE_ACCOUNTS, sorted({row["account_id"] for row in rows}))]
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_kind.setdefault(row["kind"], []).append(row)
-    return [(_LINKS[kind], by_kind[kind]) for kind in ENTITY_KINDS if kind in by_kind]
+    for kind in ENTITY_KINDS:
+        part = by_kind.get(kind)
+        if not part:
+            continue
+        merge_entities, merge_links = _ENTITY_STATEMENTS[kind]
+        entities: dict[str, dict[str, str]] = {}
+        for row in part:
+            entities.setdefault(row["value"], {}).update(row["entity"])
+        statements.append((merge_entities, [[value, entities[value]] for value in sorted(entities)]))
+        statements.append((
+            merge_links,
+            [[r["account_id"], r["value"], _epoch(r["first_seen"]), _epoch(r["last_seen"]), r["count"]] for r in part],
+        ))
+    return statements
 
 
 def write_batch(
@@ -132,7 +167,10 @@ def write_batch(
         if ledger and tx.run(_LEDGER_CHECK, batch_id=identity).single(strict=True)["n"]:
             return False
         for query, part in statements:
-            tx.run(query, rows=part).consume()
+            if query == _MERGE_ACCOUNTS:
+                tx.run(query, ids=part).consume()
+            else:
+                tx.run(query, rows=part).consume()
         if ledger:
             tx.run(_LEDGER_RECORD, batch_id=identity, file=file_kind, rows=len(rows)).consume()
         return True

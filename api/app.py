@@ -1,0 +1,93 @@
+"""The app factory: `create_app()` builds the API; its lifespan owns the process's one Neo4j driver."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import neo4j.exceptions
+from fastapi import FastAPI
+
+import graph
+from api.auth import KeyRing, parse_api_keys
+from api.detections import DetectionRunner
+from api.limits import BodyLimitMiddleware
+from api.observability import AccessLogMiddleware, ApiMetrics
+from api.problems import install_problem_handlers
+from api.routes import accounts, detections, health, links, rings
+from api.settings import ApiSettings
+from graph.db import create_driver
+from graph.settings import Settings, get_settings
+
+__all__ = ["create_app"]
+
+_log = logging.getLogger("ringtrace.api")
+
+_DESCRIPTION = """\
+Rings of coordinated accounts found in Neo4j, their attribution to organisations, and the evidence
+paths behind every score.
+
+Every `/v1` route needs `Authorization: Bearer KEY` with a key from `RINGTRACE_API_KEYS` and the
+route's scope: `read` for lookups, `ingest` for `POST /v1/links`, `admin` for detections and
+`/metrics`. Errors are `application/problem+json` (RFC 9457) with a stable `type`
+(`urn:ringtrace:problem:...`).
+"""
+
+
+def create_app(settings: Settings | None = None, api_settings: ApiSettings | None = None) -> FastAPI:
+    """The API over the Neo4j that `settings` names (the environment when None)."""
+    settings = settings or get_settings()
+    notifications = logging.getLogger("neo4j.notifications")
+    if notifications.level == logging.NOTSET:  # one warning per query would flood the log under load
+        notifications.setLevel(logging.ERROR)
+    api_settings = api_settings or ApiSettings()
+    keyring = KeyRing(parse_api_keys(settings.api_keys.get_secret_value()))
+    metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        driver = create_driver(settings)
+        try:
+            driver.verify_connectivity()
+        except (neo4j.exceptions.DriverError, neo4j.exceptions.Neo4jError, OSError) as error:
+            _log.warning("Neo4j at %s does not answer (%s); serving anyway, /readyz says 503 until it does",
+                         settings.neo4j_uri, type(error).__name__)
+        if not len(keyring):
+            _log.warning("RINGTRACE_API_KEYS is empty: every /v1 route answers 401")
+        app.state.driver = driver
+        app.state.detections = DetectionRunner(driver, settings.neo4j_database)
+        try:
+            yield
+        finally:
+            app.state.detections.wait(timeout=0)
+            driver.close()
+
+    app = FastAPI(
+        title="ringtrace",
+        version=graph.__version__,
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "accounts", "description": "Is this account in a ring, attributed to whom."},
+            {"name": "rings", "description": "Rings found by detection runs, with members and evidence."},
+            {"name": "ingest", "description": "Observations in, as links.csv rows."},
+            {"name": "detections", "description": "Detection runs: start one, follow it."},
+            {"name": "health", "description": "Liveness, readiness, metrics."},
+        ],
+    )
+    app.state.settings = settings
+    app.state.api_settings = api_settings
+    app.state.keyring = keyring
+    app.state.metrics = metrics
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    if api_settings.metrics_enabled:
+        app.include_router(health.metrics_router)
+    app.include_router(accounts.router)
+    app.include_router(rings.rings_router(api_settings))
+    app.include_router(links.links_router(api_settings))
+    app.include_router(detections.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=api_settings.max_body_bytes)
+    app.add_middleware(AccessLogMiddleware, metrics=metrics, log=api_settings.access_log)
+    return app

@@ -1,0 +1,285 @@
+"""Response and request models, named for what they show; built from `graph.views` dataclasses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from graph.detection import METHODS
+from graph.views import (
+    AccountAttributionView,
+    Evidence,
+    EvidencePath,
+    OrgAttribution,
+    PathNode,
+    PathRelationship,
+    RingDetail,
+    RingMember,
+    RingSummary,
+)
+
+__all__ = [
+    "AccountAttributionOut",
+    "DetectionRunOut",
+    "DetectionStart",
+    "EvidenceOut",
+    "EvidencePathOut",
+    "Health",
+    "LinkIn",
+    "LinkRowError",
+    "LinksIngested",
+    "OrgAttributionOut",
+    "PathNodeOut",
+    "PathRelationshipOut",
+    "RingDetailOut",
+    "RingMemberOut",
+    "RingPage",
+    "RingSummaryOut",
+]
+
+_EXAMPLE_PATH: dict[str, Any] = {
+    "nodes": [
+        {"label": "Account", "key": "account_id", "value": "acc-000123"},
+        {"label": "Device", "key": "fingerprint", "value": "dev-9f2c"},
+        {"label": "Account", "key": "account_id", "value": "acc-000456"},
+    ],
+    "relationships": [
+        {"type": "USED_DEVICE", "start": 0, "end": 1, "first_seen": "2024-03-01T10:00:00+00:00",
+         "last_seen": "2024-03-09T18:00:00+00:00", "count": 4, "source": None},
+        {"type": "USED_DEVICE", "start": 2, "end": 1, "first_seen": "2024-03-02T08:00:00+00:00",
+         "last_seen": "2024-03-08T21:00:00+00:00", "count": 2, "source": None},
+    ],
+}
+
+
+class PathNodeOut(BaseModel):
+    """A node of an evidence path: its label and the value of the label's key property."""
+
+    label: str = Field(examples=["Device"])
+    key: str = Field(examples=["fingerprint"])
+    value: str = Field(examples=["dev-9f2c"])
+
+    @classmethod
+    def of(cls, node: PathNode) -> PathNodeOut:
+        return cls(label=node.label, key=node.key, value=node.value)
+
+
+class PathRelationshipOut(BaseModel):
+    """A relationship between two nodes of the path (indexes into `nodes`), with its evidence properties."""
+
+    type: str = Field(examples=["USED_DEVICE"])
+    start: int
+    end: int
+    first_seen: str | None = None
+    last_seen: str | None = None
+    count: int | None = None
+    source: str | None = Field(None, description="KNOWN_MEMBER_OF: the earlier investigation.")
+
+    @classmethod
+    def of(cls, rel: PathRelationship) -> PathRelationshipOut:
+        return cls(type=rel.type, start=rel.start, end=rel.end, first_seen=rel.first_seen,
+                   last_seen=rel.last_seen, count=rel.count, source=rel.source)
+
+
+class EvidencePathOut(BaseModel):
+    """A path that exists in Neo4j; open it in Bloom or match it in Cypher by the node keys."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_PATH]})
+
+    nodes: list[PathNodeOut]
+    relationships: list[PathRelationshipOut]
+
+    @classmethod
+    def of(cls, path: EvidencePath) -> EvidencePathOut:
+        return cls(nodes=[PathNodeOut.of(n) for n in path.nodes],
+                   relationships=[PathRelationshipOut.of(r) for r in path.relationships])
+
+
+class EvidenceOut(BaseModel):
+    """One evidence item: its log-likelihood ratio, its share of the explanation, a sentence and its paths."""
+
+    kind: str = Field(examples=["shared_device"])
+    llr: float = Field(description="Log-likelihood ratio this item adds to the log odds.", examples=[2.3])
+    share: float = Field(description="Share of the explanation, by |llr|.", examples=[0.41])
+    sentence: str = Field(examples=["5 of 7 members used device dev-9f2c"])
+    accounts: list[str] = Field(default_factory=list)
+    paths: list[EvidencePathOut]
+
+    @classmethod
+    def of(cls, item: Evidence) -> EvidenceOut:
+        return cls(kind=item.kind, llr=item.llr, share=item.share, sentence=item.sentence,
+                   accounts=list(item.accounts), paths=[EvidencePathOut.of(p) for p in item.paths])
+
+
+class OrgAttributionOut(BaseModel):
+    """How likely an organisation operates the ring, with the evidence ranked by contribution."""
+
+    organization: str = Field(examples=["Example Actor Ltd"])
+    confidence: float = Field(ge=0.0, le=1.0, examples=[0.93])
+    prior_llr: float
+    evidence: list[EvidenceOut]
+
+    @classmethod
+    def of(cls, attribution: OrgAttribution) -> OrgAttributionOut:
+        return cls(organization=attribution.organization, confidence=attribution.confidence,
+                   prior_llr=attribution.prior_llr, evidence=[EvidenceOut.of(e) for e in attribution.evidence])
+
+
+class RingSummaryOut(BaseModel):
+    """A ring as lists show it: size, coordination score, most likely organisation."""
+
+    ring_id: str = Field(examples=["ring-3f9a2c"])
+    run_id: str = Field(examples=["run-20240301T120000000000Z-a1b2c3"])
+    size: int = Field(examples=[7])
+    score: float = Field(description="Coordination probability.", examples=[0.97])
+    organization: str | None = Field(examples=["Example Actor Ltd"])
+    attribution_confidence: float | None = Field(examples=[0.93])
+
+    @classmethod
+    def of(cls, ring: RingSummary) -> RingSummaryOut:
+        return cls(ring_id=ring.ring_id, run_id=ring.run_id, size=ring.size, score=ring.score,
+                   organization=ring.organization, attribution_confidence=ring.attribution_confidence)
+
+
+class RingMemberOut(BaseModel):
+    account_id: str = Field(examples=["acc-000123"])
+    membership_confidence: float = Field(examples=[0.95])
+
+    @classmethod
+    def of(cls, member: RingMember) -> RingMemberOut:
+        return cls(account_id=member.account_id, membership_confidence=member.membership_confidence)
+
+
+class RingDetailOut(BaseModel):
+    """One ring: members, coordination score with its evidence, attributions with theirs."""
+
+    ring: RingSummaryOut
+    members: list[RingMemberOut]
+    coordination_prior_llr: float
+    coordination_evidence: list[EvidenceOut]
+    attributions: list[OrgAttributionOut]
+
+    @classmethod
+    def of(cls, detail: RingDetail) -> RingDetailOut:
+        return cls(
+            ring=RingSummaryOut.of(detail.summary),
+            members=[RingMemberOut.of(m) for m in detail.members],
+            coordination_prior_llr=detail.coordination_prior_llr,
+            coordination_evidence=[EvidenceOut.of(e) for e in detail.coordination_evidence],
+            attributions=[OrgAttributionOut.of(a) for a in detail.attributions],
+        )
+
+
+class RingPage(BaseModel):
+    """A page of rings, highest score first; pass `next_cursor` as `cursor` for the next page."""
+
+    rings: list[RingSummaryOut]
+    next_cursor: str | None = Field(description="Null on the last page.")
+
+
+class AccountAttributionOut(BaseModel):
+    """Is the account in a ring, attributed to whom, with what evidence."""
+
+    account_id: str = Field(examples=["acc-000123"])
+    run_id: str | None = Field(description="The detection run answered from; null before any run completed.")
+    ring: RingSummaryOut | None
+    membership_confidence: float | None
+    attributions: list[OrgAttributionOut]
+
+    @classmethod
+    def of(cls, view: AccountAttributionView) -> AccountAttributionOut:
+        return cls(
+            account_id=view.account_id,
+            run_id=view.run_id,
+            ring=RingSummaryOut.of(view.ring) if view.ring is not None else None,
+            membership_confidence=view.membership_confidence,
+            attributions=[OrgAttributionOut.of(a) for a in view.attributions],
+        )
+
+
+class LinkIn(BaseModel):
+    """One observation, the fields of links.csv. Values are checked like the loader checks a CSV row."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"account_id": "acc-000123", "kind": "device", "value": "dev-9f2c",
+                                         "first_seen": "2024-03-01T10:00:00Z", "count": 3}]},
+    )
+
+    account_id: str = Field(max_length=256)
+    kind: str = Field(max_length=32, description="ip, device, payment, email or phone.")
+    value: str = Field(max_length=512)
+    first_seen: str | None = Field(None, max_length=64, description="ISO 8601.")
+    last_seen: str | None = Field(None, max_length=64, description="ISO 8601; not before first_seen.")
+    count: int | None = Field(None, ge=1, le=2**53, description="Times observed; 1 when absent.")
+    brand: str | None = Field(None, max_length=64, description="payment only")
+    bin: str | None = Field(None, max_length=16, description="payment only: 6-8 digits")
+    last4: str | None = Field(None, max_length=8, description="payment only: 4 digits")
+    country: str | None = Field(None, max_length=8, description="payment only")
+
+    def as_fields(self) -> dict[str, str]:
+        """The CSV fields `graph.ingest.rows.parse_link` takes."""
+        return {name: "" if value is None else str(value) for name, value in self.model_dump().items()}
+
+
+class LinkRowError(BaseModel):
+    """A row that was not loaded: its position in `links`, the field at fault and why."""
+
+    index: int = Field(examples=[3])
+    field: str = Field(examples=["value"])
+    reason: str = Field(examples=["malformed ip: not an IP address"])
+    value: str = Field(examples=["999.1.1.1"])
+
+
+class LinksIngested(BaseModel):
+    """What a batch did. Rows with errors are skipped; the others are loaded together, once."""
+
+    received: int
+    loaded: int = Field(description="Valid rows written (or already written by an identical earlier batch).")
+    rejected: int
+    applied: bool = Field(description="False when an identical batch was applied before: nothing changed.")
+    errors: list[LinkRowError]
+
+
+class DetectionStart(BaseModel):
+    """Parameters of a detection run; all optional."""
+
+    model_config = ConfigDict(extra="forbid", strict=True,
+                              json_schema_extra={"examples": [{"seed": 42, "min_size": 3}]})
+
+    seed: int = Field(42, ge=0, le=2**31 - 1)
+    method: str | None = Field(
+        None, description="Community detection method; the default when absent.",
+        json_schema_extra={"enum": [*sorted(METHODS), None]},
+    )
+    resolution: float | None = Field(None, gt=0.0, le=100.0, description="Default depends on the method.")
+    min_size: int = Field(3, ge=2, le=10_000, description="Smallest ring, in accounts.")
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str | None) -> str | None:
+        if value is not None and value not in METHODS:
+            raise ValueError(f"expected one of {', '.join(sorted(METHODS))}")
+        return value
+
+
+class DetectionRunOut(BaseModel):
+    """A detection run: its status and, once finished, counts and timings."""
+
+    run_id: str = Field(examples=["run-20240301T120000000000Z-a1b2c3"])
+    status: Literal["pending", "running", "completed", "failed", "unknown"]
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    version: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    counts: dict[str, Any] = Field(default_factory=dict)
+    timings: dict[str, float] = Field(default_factory=dict)
+    error: str | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    neo4j: Literal["up", "down", "unchecked"] = "unchecked"

@@ -1,0 +1,1 @@
+"""The routers: thin over `graph`, one module per resource."""

@@ -1,0 +1,77 @@
+"""POST /v1/detections (start a run in the background) and GET /v1/detections/{run_id} (follow it)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from api.auth import Scope, require_scope
+from api.deps import Database, Driver, Metrics, Runner, probe_neo4j
+from api.detections import DetectionBusyError
+from api.models import DetectionRunOut, DetectionStart
+from api.problems import ProblemError, problem_responses
+from graph.detection import DEFAULT_METHOD, DEFAULT_RESOLUTION
+from graph.pipeline import DetectionParams
+from graph.run_store import read_run
+
+__all__ = ["router"]
+
+router = APIRouter(
+    prefix="/v1/detections",
+    tags=["detections"],
+    dependencies=[require_scope(Scope.ADMIN)],
+    responses=problem_responses(401, 403, 422, 503),
+)
+
+# A method's natural resolution when the caller names the method but not the resolution.
+_RESOLUTION_FOR = {"leiden-cpm": DEFAULT_RESOLUTION}
+
+
+@router.post("", status_code=202, summary="Start a detection run", responses=problem_responses(409))
+def start_detection(
+    response: Response, driver: Driver, database: Database, runner: Runner, metrics: Metrics, body: DetectionStart | None = None
+) -> DetectionRunOut:
+    """Start detecting rings in everything Neo4j holds; follow the run at the `Location` it returns.
+
+    One run at a time per API process: a start while one runs is refused with 409, naming the run.
+    """
+    start = body or DetectionStart()
+    method = start.method or DEFAULT_METHOD
+    resolution = start.resolution if start.resolution is not None else _RESOLUTION_FOR.get(method, 1.0)
+    params = DetectionParams(seed=start.seed, method=method, resolution=resolution, min_size=start.min_size)
+    probe_neo4j(driver, database)  # refuse now (503) rather than fail in the background
+    try:
+        state = runner.start(params)
+    except DetectionBusyError as busy:
+        metrics.detections.labels("refused").inc()
+        raise ProblemError(409, f"detection run {busy.run_id} is still running; follow /v1/detections/{busy.run_id}",
+                           slug="detection-running", title="A detection run is already running") from None
+    metrics.detections.labels("started").inc()
+    response.headers["Location"] = f"/v1/detections/{state.run_id}"
+    return DetectionRunOut(run_id=state.run_id, status="pending", params=params.as_dict())
+
+
+@router.get("/{run_id}", summary="Follow a detection run", responses=problem_responses(404))
+def detection_run(
+    run_id: Annotated[str, Path(min_length=1, max_length=128, examples=["run-20240301T120000000000Z-a1b2c3"])],
+    driver: Driver,
+    database: Database,
+    runner: Runner,
+    metrics: Metrics,
+) -> DetectionRunOut:
+    """The run's status (pending, running, completed, failed), parameters, counts and timings."""
+    with metrics.neo4j("read_run"):
+        record = read_run(driver, database, run_id)
+    if record is None:
+        local = runner.local(run_id)
+        if local is None:
+            raise ProblemError(404, f"no detection run {run_id!r}")
+        return DetectionRunOut(run_id=run_id, status=local.status if local.status != "completed" else "running",
+                               params=local.params.as_dict(), error=local.error)
+    status = record.status if record.status in ("running", "completed", "failed") else "unknown"
+    return DetectionRunOut(
+        run_id=record.run_id, status=status,
+        started_at=record.started_at, finished_at=record.finished_at, version=record.version,
+        params=record.params, counts=record.counts, timings=record.timings, error=record.error,
+    )

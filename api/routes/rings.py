@@ -1,0 +1,70 @@
+"""GET /v1/rings (paginated) and GET /v1/rings/{ring_id}."""
+
+# No `from __future__ import annotations`: the routes are built in a function and their annotations
+# use its local `limits`, which FastAPI must be able to evaluate.
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from api.auth import Scope, require_scope
+from api.deps import Database, Driver, Metrics
+from api.models import RingDetailOut, RingPage, RingSummaryOut
+from api.problems import ProblemError, problem_responses
+from api.settings import ApiSettings
+from graph import lookups
+
+__all__ = ["rings_router"]
+
+RunId = Annotated[str | None, Query(min_length=1, max_length=128,
+                                    description="Rings of this detection run; the latest completed when absent.")]
+
+
+def rings_router(limits: ApiSettings) -> APIRouter:
+    """The ring routes, with the page size limit of `limits` in their schema."""
+    router = APIRouter(
+        prefix="/v1/rings",
+        tags=["rings"],
+        dependencies=[require_scope(Scope.READ)],
+        responses=problem_responses(401, 403, 404, 422, 503),
+    )
+
+    @router.get("", summary="Rings, highest coordination score first")
+    def list_rings(
+        driver: Driver,
+        database: Database,
+        metrics: Metrics,
+        run_id: RunId = None,
+        min_score: Annotated[float, Query(ge=0.0, le=1.0, description="Only rings scoring at least this.")] = 0.0,
+        organization: Annotated[str | None, Query(min_length=1, max_length=256,
+                                                  description="Only rings attributed to this organisation.")] = None,
+        cursor: Annotated[str | None, Query(min_length=1, max_length=512,
+                                            description="`next_cursor` of the previous page.")] = None,
+        limit: Annotated[int, Query(ge=1, le=limits.max_page_size, description="Page size.")] = (
+            limits.default_page_size
+        ),
+    ) -> RingPage:
+        """A page of rings; follow `next_cursor` until it is null. 404 for an unknown `run_id`."""
+        try:
+            with metrics.neo4j("list_rings"):
+                page, next_cursor = lookups.list_rings(
+                    driver, database, run_id=run_id, min_score=min_score, organization=organization,
+                    after=cursor, limit=limit,
+                )
+        except ValueError as error:  # a cursor that is not one of ours
+            raise ProblemError(422, f"cursor: {error}", slug="invalid-cursor", title="Invalid cursor") from None
+        return RingPage(rings=[RingSummaryOut.of(r) for r in page], next_cursor=next_cursor)
+
+    @router.get("/{ring_id}", summary="One ring: members, scores, attributions and evidence paths")
+    def ring_detail(
+        ring_id: Annotated[str, Path(min_length=1, max_length=128, examples=["ring-3f9a2c"])],
+        driver: Driver,
+        database: Database,
+        metrics: Metrics,
+        run_id: RunId = None,
+    ) -> RingDetailOut:
+        """The ring as the run found it. 404 for a ring or run Neo4j does not hold."""
+        with metrics.neo4j("ring_detail"):
+            detail = lookups.ring_detail(driver, database, ring_id, run_id=run_id)
+        return RingDetailOut.of(detail)
+
+    return router

@@ -1,0 +1,21 @@
+"""Limits and switches of the HTTP layer, from `RINGTRACE_API_*` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ApiSettings"]
+
+
+class ApiSettings(BaseSettings):
+    """What the API accepts and exposes. Connection settings stay in `graph.settings.Settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="RINGTRACE_API_", extra="ignore")
+
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above).")
+    max_batch_size: int = Field(1000, ge=1, le=100_000, description="Most links in one POST /v1/links.")
+    max_page_size: int = Field(200, ge=1, le=10_000, description="Largest `limit` of GET /v1/rings.")
+    default_page_size: int = Field(50, ge=1, le=10_000, description="`limit` of GET /v1/rings when not given.")
+    metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics (admin scope).")
+    access_log: bool = Field(True, description="One structured log line per request.")

@@ -1,0 +1,197 @@
+"""Concrete graph paths behind evidence items, built from the observations the run read from Neo4j.
+
+Every path is made of links and nodes the run itself read (or, for memberships, wrote), so it exists
+in the database; the integration tests match each one back. A shared entity is shown through two of
+the ring's accounts that used it, an organisation through the edge that names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from graph.model import ENTITY_KINDS
+from graph.projection import KIND_ORDER, Incidence
+from graph.scoring import EvidenceItem, Explanation, OrgEvidence
+from graph.views import Evidence, EvidencePath, PathNode, PathRelationship
+
+__all__ = ["PathBuilder", "prior_llr"]
+
+_PATHS_PER_ITEM: Final = 3
+_ACCOUNTS_PER_ITEM: Final = 25
+
+
+def _iso(epoch: float) -> str | None:
+    return None if np.isnan(epoch) else datetime.fromtimestamp(float(epoch), UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class _Link:
+    first_seen: str | None
+    last_seen: str | None
+    count: int
+
+
+class PathBuilder:
+    """Turns scoring's evidence items (indices) into :class:`Evidence` with paths (keys)."""
+
+    def __init__(
+        self,
+        incidence: Incidence,
+        org_evidence: OrgEvidence,
+        account_emails: dict[str, list[str]] | None = None,
+    ) -> None:
+        self._inc = incidence
+        self._orgs = org_evidence
+        self._emails = account_emails or {}
+        n_entities = max(int(incidence.entity_keys.shape[0]), 1)
+        self._n_entities = n_entities
+        keys = incidence.link_account.astype(np.int64) * n_entities + incidence.link_entity
+        self._order = np.argsort(keys, kind="stable")
+        self._sorted_keys = keys[self._order]
+        self._known: dict[int, set[int]] = {}
+        for account, org in zip(org_evidence.known_account.tolist(), org_evidence.known_org.tolist(), strict=True):
+            self._known.setdefault(org, set()).add(account)
+        order = np.argsort(incidence.link_entity, kind="stable")
+        self._users_order = order
+        self._users_start = np.searchsorted(incidence.link_entity[order], np.arange(n_entities + 1))
+
+    def _link(self, account: int, entity: int) -> _Link | None:
+        key = account * self._n_entities + entity
+        at = int(np.searchsorted(self._sorted_keys, key))
+        if at >= self._sorted_keys.shape[0] or self._sorted_keys[at] != key:
+            return None
+        i = int(self._order[at])
+        return _Link(_iso(self._inc.link_first_seen[i]), _iso(self._inc.link_last_seen[i]),
+                     int(self._inc.link_count[i]))
+
+    def _users(self, entity: int) -> npt.NDArray[np.int32]:
+        rows = self._users_order[self._users_start[entity] : self._users_start[entity + 1]]
+        return np.unique(self._inc.link_account[rows])
+
+    def _account(self, account: int) -> PathNode:
+        return PathNode("Account", "account_id", str(self._inc.account_ids[account]))
+
+    def _entity(self, entity: int) -> tuple[PathNode, str]:
+        kind = ENTITY_KINDS[KIND_ORDER[int(self._inc.entity_kind[entity])]]
+        return PathNode(kind.label, kind.key, str(self._inc.entity_keys[entity])), kind.relationship
+
+    def _org(self, org: int) -> PathNode:
+        return PathNode("Organization", "name", self._orgs.organizations[org])
+
+    def _observed(self, account: int, entity: int, start: int, end: int, rel: str) -> PathRelationship | None:
+        link = self._link(account, entity)
+        if link is None:
+            return None
+        return PathRelationship(rel, start, end, link.first_seen, link.last_seen, link.count)
+
+    def _shared(self, entity: int, accounts: Iterable[int], prefer: set[int] | None = None) -> EvidencePath | None:
+        users = [a for a in accounts if self._link(a, entity) is not None]
+        if prefer:
+            users.sort(key=lambda a: (a not in prefer, a))
+        if len(users) < 2:
+            return None
+        node, rel = self._entity(entity)
+        a1, a2 = users[0], users[1]
+        r1 = self._observed(a1, entity, 0, 1, rel)
+        r2 = self._observed(a2, entity, 2, 1, rel)
+        if r1 is None or r2 is None:
+            return None
+        return EvidencePath((self._account(a1), node, self._account(a2)), (r1, r2))
+
+    def _paths(self, item: EvidenceItem, ring_id: str | None) -> list[EvidencePath]:
+        kind = item.kind
+        paths: list[EvidencePath | None] = []
+        if kind.startswith("shared_"):
+            paths = [self._shared(e, item.accounts) for e in item.entities[:_PATHS_PER_ITEM]]
+        elif kind == "known_member_in_ring" and item.organization >= 0:
+            paths = [
+                EvidencePath((self._account(a), self._org(item.organization)),
+                             (PathRelationship("KNOWN_MEMBER_OF", 0, 1),))
+                for a in item.accounts[:_PATHS_PER_ITEM]
+            ]
+        elif kind == "known_member_linked" and item.organization >= 0:
+            paths = [self._linked(e, item) for e in item.entities[:_PATHS_PER_ITEM]]
+        elif kind == "org_network" and item.organization >= 0:
+            paths = [self._network(e, item) for e in item.entities[:_PATHS_PER_ITEM]]
+        elif kind == "org_email_domain":
+            paths = [self._email(a) for a in item.accounts[:_PATHS_PER_ITEM]]
+        elif kind == "ring_membership" and ring_id is not None:
+            paths = [
+                EvidencePath((self._account(a), PathNode("Ring", "ring_id", ring_id)),
+                             (PathRelationship("MEMBER_OF", 0, 1),))
+                for a in item.accounts[:1]
+            ]
+        return [p for p in paths if p is not None]
+
+    def _linked(self, entity: int, item: EvidenceItem) -> EvidencePath | None:
+        known = self._known.get(item.organization, set())
+        involved = set(item.accounts)
+        knowns = [a for a in self._users(entity).tolist() if a in known]
+        members = [a for a in sorted(involved - known) if self._link(a, entity) is not None]
+        if not knowns or not members:
+            return None
+        node, rel = self._entity(entity)
+        k = knowns[0]
+        m = members[0]
+        r1 = self._observed(m, entity, 0, 1, rel)
+        r2 = self._observed(k, entity, 2, 1, rel)
+        if r1 is None or r2 is None:
+            return None
+        return EvidencePath(
+            (self._account(m), node, self._account(k), self._org(item.organization)),
+            (r1, r2, PathRelationship("KNOWN_MEMBER_OF", 2, 3)),
+        )
+
+    def _network(self, entity: int, item: EvidenceItem) -> EvidencePath | None:
+        for account in item.accounts:
+            used = self._observed(account, entity, 0, 1, "USED_IP")
+            if used is not None:
+                node, _ = self._entity(entity)
+                return EvidencePath(
+                    (self._account(account), node, self._org(item.organization)),
+                    (used, PathRelationship("OPERATED_BY", 1, 2)),
+                )
+        return None
+
+    def _email(self, account: int) -> EvidencePath | None:
+        account_id = str(self._inc.account_ids[account])
+        domain = str(self._orgs.account_email_domain[account])
+        for address in self._emails.get(account_id, []):
+            if address.endswith("@" + domain):
+                return EvidencePath(
+                    (self._account(account), PathNode("Email", "address", address)),
+                    (PathRelationship("HAS_EMAIL", 0, 1),),
+                )
+        return None
+
+    def evidence(self, explanation: Explanation, *, ring_id: str | None = None, top: int = 10) -> list[Evidence]:
+        """The explanation's items, ranked by contribution, each with its paths."""
+        result = []
+        for item, share in explanation.ranked(top):
+            result.append(Evidence(
+                kind=item.kind,
+                llr=round(item.llr, 6),
+                share=round(share, 6),
+                sentence=item.sentence,
+                paths=tuple(self._paths(item, ring_id)),
+                accounts=tuple(str(self._inc.account_ids[a]) for a in item.accounts[:_ACCOUNTS_PER_ITEM]),
+            ))
+        return result
+
+    def domain_accounts(self, explanations: Sequence[Explanation]) -> set[str]:
+        """Accounts whose email addresses the domain items will need."""
+        return {
+            str(self._inc.account_ids[a])
+            for e in explanations for item in e.items if item.kind == "org_email_domain"
+            for a in item.accounts[:_PATHS_PER_ITEM]
+        }
+
+
+def prior_llr(explanation: Explanation) -> float:
+    return round(sum(i.llr for i in explanation.items if i.kind == "prior"), 6)

@@ -1,0 +1,189 @@
+"""Lookups for the CLI and the API: an account's attribution, a ring, a page of rings.
+
+Each is one or two indexed reads (`routing_=READ`) of what the detection run wrote back, so they
+answer in milliseconds; evidence is stored with its paths at write-back time.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Final
+
+import neo4j
+from graph.errors import NotFoundError
+from graph.run_store import latest_run_id
+from graph.views import (
+    AccountAttributionView,
+    Evidence,
+    OrgAttribution,
+    RingDetail,
+    RingMember,
+    RingSummary,
+)
+
+__all__ = ["account_attribution", "list_rings", "ring_detail"]
+
+_READ: Final = neo4j.RoutingControl.READ
+
+_ACCOUNT: Final = """
+MATCH (a:Account {account_id: $account_id})
+OPTIONAL MATCH (a)-[m:MEMBER_OF {run_id: $run_id}]->(ring:Ring)-[found:FOUND_IN]->(:DetectionRun {run_id: $run_id})
+WITH a, m, ring, found
+OPTIONAL MATCH (a)-[t:ATTRIBUTED_TO {run_id: $run_id}]->(o:Organization)
+WITH a, m, ring, found, t, o ORDER BY t.confidence DESC, o.name
+RETURN m.confidence AS membership, ring.ring_id AS ring_id, properties(found) AS found,
+       collect(CASE WHEN o IS NULL THEN null ELSE {organization: o.name, confidence: t.confidence,
+                                                    prior_llr: t.prior_llr, evidence: t.evidence} END) AS attributions
+"""
+
+_RING: Final = """
+MATCH (ring:Ring {ring_id: $ring_id})-[found:FOUND_IN]->(:DetectionRun {run_id: $run_id})
+CALL (ring) {
+  MATCH (a:Account)-[m:MEMBER_OF {run_id: $run_id}]->(ring)
+  WITH a, m ORDER BY m.confidence DESC, a.account_id
+  RETURN collect({account_id: a.account_id, confidence: m.confidence}) AS members
+}
+CALL (ring) {
+  OPTIONAL MATCH (ring)-[t:ATTRIBUTED_TO {run_id: $run_id}]->(o:Organization)
+  WITH t, o ORDER BY t.confidence DESC, o.name
+  RETURN collect(CASE WHEN o IS NULL THEN null
+                      ELSE {organization: o.name, confidence: t.confidence, prior_llr: t.prior_llr,
+                            evidence: t.evidence} END) AS attributions
+}
+RETURN properties(found) AS found, members, attributions
+"""
+
+_PAGE: Final = """
+MATCH (ring:Ring)-[found:FOUND_IN]->(:DetectionRun {run_id: $run_id})
+WHERE found.score >= $min_score
+  AND ($organization IS NULL OR found.organization = $organization)
+  AND ($after IS NULL
+       OR found.score < $after.score
+       OR (found.score = $after.score AND ring.ring_id > $after.ring_id))
+RETURN ring.ring_id AS ring_id, properties(found) AS found
+ORDER BY found.score DESC, ring.ring_id
+LIMIT $limit
+"""
+
+
+def _run(driver: neo4j.Driver, database: str, run_id: str | None) -> str | None:
+    if run_id is None:
+        return latest_run_id(driver, database)
+    records, _, _ = driver.execute_query(
+        "MATCH (run:DetectionRun {run_id: $run_id}) RETURN run.status AS status",
+        run_id=run_id, database_=database, routing_=_READ,
+    )
+    if not records:
+        raise NotFoundError(f"no detection run {run_id!r}")
+    return run_id
+
+
+def _summary(ring_id: str, run_id: str, found: dict[str, Any]) -> RingSummary:
+    return RingSummary(
+        ring_id=ring_id,
+        run_id=run_id,
+        size=int(found.get("size", 0)),
+        score=float(found.get("score", 0.0)),
+        organization=found.get("organization"),
+        attribution_confidence=found.get("attribution_confidence"),
+    )
+
+
+def _evidence(text: str | None) -> tuple[Evidence, ...]:
+    return tuple(Evidence.from_dict(item) for item in json.loads(text)) if text else ()
+
+
+def _attributions(rows: list[dict[str, Any] | None]) -> tuple[OrgAttribution, ...]:
+    return tuple(
+        OrgAttribution(
+            organization=row["organization"],
+            confidence=float(row["confidence"]),
+            prior_llr=float(row.get("prior_llr") or 0.0),
+            evidence=_evidence(row.get("evidence")),
+        )
+        for row in rows
+        if row is not None
+    )
+
+
+def account_attribution(
+    driver: neo4j.Driver, database: str, account_id: str, *, run_id: str | None = None
+) -> AccountAttributionView:
+    """The account's ring (if any) and attributions in `run_id` (default: the latest completed run)."""
+    run = _run(driver, database, run_id)
+    records, _, _ = driver.execute_query(
+        _ACCOUNT, account_id=account_id, run_id=run, database_=database, routing_=_READ
+    )
+    if not records:
+        raise NotFoundError(f"no account {account_id!r}")
+    record = records[0]
+    ring = _summary(record["ring_id"], run, record["found"]) if record["ring_id"] and run else None
+    return AccountAttributionView(
+        account_id=account_id,
+        run_id=run,
+        ring=ring,
+        membership_confidence=record["membership"],
+        attributions=_attributions(record["attributions"]),
+    )
+
+
+def ring_detail(driver: neo4j.Driver, database: str, ring_id: str, *, run_id: str | None = None) -> RingDetail:
+    """Members, coordination evidence and attributions of a ring as `run_id` found it."""
+    run = _run(driver, database, run_id)
+    records: list[neo4j.Record] = []
+    if run is not None:
+        records, _, _ = driver.execute_query(_RING, ring_id=ring_id, run_id=run, database_=database, routing_=_READ)
+    if not records or run is None:
+        raise NotFoundError(f"no ring {ring_id!r} in run {run!r}")
+    record = records[0]
+    found = record["found"]
+    return RingDetail(
+        summary=_summary(ring_id, run, found),
+        members=tuple(RingMember(m["account_id"], float(m["confidence"])) for m in record["members"]),
+        coordination_prior_llr=float(found.get("coordination_prior_llr") or 0.0),
+        coordination_evidence=_evidence(found.get("coordination_evidence")),
+        attributions=_attributions(record["attributions"]),
+    )
+
+
+def _encode_cursor(score: float, ring_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([score, ring_id]).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        score, ring_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return {"score": float(score), "ring_id": str(ring_id)}
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"not a cursor this API issued: {cursor!r}") from error
+
+
+def list_rings(
+    driver: neo4j.Driver,
+    database: str,
+    *,
+    run_id: str | None = None,
+    min_score: float = 0.0,
+    organization: str | None = None,
+    after: str | None = None,
+    limit: int = 50,
+) -> tuple[list[RingSummary], str | None]:
+    """A page of rings, highest coordination score first, and the cursor of the next page (or None)."""
+    run = _run(driver, database, run_id)
+    if run is None:
+        return [], None
+    records, _, _ = driver.execute_query(
+        _PAGE,
+        run_id=run,
+        min_score=min_score,
+        organization=organization,
+        after=_decode_cursor(after) if after else None,
+        limit=limit + 1,
+        database_=database,
+        routing_=_READ,
+    )
+    page = [_summary(r["ring_id"], run, r["found"]) for r in records[:limit]]
+    next_cursor = _encode_cursor(page[-1].score, page[-1].ring_id) if len(records) > limit and page else None
+    return page, next_cursor

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import neo4j
+import pytest
+
+from graph.generator import generate_population
+from graph.ingest.loader import load_bundle
+from graph.lookups import account_attribution, list_rings, ring_detail
+from graph.pipeline import DetectionParams, run_detection
+from graph.settings import Settings
+from graph.views import Evidence, EvidencePath
+
+_KEYS = {
+    "Account": "account_id", "IP": "address", "Device": "fingerprint", "PaymentMethod": "fingerprint",
+    "Email": "address", "Phone": "number", "Organization": "name", "Ring": "ring_id",
+}
+
+
+@pytest.fixture(scope="module")
+def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("population")
+    generate_population(out, 3000, seed=8)
+    return out
+
+
+@pytest.fixture
+def detected(empty_db: neo4j.Driver, settings: Settings, population: Path, tmp_path: Path) -> str:
+    load_bundle(empty_db, settings.neo4j_database, population, rejects_path=tmp_path / "r.csv")
+    return run_detection(empty_db, settings.neo4j_database, DetectionParams(seed=4)).run_id
+
+
+def _path_exists(driver: neo4j.Driver, database: str, path: EvidencePath) -> bool:
+    """MATCH the path hop by hop with its keys and relationship properties."""
+    for rel in path.relationships:
+        start, end = path.nodes[rel.start], path.nodes[rel.end]
+        assert _KEYS[start.label] == start.key and _KEYS[end.label] == end.key
+        # Labels and types come from the allow-list just asserted, values go as parameters.
+        query = (
+            f"MATCH (a:{start.label} {{{start.key}: $a}})-[r:{rel.type}]->(b:{end.label} {{{end.key}: $b}}) "
+            "RETURN r.count AS count, toString(r.first_seen) AS first"
+        )
+        records, _, _ = driver.execute_query(query, a=start.value, b=end.value, database_=database)
+        if not records:
+            return False
+        if rel.count is not None and records[0]["count"] != rel.count:
+            return False
+        if rel.first_seen is not None and not records[0]["first"].startswith(rel.first_seen[:19]):
+            return False
+    return True
+
+
+def _all_evidence(driver: neo4j.Driver, database: str, run_id: str) -> list[Evidence]:
+    rings, _ = list_rings(driver, database, run_id=run_id, limit=1000)
+    items: list[Evidence] = []
+    for summary in rings:
+        detail = ring_detail(driver, database, summary.ring_id, run_id=run_id)
+        items.extend(detail.coordination_evidence)
+        for attribution in detail.attributions:
+            items.extend(attribution.evidence)
+        for member in detail.members[:3]:
+            view = account_attribution(driver, database, member.account_id, run_id=run_id)
+            for attribution in view.attributions:
+                items.extend(attribution.evidence)
+    return items
+
+
+def test_every_evidence_path_exists_in_neo4j(empty_db: neo4j.Driver, settings: Settings, detected: str) -> None:
+    items = _all_evidence(empty_db, settings.neo4j_database, detected)
+    paths = [p for item in items for p in item.paths]
+    kinds = {item.kind for item in items if item.paths}
+    assert len(paths) > 100
+    assert {"shared_device", "known_member_in_ring", "ring_membership"} <= kinds
+    missing = [p for p in paths if not _path_exists(empty_db, settings.neo4j_database, p)]
+    assert missing == []
+
+
+def test_contributions_add_up_and_rerun_gives_identical_scores(
+    empty_db: neo4j.Driver, settings: Settings, detected: str
+) -> None:
+    db = settings.neo4j_database
+    first, _ = list_rings(empty_db, db, run_id=detected, limit=1000)
+    again = run_detection(empty_db, db, DetectionParams(seed=4)).run_id
+    second, _ = list_rings(empty_db, db, run_id=again, limit=1000)
+    assert [(r.ring_id, r.score, r.organization, r.attribution_confidence) for r in first] == [
+        (r.ring_id, r.score, r.organization, r.attribution_confidence) for r in second
+    ]
+    attributed = [r for r in first if r.organization and (r.attribution_confidence or 0) >= 0.5]
+    assert attributed, "the generated population has rings of known organisations"
+    detail = ring_detail(empty_db, db, attributed[0].ring_id, run_id=detected)
+    top = detail.attributions[0]
+    assert top.organization == attributed[0].organization
+    assert 0.0 < sum(e.share for e in top.evidence) <= 1.0 + 1e-6
+
+
+def test_an_unknown_account_is_not_found_and_a_quiet_one_has_no_ring(
+    empty_db: neo4j.Driver, settings: Settings, detected: str
+) -> None:
+    from graph.errors import NotFoundError
+
+    db = settings.neo4j_database
+    with pytest.raises(NotFoundError):
+        account_attribution(empty_db, db, "no-such-account")
+    records, _, _ = empty_db.execute_query(
+        "MATCH (a:Account) WHERE NOT (a)-[:MEMBER_OF]->() AND NOT (a)-[:ATTRIBUTED_TO]->() "
+        "RETURN a.account_id AS id ORDER BY id LIMIT 1",
+        database_=db,
+    )
+    view = account_attribution(empty_db, db, records[0]["id"])
+    assert view.run_id == detected and view.ring is None and view.attributions == ()
