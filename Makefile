@@ -27,7 +27,10 @@ demo: install
 	$(RINGTRACE) neo4j start
 	$(RINGTRACE) schema apply
 	$(RINGTRACE) generate --out $(DEMO_DIR) --accounts $(DEMO_ACCOUNTS) --seed $(DEMO_SEED)
-	$(RINGTRACE) load $(DEMO_DIR)
+	$(RINGTRACE) load $(DEMO_DIR); status=$$?; test $$status -eq 0 -o $$status -eq 3
+	$(RINGTRACE) detect --seed $(DEMO_SEED)
+	$(RINGTRACE) rings --top 10
+	$(RINGTRACE) eval --truth $(DEMO_DIR)/truth.csv
 
 test: install
 	$(TEST_ENV) $(RINGTRACE) neo4j start
