@@ -50,3 +50,7 @@ neo4j-stop: install
 clean:
 	-$(RINGTRACE) neo4j stop
 	rm -rf .neo4j .neo4j-test demo
+
+# Benchmarks print tables; they are not tests. `bench` runs 100k and 1M accounts (about 30 minutes).
+bench: install
+	$(BIN)/python bench/detect.py

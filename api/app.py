@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import neo4j.exceptions
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 import graph
 from api.auth import KeyRing, parse_api_keys
+from api.deps import single_valued_query
 from api.detections import DetectionRunner
 from api.limits import BodyLimitMiddleware
 from api.observability import AccessLogMiddleware, ApiMetrics
@@ -35,9 +36,21 @@ route's scope: `read` for lookups, `ingest` for `POST /v1/links`, `admin` for de
 """
 
 
+def _ensure_log_output() -> None:
+    """Under `ringtrace serve` uvicorn configures only its own loggers: give ours a stderr handler."""
+    api_logger = logging.getLogger("ringtrace.api")
+    if api_logger.level == logging.NOTSET:
+        api_logger.setLevel(logging.INFO)
+    if not logging.getLogger().handlers and not api_logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        api_logger.addHandler(handler)
+
+
 def create_app(settings: Settings | None = None, api_settings: ApiSettings | None = None) -> FastAPI:
     """The API over the Neo4j that `settings` names (the environment when None)."""
     settings = settings or get_settings()
+    _ensure_log_output()
     notifications = logging.getLogger("neo4j.notifications")
     if notifications.level == logging.NOTSET:  # one warning per query would flood the log under load
         notifications.setLevel(logging.ERROR)
@@ -60,7 +73,9 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
         try:
             yield
         finally:
-            app.state.detections.wait(timeout=0)
+            # A detection run in progress gets a grace period to finish and record itself.
+            if not app.state.detections.wait(timeout=api_settings.shutdown_grace_seconds):
+                _log.warning("closing the Neo4j driver while a detection run is still in progress")
             driver.close()
 
     app = FastAPI(
@@ -68,6 +83,7 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
         version=graph.__version__,
         description=_DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(single_valued_query)],
         openapi_tags=[
             {"name": "accounts", "description": "Is this account in a ring, attributed to whom."},
             {"name": "rings", "description": "Rings found by detection runs, with members and evidence."},

@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 import neo4j
 from api.detections import DetectionRunner
 from api.observability import ApiMetrics
+from api.problems import FieldError, ProblemError
 from api.settings import ApiSettings
 from graph.settings import Settings
 
-__all__ = ["ApiLimits", "Database", "Driver", "Metrics", "Runner", "probe_neo4j"]
+__all__ = ["ApiLimits", "Database", "Driver", "Metrics", "Runner", "probe_neo4j", "single_valued_query"]
 
 
 def probe_neo4j(driver: neo4j.Driver, database: str) -> None:
@@ -23,6 +26,34 @@ def probe_neo4j(driver: neo4j.Driver, database: str) -> None:
     """
     with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
         session.run("RETURN 1").consume()
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def single_valued_query(request: Request) -> None:
+    """422 for a query parameter given twice or not known to the route.
+
+    `?limit=5&limit=500` must not quietly mean one of them, and a misspelt filter (`?min_scor=0.9`)
+    must not quietly return everything.
+    """
+    route = request.scope.get("route")
+    known: set[str] | None = None
+    if isinstance(route, APIRoute):
+        known = _query_names(route.dependant)
+    seen: set[str] = set()
+    for key, _ in request.query_params.multi_items():
+        reason = "given more than once" if key in seen else None
+        if known is not None and key not in known:
+            reason = "not a parameter of this route"
+        if reason:
+            raise ProblemError(422, f"invalid input: query.{key} {reason}",
+                               errors=[FieldError(field=f"query.{key}", reason=reason)])
+        seen.add(key)
 
 
 def _driver(request: Request) -> neo4j.Driver:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from graph.detection import METHODS
 from graph.views import (
@@ -38,6 +38,16 @@ __all__ = [
     "RingPage",
     "RingSummaryOut",
 ]
+
+
+def _json_number(value: Any) -> Any:
+    """JSON numbers only: no booleans, no numeric strings (1.0 still counts as the integer 1)."""
+    if isinstance(value, bool | str):
+        raise ValueError("expected a JSON number")
+    return value
+
+
+_NUMBER_ONLY = BeforeValidator(_json_number)  # after the constraints, so the schema still shows them
 
 _EXAMPLE_PATH: dict[str, Any] = {
     "nodes": [
@@ -204,7 +214,6 @@ class LinkIn(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        strict=True,
         json_schema_extra={"examples": [{"account_id": "acc-000123", "kind": "device", "value": "dev-9f2c",
                                          "first_seen": "2024-03-01T10:00:00Z", "count": 3}]},
     )
@@ -214,7 +223,9 @@ class LinkIn(BaseModel):
     value: str = Field(max_length=512)
     first_seen: str | None = Field(None, max_length=64, description="ISO 8601.")
     last_seen: str | None = Field(None, max_length=64, description="ISO 8601; not before first_seen.")
-    count: int | None = Field(None, ge=1, le=2**53, description="Times observed; 1 when absent.")
+    count: Annotated[int, Field(ge=1, le=1_000_000), _NUMBER_ONLY] | None = Field(
+        None, description="Times observed; 1 when absent."
+    )
     brand: str | None = Field(None, max_length=64, description="payment only")
     bin: str | None = Field(None, max_length=16, description="payment only: 6-8 digits")
     last4: str | None = Field(None, max_length=8, description="payment only: 4 digits")
@@ -247,16 +258,17 @@ class LinksIngested(BaseModel):
 class DetectionStart(BaseModel):
     """Parameters of a detection run; all optional."""
 
-    model_config = ConfigDict(extra="forbid", strict=True,
-                              json_schema_extra={"examples": [{"seed": 42, "min_size": 3}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"seed": 42, "min_size": 3}]})
 
-    seed: int = Field(42, ge=0, le=2**31 - 1)
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1), _NUMBER_ONLY] = 42
     method: str | None = Field(
         None, description="Community detection method; the default when absent.",
         json_schema_extra={"enum": [*sorted(METHODS), None]},
     )
-    resolution: float | None = Field(None, gt=0.0, le=100.0, description="Default depends on the method.")
-    min_size: int = Field(3, ge=2, le=10_000, description="Smallest ring, in accounts.")
+    resolution: Annotated[float, Field(gt=0.0, le=100.0), _NUMBER_ONLY] | None = Field(
+        None, description="Default depends on the method."
+    )
+    min_size: Annotated[int, Field(ge=2, le=10_000, description="Smallest ring, in accounts."), _NUMBER_ONLY] = 3
 
     @field_validator("method")
     @classmethod

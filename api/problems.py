@@ -76,6 +76,7 @@ class ProblemError(Exception):
     slug: str | None = None
     title: str | None = None
     headers: Mapping[str, str] | None = None
+    errors: list[FieldError] | None = None
 
 
 def problem_response(
@@ -135,7 +136,7 @@ async def _on_http(request: Request, error: Exception) -> JSONResponse:
 async def _on_problem(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ProblemError)
     return problem_response(request, error.status, error.detail, slug=error.slug, title=error.title,
-                            headers=error.headers)
+                            headers=error.headers, errors=error.errors)
 
 
 async def _on_not_found(request: Request, error: Exception) -> JSONResponse:

@@ -18,4 +18,5 @@ class ApiSettings(BaseSettings):
     max_page_size: int = Field(200, ge=1, le=10_000, description="Largest `limit` of GET /v1/rings.")
     default_page_size: int = Field(50, ge=1, le=10_000, description="`limit` of GET /v1/rings when not given.")
     metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics (admin scope).")
+    shutdown_grace_seconds: float = Field(60.0, ge=0, description="How long shutdown waits for a detection run.")
     access_log: bool = Field(True, description="One structured log line per request.")

@@ -51,7 +51,7 @@ def fit_scoring_model(
     """A model fitted on the rings detected in `observations`, labelled by `truth`."""
     account_graph = project(observations.incidence, params.projection)
     rings = detect_rings(account_graph, method=params.method, resolution=params.resolution,
-                         min_size=params.min_size, seed=params.seed)
+                         min_size=params.min_size, merge_weight=params.merge_weight, seed=params.seed)
     if not rings:
         raise ValueError("no rings detected: nothing to fit on")
     ids = observations.incidence.account_ids

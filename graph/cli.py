@@ -343,3 +343,7 @@ def serve(
     # By import string, so each worker builds its own app (and its own Neo4j driver).
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 access_log=False, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

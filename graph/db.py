@@ -15,4 +15,6 @@ def create_driver(settings: Settings) -> neo4j.Driver:
         auth=(settings.neo4j_user, settings.neo4j_password.get_secret_value()),
         max_connection_pool_size=50,
         connection_acquisition_timeout=30,
+        # Schema-less hints ("property key does not exist" on a fresh database) are not errors.
+        notifications_min_severity="OFF",
     )

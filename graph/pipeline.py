@@ -18,6 +18,7 @@ import numpy.typing as npt
 import graph
 import neo4j
 from graph.detection import (
+    DEFAULT_MERGE_WEIGHT,
     DEFAULT_METHOD,
     DEFAULT_MIN_SIZE,
     DEFAULT_RESOLUTION,
@@ -54,6 +55,7 @@ class DetectionParams:
     method: str = DEFAULT_METHOD
     resolution: float = DEFAULT_RESOLUTION
     min_size: int = DEFAULT_MIN_SIZE
+    merge_weight: float | None = DEFAULT_MERGE_WEIGHT
     stability_seeds: int = 2
     projection: ProjectionParams = field(default_factory=ProjectionParams)
 
@@ -135,7 +137,7 @@ def run_detection(
         with _stage(timings, "detect", progress):
             rings = detect_rings(
                 account_graph, method=params.method, resolution=params.resolution,
-                min_size=params.min_size, seed=params.seed,
+                min_size=params.min_size, merge_weight=params.merge_weight, seed=params.seed,
             )
         with _stage(timings, "stability", progress):
             stability = membership_stability(

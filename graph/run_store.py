@@ -127,8 +127,8 @@ def write_memberships(driver: neo4j.Driver, database: str, run_id: str, rows: li
         driver.execute_query(
             """
             UNWIND $rows AS row
-            MATCH (a:Account {account_id: row.account_id})
-            MATCH (ring:Ring {ring_id: row.ring_id})
+            MATCH (a:Account {account_id: row.account_id}) USING INDEX a:Account(account_id)
+            MATCH (ring:Ring {ring_id: row.ring_id}) USING INDEX ring:Ring(ring_id)
             MERGE (a)-[m:MEMBER_OF {run_id: $run_id}]->(ring)
             SET m.confidence = row.confidence
             """,
@@ -144,8 +144,8 @@ def write_ring_attributions(driver: neo4j.Driver, database: str, run_id: str, ro
         driver.execute_query(
             """
             UNWIND $rows AS row
-            MATCH (ring:Ring {ring_id: row.ring_id})
-            MATCH (o:Organization {name: row.organization})
+            MATCH (ring:Ring {ring_id: row.ring_id}) USING INDEX ring:Ring(ring_id)
+            MATCH (o:Organization {name: row.organization}) USING INDEX o:Organization(name)
             MERGE (ring)-[t:ATTRIBUTED_TO {run_id: $run_id}]->(o)
             SET t += row.props, t.confidence = row.confidence
             """,
@@ -163,8 +163,8 @@ def write_account_attributions(
         driver.execute_query(
             """
             UNWIND $rows AS row
-            MATCH (a:Account {account_id: row.account_id})
-            MATCH (o:Organization {name: row.organization})
+            MATCH (a:Account {account_id: row.account_id}) USING INDEX a:Account(account_id)
+            MATCH (o:Organization {name: row.organization}) USING INDEX o:Organization(name)
             MERGE (a)-[t:ATTRIBUTED_TO {run_id: $run_id}]->(o)
             SET t += row.props, t.confidence = row.confidence
             """,
@@ -188,7 +188,7 @@ def latest_run_id(driver: neo4j.Driver, database: str) -> str | None:
 def read_ring_members(driver: neo4j.Driver, database: str, run_id: str) -> dict[str, frozenset[str]]:
     """ring_id -> member account ids, as the run found them."""
     records, _, _ = driver.execute_query(
-        "MATCH (a:Account)-[:MEMBER_OF {run_id: $run_id}]->(ring:Ring) "
+        "MATCH (:DetectionRun {run_id: $run_id})<-[:FOUND_IN]-(ring:Ring)<-[:MEMBER_OF {run_id: $run_id}]-(a:Account) "
         "RETURN ring.ring_id AS ring_id, collect(a.account_id) AS members",
         run_id=run_id,
         database_=database,

@@ -28,9 +28,10 @@ router = APIRouter(
 _RESOLUTION_FOR = {"leiden-cpm": DEFAULT_RESOLUTION}
 
 
-@router.post("", status_code=202, summary="Start a detection run", responses=problem_responses(409))
+@router.post("", status_code=202, summary="Start a detection run", responses=problem_responses(400, 409, 413))
 def start_detection(
-    response: Response, driver: Driver, database: Database, runner: Runner, metrics: Metrics, body: DetectionStart | None = None
+    response: Response, driver: Driver, database: Database, runner: Runner, metrics: Metrics,
+    body: DetectionStart | None = None,
 ) -> DetectionRunOut:
     """Start detecting rings in everything Neo4j holds; follow the run at the `Location` it returns.
 

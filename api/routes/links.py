@@ -24,7 +24,7 @@ def links_router(limits: ApiSettings) -> APIRouter:
     class LinkBatch(BaseModel):
         """A batch of observations: the rows of a links.csv."""
 
-        model_config = ConfigDict(extra="forbid", strict=True)
+        model_config = ConfigDict(extra="forbid")
 
         links: Annotated[list[LinkIn], Field(min_length=1, max_length=limits.max_batch_size)]
 
@@ -32,7 +32,7 @@ def links_router(limits: ApiSettings) -> APIRouter:
         prefix="/v1/links",
         tags=["ingest"],
         dependencies=[require_scope(Scope.INGEST)],
-        responses=problem_responses(401, 403, 413, 422, 503),
+        responses=problem_responses(400, 401, 403, 413, 422, 503),
     )
 
     @router.post("", summary="Ingest a batch of observations (idempotent)")

@@ -6,5 +6,3 @@ CREATE INDEX ring_score IF NOT EXISTS FOR (n:Ring) ON (n.score);
 CREATE INDEX ring_run IF NOT EXISTS FOR (n:Ring) ON (n.run_id);
 CREATE INDEX detection_run_started IF NOT EXISTS FOR (n:DetectionRun) ON (n.started_at);
 CREATE INDEX organization_domain IF NOT EXISTS FOR (n:Organization) ON (n.domain);
-CREATE INDEX member_of_run IF NOT EXISTS FOR ()-[r:MEMBER_OF]-() ON (r.run_id);
-CREATE INDEX attributed_to_run IF NOT EXISTS FOR ()-[r:ATTRIBUTED_TO]-() ON (r.run_id);

@@ -5,6 +5,7 @@ Leiden, CPM or modularity), :mod:`.plm` (networkit) -- and :mod:`.rings`, which 
 """
 
 from graph.detection.rings import (
+    DEFAULT_MERGE_WEIGHT,
     DEFAULT_METHOD,
     DEFAULT_MIN_SIZE,
     DEFAULT_RESOLUTION,
@@ -15,6 +16,7 @@ from graph.detection.rings import (
 from graph.detection.stability import membership_stability
 
 __all__ = [
+    "DEFAULT_MERGE_WEIGHT",
     "DEFAULT_METHOD",
     "DEFAULT_MIN_SIZE",
     "DEFAULT_RESOLUTION",

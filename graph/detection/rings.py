@@ -57,6 +57,7 @@ METHODS: Final[dict[str, _Partition]] = {
 DEFAULT_METHOD: Final = "leiden-cpm"
 DEFAULT_RESOLUTION: Final = 0.05  # CPM density floor; see bench/offline_eval.py
 DEFAULT_MIN_SIZE: Final = 3
+DEFAULT_MERGE_WEIGHT: Final = 0.5  # about a rare device or card shared by two accounts
 
 _DENSE_MAX_SIZE: Final = 10
 _DENSE_MIN_DENSITY: Final = 0.5
@@ -68,13 +69,17 @@ def detect_rings(
     method: str = DEFAULT_METHOD,
     resolution: float = DEFAULT_RESOLUTION,
     min_size: int = DEFAULT_MIN_SIZE,
+    merge_weight: float | None = DEFAULT_MERGE_WEIGHT,
     seed: int,
 ) -> list[npt.NDArray[np.int32]]:
     """Rings of at least `min_size` accounts, as sorted account-index arrays.
 
     Rings are ordered by size (largest first), then by their smallest account index. `method` is a
     key of :data:`METHODS`; `resolution` means what that method's objective makes of it (CPM: minimum
-    weighted density; modularity: gamma).
+    weighted density; modularity: gamma). Communities joined by an edge of at least `merge_weight`
+    (two accounts sharing a rare device, card or number) are one ring: an investigator links two
+    cells of an operation that share a device, however sparse the rest of their sharing; None keeps
+    the partition as the objective left it.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {sorted(METHODS)}")
@@ -82,7 +87,25 @@ def detect_rings(
         raise ValueError("min_size must be at least 2")
     partition = METHODS[method]
     labels = _labels(graph, partition, resolution=resolution, min_size=min_size, seed=seed)
+    if merge_weight is not None:
+        labels = _merge_strongly_linked(graph, labels, merge_weight)
     return _rings_from_labels(labels, min_size)
+
+
+def _merge_strongly_linked(
+    graph: AccountGraph, labels: npt.NDArray[np.int64], merge_weight: float
+) -> npt.NDArray[np.int64]:
+    """Labels with communities joined by an edge of weight >= `merge_weight` unioned (transitively)."""
+    src_label, dst_label = labels[graph.src], labels[graph.dst]
+    strong = (src_label >= 0) & (dst_label >= 0) & (src_label != dst_label) & (graph.weight >= merge_weight)
+    if not strong.any():
+        return labels
+    n_labels = int(labels.max()) + 1
+    joins = sparse.coo_matrix(
+        (np.ones(int(strong.sum())), (src_label[strong], dst_label[strong])), shape=(n_labels, n_labels)
+    )
+    _, merged = csgraph.connected_components(joins, directed=False)
+    return np.where(labels >= 0, merged[np.maximum(labels, 0)], -1).astype(np.int64)
 
 
 def _labels(

@@ -152,3 +152,10 @@ def test_injection_strings_are_plain_values(
     assert response.json()["rings"] == []
     assert_problem(client.get(f"/v1/detections/{segment}", headers=auth("admin")), 404)
     assert _node_count(graph_driver, api_settings) == before
+
+
+def test_repeated_or_unknown_query_parameters_are_422(client: TestClient, population: Population) -> None:
+    body = assert_problem(client.get("/v1/rings?limit=5&limit=50", headers=auth("read")), 422)
+    assert body["errors"] == [{"field": "query.limit", "reason": "given more than once"}]
+    body = assert_problem(client.get("/v1/rings?min_scor=0.9", headers=auth("read")), 422)
+    assert body["errors"] == [{"field": "query.min_scor", "reason": "not a parameter of this route"}]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import neo4j
 from typer.testing import CliRunner
 
+import neo4j
 from graph.cli import app
 from graph.settings import Settings
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import neo4j
 import pytest
 
+import neo4j
 from graph.generator import generate_population
 from graph.ingest.loader import load_bundle
 from graph.pipeline import DetectionParams, run_detection

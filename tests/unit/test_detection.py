@@ -75,7 +75,7 @@ def test_exact_seeded_partition(method: str) -> None:
 
 def test_cpm_resolution_is_a_density_threshold() -> None:
     # Edges of 1.0 inside, 0.3 between: above 1.0 nothing is dense enough to be a ring.
-    assert detect_rings(CHAIN, method="leiden-cpm", resolution=1.01, min_size=3, seed=1) == []
+    assert detect_rings(CHAIN, method="leiden-cpm", resolution=1.01, min_size=3, merge_weight=None, seed=1) == []
     # At zero every connected component is one community.
     rings = detect_rings(CHAIN, method="leiden-cpm", resolution=0.0, min_size=3, seed=1)
     assert as_lists(rings) == [list(range(12))]
@@ -123,15 +123,26 @@ def test_nat_does_not_join_rings_and_camouflage_does_not_pull_in_benign(method: 
     assert named == [[f"a{i}" for i in range(6)], [f"b{i}" for i in range(6)]]
 
 
-def test_rings_bridged_by_one_shared_email_stay_apart() -> None:
+def test_rings_bridged_by_one_shared_email_stay_apart_as_communities() -> None:
     links, nets = two_rings_behind_nat()
     links.append(("a0", "email", "x@example.org", T0))
     links.append(("b0", "email", "x@example.org", T0))
     inc = build(links, nets)
     g = project(inc, ProjectionParams())
     for method in METHODS:
-        rings = detect_rings(g, method=method, resolution=RESOLUTION[method], min_size=3, seed=7)
+        rings = detect_rings(g, method=method, resolution=RESOLUTION[method], min_size=3, merge_weight=None, seed=7)
         assert [r.shape[0] for r in rings] == [6, 6], method
+
+
+def test_cells_sharing_a_rare_device_are_one_ring_but_a_shared_residential_ip_is_not() -> None:
+    links, nets = two_rings_behind_nat()
+    device = [*links, ("a0", "device", "dev-shared", T0), ("b0", "device", "dev-shared", T0)]
+    g = project(build(device, nets), ProjectionParams())
+    assert [r.shape[0] for r in detect_rings(g, seed=7)] == [12]
+    nets = {**nets, "198.51.100.9": "residential"}
+    ip = [*links, ("a0", "ip", "198.51.100.9", T0), ("b0", "ip", "198.51.100.9", T0)]
+    g = project(build(ip, nets), ProjectionParams())
+    assert [r.shape[0] for r in detect_rings(g, seed=7)] == [6, 6]
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
