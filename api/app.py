@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        driver = create_driver(settings)
+        driver = create_driver(settings, retry_seconds=2.0)
         try:
             driver.verify_connectivity()
         except (neo4j.exceptions.DriverError, neo4j.exceptions.Neo4jError, OSError) as error:

@@ -8,13 +8,18 @@ from graph.settings import Settings
 __all__ = ["create_driver"]
 
 
-def create_driver(settings: Settings) -> neo4j.Driver:
-    """A driver for `settings`; the caller owns it and closes it."""
+def create_driver(settings: Settings, *, retry_seconds: float = 30.0) -> neo4j.Driver:
+    """A driver for `settings`; the caller owns it and closes it.
+
+    `retry_seconds` bounds how long managed transactions are retried (a server answering requests
+    wants to fail fast with 503 rather than hold a client for the driver's default 30 s).
+    """
     return neo4j.GraphDatabase.driver(
         settings.neo4j_uri,
         auth=(settings.neo4j_user, settings.neo4j_password.get_secret_value()),
         max_connection_pool_size=50,
         connection_acquisition_timeout=30,
+        max_transaction_retry_time=retry_seconds,
         # Schema-less hints ("property key does not exist" on a fresh database) are not errors.
         notifications_min_severity="OFF",
     )

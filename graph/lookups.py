@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any, Final
 
 import neo4j
@@ -22,7 +23,7 @@ from graph.views import (
     RingSummary,
 )
 
-__all__ = ["account_attribution", "list_rings", "ring_detail"]
+__all__ = ["account_attribution", "forget_latest_run", "list_rings", "ring_detail"]
 
 _READ: Final = neo4j.RoutingControl.READ
 
@@ -67,9 +68,31 @@ LIMIT $limit
 """
 
 
+_LATEST_TTL: Final = 1.0
+_latest: dict[tuple[int, str], tuple[float, str | None]] = {}
+
+
+def _latest_run(driver: neo4j.Driver, database: str) -> str | None:
+    # A completed run never changes, so only "which run is the latest" can go stale: for at most a
+    # second, which saves a round trip on every lookup.
+    key = (id(driver), database)
+    now = time.monotonic()
+    cached = _latest.get(key)
+    if cached is not None and now - cached[0] < _LATEST_TTL:
+        return cached[1]
+    run_id = latest_run_id(driver, database)
+    _latest[key] = (now, run_id)
+    return run_id
+
+
+def forget_latest_run() -> None:
+    """Drop the cached latest run id (a run just completed in this process)."""
+    _latest.clear()
+
+
 def _run(driver: neo4j.Driver, database: str, run_id: str | None) -> str | None:
     if run_id is None:
-        return latest_run_id(driver, database)
+        return _latest_run(driver, database)
     records, _, _ = driver.execute_query(
         "MATCH (run:DetectionRun {run_id: $run_id}) RETURN run.status AS status",
         run_id=run_id, database_=database, routing_=_READ,

@@ -23,6 +23,7 @@ from graph.scoring import OrgEvidence, domains_named_after
 __all__ = ["Observations", "read_observations"]
 
 _FETCH_SIZE: Final = 5000
+_MAX_COUNT: Final = 2**31 - 1
 _ACCOUNT_BATCH: Final = 20000
 _LINKS: Final = """
 MATCH (e:{label})
@@ -91,7 +92,8 @@ def _read_links(session: neo4j.Session) -> _Links:
             links.entities.extend([index] * len(accounts))
             links.first.extend(nan if v is None else v for v in first)
             links.last.extend(nan if v is None else v for v in last)
-            links.counts.extend(1 if v is None else v for v in counts)
+            # Counts add up across loads; beyond int32 they carry no more information.
+            links.counts.extend(1 if v is None else min(v, _MAX_COUNT) for v in counts)
     return links
 
 

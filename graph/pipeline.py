@@ -27,6 +27,7 @@ from graph.detection import (
     ring_labels,
 )
 from graph.evidence_paths import PathBuilder, prior_llr
+from graph.lookups import forget_latest_run
 from graph.model_store import active_model
 from graph.observations import Observations, read_observations
 from graph.projection import AccountGraph, ProjectionParams, project
@@ -183,6 +184,7 @@ def run_detection(
     ]
     finish_run(driver, database, run_id, status="completed", counts=counts, timings=timings, lineage=lineage,
                previous_run_id=previous_run_id)
+    forget_latest_run()
     return RunSummary(
         run_id=run_id,
         previous_run_id=previous_run_id,
