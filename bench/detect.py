@@ -62,7 +62,7 @@ def _detect_in_child(seed: int) -> tuple[float, float]:
     """Wall seconds and peak RSS (GiB) of `ringtrace detect` in its own process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "graph.cli", "detect", "--seed", str(seed)], check=True,
+    subprocess.run([sys.executable, "-m", "graph", "detect", "--seed", str(seed)], check=True,
                    env={**os.environ, **BENCH_ENV}, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

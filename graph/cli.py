@@ -345,5 +345,19 @@ def serve(
                 access_log=False, log_level="info")
 
 
-if __name__ == "__main__":
-    main()
+@app.command("import-dataset")
+def import_dataset_command(
+    name: Annotated[str, typer.Argument(help="A dataset adapter: paysim, fraud_ecommerce, datastax, ...")],
+    source: Annotated[Path, typer.Argument(help="The dataset's folder (e.g. ../shared/datasets/paysim_neo4j_apac).")],
+    out: Annotated[Path, typer.Argument(help="Directory for the input bundle and truth.csv.")],
+) -> None:
+    """Turn a public dataset into an input bundle (+ truth.csv) that `ringtrace load` and `eval` take."""
+    from graph.datasets import ADAPTERS, import_dataset
+
+    if name not in ADAPTERS:
+        raise _fail(ValueError(f"unknown dataset {name!r}; choose one of {', '.join(sorted(ADAPTERS))}"))
+    try:
+        summary = import_dataset(name, source, out)
+    except (FileNotFoundError, ValueError) as error:
+        raise _fail(error) from error
+    console.print(summary.describe())

@@ -1,0 +1,5 @@
+"""`python -m graph` is `ringtrace`."""
+
+from graph.cli import main
+
+main()
