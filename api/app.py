@@ -104,6 +104,8 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
     app.include_router(rings.rings_router(api_settings))
     app.include_router(links.links_router(api_settings))
     app.include_router(detections.router)
+    from api.routes.report import router as report_router  # the ring dossier page (issue 6)
+    app.include_router(report_router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=api_settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware, metrics=metrics, log=api_settings.access_log)
     return app

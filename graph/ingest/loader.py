@@ -22,7 +22,7 @@ from graph.ingest.writer import write_batch
 __all__ = ["BATCH_ROWS", "FileReport", "LoadReport", "Reject", "enrich_ips", "load_bundle", "load_rows"]
 
 # Part of each batch's identity in the ledger: changing it would make a re-load count twice.
-BATCH_ROWS: Final = 5000
+BATCH_ROWS: Final = 10000
 _ENRICH_BATCH: Final = 10000
 _WRITERS: Final = 2
 

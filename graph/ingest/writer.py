@@ -8,7 +8,7 @@ applies what did not, and a driver retry of a failed transaction cannot count an
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import neo4j
@@ -95,21 +95,13 @@ MERGE (r)-[:OPERATED_BY]->(o)
 """
 
 
-def _canonical(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, dict):
-        return sorted(value.items())
-    return value
-
-
 def batch_id(file_kind: str, rows: list[dict[str, Any]]) -> str:
-    """A content hash of a batch of normalised rows: the same rows give the same id."""
-    digest = hashlib.sha256(file_kind.encode())
-    for row in rows:
-        digest.update(repr(sorted((key, _canonical(value)) for key, value in row.items())).encode())
-        digest.update(b"\n")
-    return digest.hexdigest()
+    """A content hash of a batch of normalised rows: the same rows give the same id.
+
+    The rows' repr is deterministic (parsers build their dicts in a fixed key order; datetimes are
+    in UTC), and hashing it in one piece costs a fraction of hashing row by row.
+    """
+    return hashlib.sha256(file_kind.encode() + b"\n" + repr(rows).encode()).hexdigest()
 
 
 def _statements(file_kind: str, rows: list[dict[str, Any]]) -> list[tuple[str, list[Any]]]:

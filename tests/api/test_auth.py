@@ -17,6 +17,7 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("GET", "/v1/accounts/acc-000001/attribution", None, "read"),
     ("GET", "/v1/rings", None, "read"),
     ("GET", "/v1/rings/ring-unknown", None, "read"),
+    ("GET", "/v1/rings/ring-unknown/report", None, "read"),
     ("POST", "/v1/links", _LINK, "ingest"),
     ("POST", "/v1/detections", {}, "admin"),
     ("GET", "/v1/detections/run-unknown", None, "admin"),

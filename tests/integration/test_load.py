@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import neo4j
-from graph.ingest.loader import load_bundle
+from graph.ingest.loader import BATCH_ROWS, load_bundle
 from graph.settings import Settings
 from tests.integration.conftest import FIXTURES, counts
 
@@ -83,11 +83,11 @@ def test_an_interrupted_load_is_finished_by_a_rerun(
     partial = bundle / "partial"
     partial.mkdir()
     (partial / "links.csv").write_text(
-        "account_id,kind,value,first_seen,last_seen,count\n" + "\n".join(rows[:5000])
+        "account_id,kind,value,first_seen,last_seen,count\n" + "\n".join(rows[:BATCH_ROWS])
     )
     load_bundle(empty_db, db, partial, rejects_path=tmp_path / "r.csv")  # the first batch committed
     rerun = load_bundle(empty_db, db, bundle, rejects_path=tmp_path / "r.csv")
-    assert rerun.files[0].skipped == 5000 and rerun.files[0].loaded == 7000
+    assert rerun.files[0].skipped == BATCH_ROWS and rerun.files[0].loaded == 12000 - BATCH_ROWS
     assert counts(empty_db, db) == reference
     total = empty_db.execute_query("MATCH ()-[r:USED_DEVICE]->() RETURN sum(r.count) AS n", database_=db)
     assert total.records[0]["n"] == 12000

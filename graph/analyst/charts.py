@@ -1,0 +1,248 @@
+"""Inline SVG for ring dossiers: the evidence waterfall, the evidence subgraph, the first-seen timeline.
+
+Pure functions from plain data to SVG text; every value that reaches the markup is escaped. Layouts are
+deterministic (sorted input, no randomness), so the same ring always draws the same picture.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape
+from typing import Final
+
+__all__ = ["GraphEdge", "GraphNode", "TimelinePoint", "WaterfallStep", "graph_svg", "timeline_svg", "waterfall_svg"]
+
+#: colour per node label, as in the Bloom perspective and the Browser style
+COLORS: Final[dict[str, str]] = {
+    "Account": "#4C8EDA", "IP": "#57C7E3", "Device": "#F79767", "PaymentMethod": "#FFC454",
+    "Email": "#8DCC93", "Phone": "#D9C8AE", "Organization": "#C990C0", "Ring": "#F16667",
+}
+_RADIUS: Final = {"Account": 9.0, "Organization": 16.0}
+
+
+def _e(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def _short(text: str, width: int = 16) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --- waterfall -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaterfallStep:
+    label: str
+    llr: float
+    detail: str = ""
+
+
+def waterfall_svg(title: str, prior_llr: float, steps: list[WaterfallStep], probability: float) -> str:
+    """How the prior and each evidence item's log-likelihood ratio add up to the final log-odds."""
+    rows = [("prior", prior_llr, "log-odds before any evidence"), *((s.label, s.llr, s.detail) for s in steps)]
+    total = prior_llr + sum(s.llr for s in steps)
+    running, ends = 0.0, [0.0]
+    for _, llr, _ in rows:
+        running += llr
+        ends.append(running)
+    low, high = min(*ends, total, 0.0), max(*ends, total, 0.0)
+    span = (high - low) or 1.0
+    left, width, row_h, label_w = 250, 430, 24, 240
+    height = (len(rows) + 2) * row_h + 30
+
+    def x(value: float) -> float:
+        return left + (value - low) / span * width
+
+    parts = [
+        f'<svg class="waterfall" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {left + width + 90} {height}" '
+        f'role="img" aria-label="{_e(title)}">',
+        f'<line x1="{x(0):.1f}" y1="4" x2="{x(0):.1f}" y2="{height - 20}" class="axis"/>',
+    ]
+    start = 0.0
+    for i, (label, llr, detail) in enumerate(rows):
+        y = 8 + i * row_h
+        end = start + llr
+        kind = "prior" if i == 0 else ("up" if llr >= 0 else "down")
+        x0, x1 = sorted((x(start), x(end)))
+        parts.append(
+            f'<g class="step {kind}"><title>{_e(label)}: {llr:+.2f} ({_e(detail)})</title>'
+            f'<text x="{label_w}" y="{y + 15}" text-anchor="end">{_e(_short(label, 34))}</text>'
+            f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 1.5):.1f}" height="{row_h - 8}"/>'
+            f'<text x="{max(x0, x1) + 4:.1f}" y="{y + 15}" class="value">{llr:+.2f}</text></g>'
+        )
+        if i < len(rows) - 1:
+            parts.append(f'<line x1="{x(end):.1f}" y1="{y + row_h - 5}" x2="{x(end):.1f}" y2="{y + row_h + 3}" '
+                         'class="connector"/>')
+        start = end
+    y = 8 + len(rows) * row_h
+    x0, x1 = sorted((x(0), x(total)))
+    parts.append(
+        f'<g class="step total"><title>total log-odds {total:+.2f}, probability {probability:.3f}</title>'
+        f'<text x="{label_w}" y="{y + 15}" text-anchor="end">total (p = {probability:.3f})</text>'
+        f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 1.5):.1f}" height="{row_h - 8}"/>'
+        f'<text x="{max(x0, x1) + 4:.1f}" y="{y + 15}" class="value">{total:+.2f}</text></g>'
+    )
+    parts.append(f'<text x="{x(0):.1f}" y="{height - 6}" text-anchor="middle" class="tick">0</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# --- evidence subgraph -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    id: str  # "Label:key"
+    label: str
+    key: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class GraphEdge:
+    source: str
+    target: str
+    type: str
+
+
+@dataclass
+class _Placed:
+    node: GraphNode
+    x: float = 0.0
+    y: float = 0.0
+    neighbours: list[str] = field(default_factory=list)
+
+
+def _mean_angle(angles: list[float], fallback: float) -> float:
+    if not angles:
+        return fallback
+    sx, sy = sum(math.cos(a) for a in angles), sum(math.sin(a) for a in angles)
+    return math.atan2(sy, sx) if (sx or sy) else fallback
+
+
+def _spread(items: list[tuple[float, str]], gap: float) -> list[tuple[float, str]]:
+    """Angles sorted, then nudged apart to at least `gap` (or evenly spaced when they cannot fit)."""
+    if not items:
+        return []
+    ordered = sorted(items)
+    if gap * len(ordered) >= 2 * math.pi:
+        step = 2 * math.pi / len(ordered)
+        return [(ordered[0][0] + i * step, key) for i, (_, key) in enumerate(ordered)]
+    out = [ordered[0]]
+    for angle, key in ordered[1:]:
+        out.append((max(angle, out[-1][0] + gap), key))
+    return out
+
+
+def graph_svg(nodes: list[GraphNode], edges: list[GraphEdge], *, element_id: str = "evidence-graph") -> str:
+    """Accounts on an inner circle, shared entities around them, organisations outermost.
+
+    Each entity and organisation sits at the mean angle of what it connects to, so the shared
+    infrastructure of a group of accounts is drawn next to that group.
+    """
+    placed = {n.id: _Placed(n) for n in sorted(nodes, key=lambda n: n.id)}
+    for edge in edges:
+        if edge.source in placed and edge.target in placed:
+            placed[edge.source].neighbours.append(edge.target)
+            placed[edge.target].neighbours.append(edge.source)
+    accounts = sorted(k for k, p in placed.items() if p.node.label == "Account")
+    entities = sorted(k for k, p in placed.items() if p.node.label not in ("Account", "Organization"))
+    organisations = sorted(k for k, p in placed.items() if p.node.label == "Organization")
+    r1 = max(120.0, len(accounts) * 26 / (2 * math.pi))
+    r2 = max(r1 + 100, len(entities) * 18 / (2 * math.pi))
+    r3 = r2 + (90 if organisations else 0)
+    size = 2 * (r3 + 100)
+    cx = cy = size / 2
+    angle: dict[str, float] = {}
+    for i, key in enumerate(accounts):
+        angle[key] = -math.pi / 2 + 2 * math.pi * i / max(len(accounts), 1)
+    for ring_keys, radius, base in ((entities, r2, accounts), (organisations, r3, accounts + entities)):
+        wanted = [(_mean_angle([angle[n] for n in placed[k].neighbours if n in angle and n in base], 0.0), k)
+                  for k in ring_keys]
+        for spread_angle, key in _spread(wanted, 22 / radius):
+            angle[key] = spread_angle
+    for key, p in placed.items():
+        radius = r1 if key in accounts else r3 if key in organisations else r2
+        p.x, p.y = cx + radius * math.cos(angle[key]), cy + radius * math.sin(angle[key])
+
+    margin = 110.0  # room for labels
+    xs, ys = [p.x for p in placed.values()] or [cx], [p.y for p in placed.values()] or [cy]
+    box = (min(xs) - margin, min(ys) - margin / 2, max(xs) - min(xs) + 2 * margin, max(ys) - min(ys) + margin)
+    parts = [f'<svg id="{_e(element_id)}" class="graph" xmlns="http://www.w3.org/2000/svg" '
+             f'viewBox="{box[0]:.0f} {box[1]:.0f} {box[2]:.0f} {box[3]:.0f}" role="img" '
+             'aria-label="evidence subgraph">']
+    parts.append('<g class="edges">')
+    for edge in sorted(edges, key=lambda e: (e.source, e.target, e.type)):
+        if edge.source in placed and edge.target in placed:
+            a, b = placed[edge.source], placed[edge.target]
+            parts.append(f'<line x1="{a.x:.1f}" y1="{a.y:.1f}" x2="{b.x:.1f}" y2="{b.y:.1f}" '
+                         f'class="edge {_e(edge.type)}" data-source="{_e(edge.source)}" '
+                         f'data-target="{_e(edge.target)}"><title>{_e(edge.type)}</title></line>')
+    parts.append('</g><g class="nodes">')
+    for key, p in placed.items():
+        node = p.node
+        radius = _RADIUS.get(node.label, 7.0)
+        outward = math.atan2(p.y - cy, p.x - cx)
+        tx, ty = p.x + (radius + 4) * math.cos(outward), p.y + (radius + 4) * math.sin(outward) + 3
+        anchor = "start" if math.cos(outward) > 0.3 else "end" if math.cos(outward) < -0.3 else "middle"
+        shown = node.key if node.label in ("Account", "Organization") else _short(node.key)
+        parts.append(
+            f'<g class="node {_e(node.label)}" data-id="{_e(key)}">'
+            f'<title>{_e(node.label)} {_e(node.key)}{(" - " + _e(node.note)) if node.note else ""}</title>'
+            f'<circle cx="{p.x:.1f}" cy="{p.y:.1f}" r="{radius}" fill="{COLORS.get(node.label, "#A5ABB6")}"/>'
+            f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}">{_e(shown)}</text></g>'
+        )
+    parts.append("</g></svg>")
+    return "".join(parts)
+
+
+# --- timeline --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelinePoint:
+    when: datetime
+    account_id: str
+    label: str  # the entity's label
+    entity: str
+
+
+def timeline_svg(points: list[TimelinePoint], *, max_lanes: int = 60) -> str:
+    """One lane per account (in order of its first shared link), a dot per first-seen link."""
+    if not points:
+        return '<p class="empty">No dated links to shared entities.</p>'
+    first: dict[str, datetime] = {}
+    for p in sorted(points, key=lambda p: (p.when, p.account_id)):
+        first.setdefault(p.account_id, p.when)
+    lanes = sorted(first, key=lambda a: (first[a], a))[:max_lanes]
+    lane_of = {a: i for i, a in enumerate(lanes)}
+    start, end = min(p.when for p in points), max(p.when for p in points)
+    span = (end - start).total_seconds() or 1.0
+    left, width, lane_h = 120, 700, 14
+    height = len(lanes) * lane_h + 40
+
+    def x(moment: datetime) -> float:
+        return left + (moment - start).total_seconds() / span * width
+
+    parts = [f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {left + width + 20} {height}" '
+             'role="img" aria-label="first-seen links over time">']
+    for account, i in lane_of.items():
+        y = 10 + i * lane_h
+        parts.append(f'<text x="{left - 6}" y="{y + 4}" text-anchor="end" class="lane">{_e(account)}</text>'
+                     f'<line x1="{left}" y1="{y}" x2="{left + width}" y2="{y}" class="lane-line"/>')
+    for p in sorted(points, key=lambda p: (p.when, p.account_id, p.entity)):
+        if p.account_id in lane_of:
+            y = 10 + lane_of[p.account_id] * lane_h
+            parts.append(f'<circle cx="{x(p.when):.1f}" cy="{y}" r="3.5" fill="{COLORS.get(p.label, "#A5ABB6")}">'
+                         f'<title>{_e(p.when.isoformat())} {_e(p.account_id)} - {_e(p.label)} {_e(p.entity)}</title>'
+                         '</circle>')
+    axis_y = height - 18
+    parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + width}" y2="{axis_y}" class="axis"/>')
+    parts.append(f'<text x="{left}" y="{axis_y + 14}" class="tick">{_e(start.date().isoformat())}</text>')
+    parts.append(f'<text x="{left + width}" y="{axis_y + 14}" text-anchor="end" class="tick">'
+                 f'{_e(end.date().isoformat())}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,148 @@
+"""The Bloom perspective: exported-perspective structure, in step with the schema, every phrase runs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import neo4j
+from graph.analyst.bloom import PERSPECTIVE_PATH, SEARCH_PHRASES, perspective
+from graph.analyst.queries import load_queries
+from graph.analyst.samples import sample_parameters
+from graph.model import ENTITY_KINDS
+from graph.settings import Settings
+from tests.integration.test_queries import load_two_runs
+
+_TOP_LEVEL = {
+    "name": str, "id": str, "version": str, "categories": list, "labels": dict, "relationshipTypes": list,
+    "palette": dict, "templates": list, "sceneActions": list, "hiddenRelationshipTypes": list,
+    "hiddenCategories": list, "hideUncategorisedData": bool, "metadata": dict, "createdAt": int,
+    "lastEditedAt": int,
+}
+_CATEGORY = {"id": int, "name": str, "labels": list, "properties": list, "color": str, "icon": str,
+             "size": (int, float), "captionKeys": list, "styleRules": list}
+_TEMPLATE = {"id": str, "name": str, "text": str, "cypher": str, "params": list}
+_PARAM = {"name": str, "dataType": str, "suggestionLabel": (str, type(None)), "suggestionProp": (str, type(None))}
+
+
+def _shape(item: dict[str, Any], spec: dict[str, Any], where: str) -> None:
+    for key, kind in spec.items():
+        assert key in item, f"{where}: no {key!r}"
+        assert isinstance(item[key], kind), f"{where}.{key} is {type(item[key]).__name__}"
+
+
+@pytest.fixture(scope="module")
+def loaded(driver: neo4j.Driver, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    return load_two_runs(driver, settings.neo4j_database, tmp_path_factory.mktemp("bloom"))
+
+
+@pytest.fixture(scope="module")
+def checked_in() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(PERSPECTIVE_PATH.read_text())
+    return data
+
+
+def test_checked_in_perspective_is_what_the_generator_writes(checked_in: dict[str, Any]) -> None:
+    assert checked_in == perspective(), "cypher/bloom/ringtrace.json is stale: run `ringtrace bloom export`"
+
+
+def test_cli_export_writes_the_perspective(tmp_path: Path) -> None:
+    from graph.cli import app
+
+    out = tmp_path / "p.json"
+    result = CliRunner().invoke(app, ["bloom", "export", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text()) == perspective()
+
+
+def test_perspective_has_the_exported_structure(checked_in: dict[str, Any]) -> None:
+    _shape(checked_in, _TOP_LEVEL, "perspective")
+    for category in checked_in["categories"]:
+        _shape(category, _CATEGORY, f"category {category.get('name')}")
+        assert re.fullmatch(r"#[0-9A-F]{6}", category["color"])
+        names = {p["name"] for p in category["properties"]}
+        assert set(category["captionKeys"]) <= names
+        for rule in category["styleRules"]:
+            assert rule["basedOn"] in names and rule["applyColor"] and re.fullmatch(r"#[0-9A-F]{6}", rule["styleColor"])
+    ids = [c["id"] for c in checked_in["categories"]]
+    assert len(set(ids)) == len(ids)
+    for rel in checked_in["relationshipTypes"]:
+        _shape(rel, {"id": str, "name": str, "color": str, "properties": list}, f"relationship {rel.get('name')}")
+    for template in checked_in["templates"]:
+        _shape(template, _TEMPLATE, f"template {template.get('text')}")
+        declared = [p["name"] for p in template["params"]]
+        assert sorted(declared) == sorted(set(re.findall(r"\$\w+", template["text"])))
+        assert set(re.findall(r"\$\w+", template["cypher"])) == set(declared)
+        for param in template["params"]:
+            _shape(param, _PARAM, f"template {template['text']} {param.get('name')}")
+    for action in checked_in["sceneActions"]:
+        _shape(action, {"id": str, "name": str, "cypher": str}, f"scene action {action.get('name')}")
+    assert {a["name"] for a in checked_in["sceneActions"]} >= {"Expand evidence", "Show ring"}
+
+
+def test_styles_cover_score_bands_and_network_classes(checked_in: dict[str, Any]) -> None:
+    by_name = {c["name"]: c for c in checked_in["categories"]}
+    assert {r["basedOn"] for r in by_name["Ring"]["styleRules"]} == {"score"}
+    assert len(by_name["Ring"]["styleRules"]) >= 3
+    from graph.model import NETWORK_CLASSES
+
+    assert {r["conditionValue"] for r in by_name["IP"]["styleRules"]} == set(NETWORK_CLASSES)
+
+
+def test_every_query_of_the_library_has_a_search_phrase() -> None:
+    assert set(load_queries()) <= {phrase.query for phrase in SEARCH_PHRASES}
+
+
+def test_labels_and_relationship_types_exist_in_the_schema(
+    checked_in: dict[str, Any], driver: neo4j.Driver, settings: Settings, loaded: tuple[str, str]
+) -> None:
+    database = settings.neo4j_database
+    constraints, _, _ = driver.execute_query(
+        "SHOW CONSTRAINTS YIELD labelsOrTypes, properties RETURN labelsOrTypes[0] AS label, properties[0] AS key",
+        database_=database)
+    keys = {r["label"]: r["key"] for r in constraints}
+    types = {r["t"] for r in driver.execute_query(
+        "CALL db.relationshipTypes() YIELD relationshipType AS t RETURN t", database_=database)[0]}
+    model_types = {kind.relationship for kind in ENTITY_KINDS.values()}
+    for category in checked_in["categories"]:
+        for label in category["labels"]:
+            assert label in keys, f"category label {label} has no constraint in cypher/schema"
+            assert keys[label] in category["captionKeys"], f"{label} is not captioned by its key {keys[label]}"
+    for label in checked_in["labels"]:
+        assert label in keys
+    for rel in checked_in["relationshipTypes"]:
+        assert rel["name"] in types, f"relationship type {rel['name']} is not in the loaded database"
+    assert model_types <= {rel["name"] for rel in checked_in["relationshipTypes"]}
+    for segment in checked_in["metadata"]["pathSegments"]:
+        records, _, _ = driver.execute_query(
+            # Labels and type come from the perspective, just checked against the schema above.
+            f"MATCH (:{segment['source']})-[r:{segment['relationshipType']}]->(:{segment['target']}) "
+            "RETURN count(r) > 0 AS present", database_=database)
+        assert records[0]["present"], f"no {segment} in a loaded, detected database"
+
+
+def test_every_search_phrase_and_scene_action_runs(
+    checked_in: dict[str, Any], driver: neo4j.Driver, settings: Settings, loaded: tuple[str, str]
+) -> None:
+    database = settings.neo4j_database
+    samples = sample_parameters(driver, database)
+    for template in checked_in["templates"]:
+        parameters = {p["name"].lstrip("$"): samples[p["name"].lstrip("$")] for p in template["params"]}
+        driver.execute_query("EXPLAIN " + template["cypher"], parameters, database_=database)
+        records, _, _ = driver.execute_query(template["cypher"], parameters, database_=database,
+                                             routing_=neo4j.RoutingControl.READ)
+        assert records, f"search phrase {template['text']!r} returned nothing with {parameters}"
+        graph_values = [v for r in records for v in r.values()
+                        if isinstance(v, neo4j.graph.Node | neo4j.graph.Relationship | neo4j.graph.Path)]
+        assert graph_values, f"search phrase {template['text']!r} returns no graph elements for Bloom to draw"
+    members, _, _ = driver.execute_query(
+        "MATCH (a:Account {account_id: $a}) RETURN elementId(a) AS id", a=samples["account_a"], database_=database)
+    for action in checked_in["sceneActions"]:
+        records, _, _ = driver.execute_query(action["cypher"], {"nodes": [members[0]["id"]], "relationships": []},
+                                             database_=database, routing_=neo4j.RoutingControl.READ)
+        assert records, f"scene action {action['name']!r} returned nothing for a ring member"
