@@ -143,7 +143,8 @@ def run_detection(
         with _stage(timings, "stability", progress):
             stability = membership_stability(
                 account_graph, rings, method=params.method, resolution=params.resolution,
-                min_size=params.min_size, seed=params.seed, n_seeds=params.stability_seeds,
+                min_size=params.min_size, merge_weight=params.merge_weight, seed=params.seed,
+                n_seeds=params.stability_seeds,
                 resolution_factors=(0.8, 1.25),
             )
         with _stage(timings, "ids", progress):

@@ -103,75 +103,56 @@ def finish_run(
     )
 
 
+_WRITE_RINGS: Final = """
+MATCH (run:DetectionRun {run_id: $run_id})
+UNWIND $rows AS row
+MERGE (ring:Ring {ring_id: row.ring_id})
+SET ring += row.props, ring.size = row.size, ring.run_id = $run_id
+MERGE (ring)-[found:FOUND_IN]->(run)
+SET found += row.props, found.size = row.size
+"""
+_WRITE_MEMBERSHIPS: Final = """
+UNWIND $rows AS row
+MATCH (a:Account {account_id: row.account_id}) USING INDEX a:Account(account_id)
+MATCH (ring:Ring {ring_id: row.ring_id}) USING INDEX ring:Ring(ring_id)
+MERGE (a)-[m:MEMBER_OF {run_id: $run_id}]->(ring)
+SET m.confidence = row.confidence
+"""
+# Index hints: on a fresh database the planner's statistics say a label is empty and it would scan.
+_WRITE_ATTRIBUTIONS: Final = """
+UNWIND $rows AS row
+MATCH (subject:{label} {{{key}: row.{key}}}) USING INDEX subject:{label}({key})
+MATCH (o:Organization {{name: row.organization}}) USING INDEX o:Organization(name)
+MERGE (subject)-[t:ATTRIBUTED_TO {{run_id: $run_id}}]->(o)
+SET t += row.props, t.confidence = row.confidence
+"""
+
+
+def _write(driver: neo4j.Driver, database: str, query: str, run_id: str, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), _BATCH):
+        driver.execute_query(query, run_id=run_id, rows=rows[start : start + _BATCH], database_=database)
+
+
 def write_rings(driver: neo4j.Driver, database: str, run_id: str, rings: list[dict[str, Any]]) -> None:
     """Rings of a run: each dict has ring_id, size and a `props` map of scores and features."""
-    for start in range(0, len(rings), _BATCH):
-        driver.execute_query(
-            """
-            MATCH (run:DetectionRun {run_id: $run_id})
-            UNWIND $rows AS row
-            MERGE (ring:Ring {ring_id: row.ring_id})
-            SET ring += row.props, ring.size = row.size, ring.run_id = $run_id
-            MERGE (ring)-[found:FOUND_IN]->(run)
-            SET found += row.props, found.size = row.size
-            """,
-            run_id=run_id,
-            rows=rings[start : start + _BATCH],
-            database_=database,
-        )
+    _write(driver, database, _WRITE_RINGS, run_id, rings)
 
 
 def write_memberships(driver: neo4j.Driver, database: str, run_id: str, rows: list[dict[str, Any]]) -> None:
     """Memberships of a run: each dict has account_id, ring_id, confidence."""
-    for start in range(0, len(rows), _BATCH):
-        driver.execute_query(
-            """
-            UNWIND $rows AS row
-            MATCH (a:Account {account_id: row.account_id}) USING INDEX a:Account(account_id)
-            MATCH (ring:Ring {ring_id: row.ring_id}) USING INDEX ring:Ring(ring_id)
-            MERGE (a)-[m:MEMBER_OF {run_id: $run_id}]->(ring)
-            SET m.confidence = row.confidence
-            """,
-            run_id=run_id,
-            rows=rows[start : start + _BATCH],
-            database_=database,
-        )
+    _write(driver, database, _WRITE_MEMBERSHIPS, run_id, rows)
 
 
 def write_ring_attributions(driver: neo4j.Driver, database: str, run_id: str, rows: list[dict[str, Any]]) -> None:
     """(ring)-[:ATTRIBUTED_TO]->(organisation): each dict has ring_id, organization, confidence, props."""
-    for start in range(0, len(rows), _BATCH):
-        driver.execute_query(
-            """
-            UNWIND $rows AS row
-            MATCH (ring:Ring {ring_id: row.ring_id}) USING INDEX ring:Ring(ring_id)
-            MATCH (o:Organization {name: row.organization}) USING INDEX o:Organization(name)
-            MERGE (ring)-[t:ATTRIBUTED_TO {run_id: $run_id}]->(o)
-            SET t += row.props, t.confidence = row.confidence
-            """,
-            run_id=run_id,
-            rows=rows[start : start + _BATCH],
-            database_=database,
-        )
+    _write(driver, database, _WRITE_ATTRIBUTIONS.format(label="Ring", key="ring_id"), run_id, rows)
 
 
 def write_account_attributions(
     driver: neo4j.Driver, database: str, run_id: str, rows: list[dict[str, Any]]
 ) -> None:
     """(account)-[:ATTRIBUTED_TO]->(organisation): each dict has account_id, organization, confidence, props."""
-    for start in range(0, len(rows), _BATCH):
-        driver.execute_query(
-            """
-            UNWIND $rows AS row
-            MATCH (a:Account {account_id: row.account_id}) USING INDEX a:Account(account_id)
-            MATCH (o:Organization {name: row.organization}) USING INDEX o:Organization(name)
-            MERGE (a)-[t:ATTRIBUTED_TO {run_id: $run_id}]->(o)
-            SET t += row.props, t.confidence = row.confidence
-            """,
-            run_id=run_id,
-            rows=rows[start : start + _BATCH],
-            database_=database,
-        )
+    _write(driver, database, _WRITE_ATTRIBUTIONS.format(label="Account", key="account_id"), run_id, rows)
 
 
 def latest_run_id(driver: neo4j.Driver, database: str) -> str | None:

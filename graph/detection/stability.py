@@ -12,7 +12,13 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from graph.detection.rings import DEFAULT_METHOD, DEFAULT_MIN_SIZE, detect_rings, ring_labels
+from graph.detection.rings import (
+    DEFAULT_MERGE_WEIGHT,
+    DEFAULT_METHOD,
+    DEFAULT_MIN_SIZE,
+    detect_rings,
+    ring_labels,
+)
 from graph.projection import AccountGraph
 
 __all__ = ["membership_stability"]
@@ -25,6 +31,7 @@ def membership_stability(
     method: str = DEFAULT_METHOD,
     resolution: float,
     min_size: int = DEFAULT_MIN_SIZE,
+    merge_weight: float | None = DEFAULT_MERGE_WEIGHT,
     seed: int,
     n_seeds: int = 3,
     resolution_factors: Sequence[float] = (0.8, 1.0, 1.25),
@@ -39,7 +46,8 @@ def membership_stability(
     for k in range(1, n_seeds + 1):
         for factor in resolution_factors:
             rerun = detect_rings(
-                graph, method=method, resolution=resolution * factor, min_size=min_size, seed=seed + k
+                graph, method=method, resolution=resolution * factor, min_size=min_size,
+                merge_weight=merge_weight, seed=seed + k,
             )
             runs.append(ring_labels(rerun, graph.n_accounts))
     result: list[npt.NDArray[np.float64]] = []

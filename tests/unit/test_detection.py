@@ -69,8 +69,12 @@ RESOLUTION = {"leiden-cpm": 0.5, "leiden-modularity": 1.0, "louvain": 1.0, "plm"
 
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_exact_seeded_partition(method: str) -> None:
-    rings = detect_rings(CHAIN, method=method, resolution=RESOLUTION[method], min_size=3, seed=42)
+    rings = detect_rings(CHAIN, method=method, resolution=RESOLUTION[method], min_size=3, merge_weight=None, seed=42)
     assert as_lists(rings) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
+    # Joined by edges of 0.3, the three cliques are one ring unless only stronger links join.
+    assert as_lists(detect_rings(CHAIN, method=method, resolution=RESOLUTION[method], merge_weight=0.1, seed=42)) == [
+        list(range(12))
+    ]
 
 
 def test_cpm_resolution_is_a_density_threshold() -> None:
@@ -134,13 +138,14 @@ def test_rings_bridged_by_one_shared_email_stay_apart_as_communities() -> None:
         assert [r.shape[0] for r in rings] == [6, 6], method
 
 
-def test_cells_sharing_a_rare_device_are_one_ring_but_a_shared_residential_ip_is_not() -> None:
+def test_cells_sharing_a_rare_device_are_one_ring_but_an_address_used_months_apart_is_not() -> None:
     links, nets = two_rings_behind_nat()
     device = [*links, ("a0", "device", "dev-shared", T0), ("b0", "device", "dev-shared", T0)]
     g = project(build(device, nets), ProjectionParams())
     assert [r.shape[0] for r in detect_rings(g, seed=7)] == [12]
+    assert [r.shape[0] for r in detect_rings(g, seed=7, merge_weight=None)] == [6, 6]
     nets = {**nets, "198.51.100.9": "residential"}
-    ip = [*links, ("a0", "ip", "198.51.100.9", T0), ("b0", "ip", "198.51.100.9", T0)]
+    ip = [*links, ("a0", "ip", "198.51.100.9", T0), ("b0", "ip", "198.51.100.9", T0 + 200 * DAY)]
     g = project(build(ip, nets), ProjectionParams())
     assert [r.shape[0] for r in detect_rings(g, seed=7)] == [6, 6]
 
@@ -168,6 +173,6 @@ def test_unknown_method_rejected() -> None:
 
 
 def test_membership_stability_of_clean_rings_is_one() -> None:
-    rings = detect_rings(CHAIN, method="leiden-cpm", resolution=0.5, min_size=3, seed=3)
-    stability = membership_stability(CHAIN, rings, method="leiden-cpm", resolution=0.5, seed=3)
+    rings = detect_rings(CHAIN, method="leiden-cpm", resolution=0.5, min_size=3, merge_weight=None, seed=3)
+    stability = membership_stability(CHAIN, rings, method="leiden-cpm", resolution=0.5, merge_weight=None, seed=3)
     assert [s.tolist() for s in stability] == [[1.0] * 4] * 3
