@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import resource
 import subprocess
 import sys
 import time
+from multiprocessing import Queue
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,11 +45,11 @@ from graph.evaluation import evaluate_rings  # noqa: E402
 from graph.generator import generate_population  # noqa: E402
 from graph.ingest.loader import load_bundle  # noqa: E402
 from graph.observations import read_observations  # noqa: E402
-from graph.projection import ProjectionParams, project  # noqa: E402
+from graph.projection import Incidence, ProjectionParams, project  # noqa: E402
 from graph.run_store import latest_run_id, read_run, read_scored_rings  # noqa: E402
 from graph.schema import apply_schema  # noqa: E402
 from graph.settings import Settings  # noqa: E402
-from graph.truth import read_truth  # noqa: E402
+from graph.truth import Truth, read_truth  # noqa: E402
 
 
 def _fresh_server(settings: Settings) -> None:
@@ -69,17 +71,46 @@ def _detect_in_child(seed: int) -> tuple[float, float]:
     return seconds, max(peak, before) / 1024 / 1024
 
 
-def _plain_baseline(observations_links: dict[int, list[int]]) -> tuple[nx.Graph, float]:
+def _plain_baseline(inc: Incidence, truth: Truth, seed: int, out: Queue[dict[str, object]]) -> None:
+    """The plain pipeline: every shared entity links every pair of its accounts, unweighted,
+    in a networkx graph built by Python loops; then python-louvain."""
     started = time.perf_counter()
-    g = nx.Graph()
-    for accounts in observations_links.values():
+    by_entity: dict[int, list[int]] = {}
+    for a, e in zip(inc.link_account.tolist(), inc.link_entity.tolist(), strict=True):
+        by_entity.setdefault(e, []).append(a)
+    plain = nx.Graph()
+    for accounts in by_entity.values():
         for i, a in enumerate(accounts):
             for b in accounts[i + 1 :]:
-                g.add_edge(a, b)
-    return g, time.perf_counter() - started
+                plain.add_edge(a, b)
+    build = time.perf_counter() - started
+    started = time.perf_counter()
+    partition = best_partition(plain, random_state=seed)
+    seconds = time.perf_counter() - started
+    groups: dict[int, set[str]] = {}
+    for node, label in partition.items():
+        groups.setdefault(label, set()).add(str(inc.account_ids[node]))
+    quality = evaluate_rings([g for g in groups.values() if len(g) >= 3], truth.ring, truth.cohort,
+                             actors_outside_rings=truth.actors_outside_rings)
+    out.put({"plain_edges": plain.number_of_edges(), "plain_build_s": round(build, 1),
+             "plain_louvain_s": round(seconds, 1), "plain_ring_recall": round(quality.ring_recall, 3),
+             "plain_ari": round(quality.ari, 3)})
 
 
-def run(accounts: int, seed: int, baseline_max: int) -> dict[str, object]:
+def _plain_baseline_bounded(inc: Incidence, truth: Truth, seed: int, timeout: float) -> dict[str, object]:
+    """The plain baseline in a child process, given up after `timeout` seconds."""
+    results: Queue[dict[str, object]] = multiprocessing.Queue()
+    child = multiprocessing.Process(target=_plain_baseline, args=(inc, truth, seed, results))
+    child.start()
+    child.join(timeout)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        return {"plain_louvain_s": f"> {timeout:.0f} (stopped)"}
+    return results.get()
+
+
+def run(accounts: int, seed: int, baseline_max: int, timeout: float) -> dict[str, object]:
     bundle = Path(f"/tmp/ringtrace-bench/pop-{accounts}-{seed}")
     if not (bundle / "truth.csv").exists():
         generate_population(bundle, accounts, seed)
@@ -131,25 +162,7 @@ def run(accounts: int, seed: int, baseline_max: int) -> dict[str, object]:
     row["speedup"] = round(louvain / ours, 1) if ours > 0 else None
 
     if accounts <= baseline_max:
-        inc = observations.incidence
-        by_entity: dict[int, list[int]] = {}
-        for a, e in zip(inc.link_account.tolist(), inc.link_entity.tolist(), strict=True):
-            by_entity.setdefault(e, []).append(a)
-        plain, build = _plain_baseline(by_entity)
-        started = time.perf_counter()
-        partition = best_partition(plain, random_state=seed)
-        plain_louvain = time.perf_counter() - started
-        groups: dict[int, set[str]] = {}
-        for node, label in partition.items():
-            groups.setdefault(label, set()).add(str(inc.account_ids[node]))
-        plain_rings = [g for g in groups.values() if len(g) >= 3]
-        plain_quality = evaluate_rings(plain_rings, truth.ring, truth.cohort,
-                                       actors_outside_rings=truth.actors_outside_rings)
-        row["plain_edges"] = plain.number_of_edges()
-        row["plain_build_s"] = round(build, 1)
-        row["plain_louvain_s"] = round(plain_louvain, 1)
-        row["plain_ring_recall"] = round(plain_quality.ring_recall, 3)
-        row["plain_ari"] = round(plain_quality.ari, 3)
+        row.update(_plain_baseline_bounded(observations.incidence, truth, seed, timeout))
     local_server.stop(settings)
     return row
 
@@ -159,8 +172,9 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--baseline-max", type=int, default=100_000)
+    parser.add_argument("--baseline-timeout", type=float, default=900.0)
     args = parser.parse_args()
-    rows = [run(n, args.seed, args.baseline_max) for n in args.accounts]
+    rows = [run(n, args.seed, args.baseline_max, args.baseline_timeout) for n in args.accounts]
     columns = ["accounts", "links", "load_s", "links_per_s", "detect_s", "peak_rss_gib", "ring_recall", "ari",
                "contamination", "coordinated_ring_f1", "detect_stage_s", "louvain_same_graph_s", "speedup",
                "plain_edges", "plain_build_s", "plain_louvain_s", "plain_ring_recall", "plain_ari"]
