@@ -167,10 +167,14 @@ def detect(
     resolution: Annotated[float | None, typer.Option(help="Resolution (CPM: minimum density).")] = None,
     min_size: Annotated[int, typer.Option(min=2, help="Smallest ring, in accounts.")] = 3,
     method: Annotated[str | None, typer.Option(help="leiden-cpm, leiden-modularity, louvain or plm.")] = None,
+    merge_weight: Annotated[
+        float | None, typer.Option(help="Communities joined by an edge this strong are one ring (default 0.1).")
+    ] = None,
+    no_merge: Annotated[bool, typer.Option(help="Keep the communities as the objective left them.")] = False,
 ) -> None:
     """Detect rings in everything loaded and write them back under a new DetectionRun."""
     from graph.console import stage_progress
-    from graph.detection import DEFAULT_METHOD, DEFAULT_RESOLUTION, METHODS
+    from graph.detection import DEFAULT_MERGE_WEIGHT, DEFAULT_METHOD, DEFAULT_RESOLUTION, METHODS
     from graph.pipeline import DetectionParams, run_detection
 
     chosen = method or DEFAULT_METHOD
@@ -179,6 +183,7 @@ def detect(
     params = DetectionParams(
         seed=seed, method=chosen, resolution=DEFAULT_RESOLUTION if resolution is None else resolution,
         min_size=min_size,
+        merge_weight=None if no_merge else (DEFAULT_MERGE_WEIGHT if merge_weight is None else merge_weight),
     )
     settings = get_settings()
     with create_driver(settings) as driver, stage_progress(console, "detecting") as progress:
@@ -194,6 +199,10 @@ def detect(
         f"{summary.carried_over:,} ring ids carried over from {summary.previous_run_id or 'no earlier run'}; "
         f"{sum(1 for e in summary.lineage if e['kind'] == 'merge')} merges, "
         f"{sum(1 for e in summary.lineage if e['kind'] == 'split')} splits"
+    )
+    console.print(
+        f"{counts['coordinated_rings']:,} rings scored coordinated (>= 0.5), {counts['attributed_rings']:,} "
+        f"attributed to an organisation (>= 0.5), {counts['attributed_accounts']:,} accounts attributed"
     )
     console.print("seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in summary.timings.items()))
 
