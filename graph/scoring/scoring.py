@@ -166,13 +166,15 @@ def attribute_accounts(
         conf = membership[r] if membership is not None else np.ones(len(members))
         for a, c in zip(np.asarray(members).tolist(), np.asarray(conf, np.float64).tolist(), strict=True):
             ring_of[int(a)] = (r, float(c))
-    pool = set(ring_of) | _with_own_evidence(data) if accounts is None else set(ring_of) | set(accounts)
+    with_own = _with_own_evidence(data)
+    pool = set(ring_of) | with_own if accounts is None else set(ring_of) | set(accounts)
     result: dict[int, AccountAttribution] = {}
     for a in sorted(pool):
+        # Most ring members have no link of their own to any organisation: skip the search then.
         own = {
             att.organization: att
             for att in _attributions(data, np.array([a], np.int64), -COORDINATION_CLIP, m, "account")
-        }
+        } if a in with_own or accounts is not None else {}
         r, c = ring_of.get(a, (-1, 0.0))
         via_ring = {att.organization: att for att in ring_scores[r].attributions} if r >= 0 else {}
         combined = []
