@@ -147,6 +147,7 @@ def run(accounts: int, seed: int, baseline_max: int, timeout: float) -> dict[str
         row["coordinated_ring_f1"] = round(reported.ring_f1, 3)
         observations = read_observations(driver, db)
 
+    print(json.dumps(row), flush=True)  # the pipeline's own figures, before the slow baselines
     graph = project(observations.incidence, ProjectionParams())
     started = time.perf_counter()
     detect_rings(graph, seed=seed)
