@@ -13,7 +13,7 @@ DEMO_SEED ?= 7
 TEST_ENV := NEO4J_URI=bolt://127.0.0.1:7688 RINGTRACE_NEO4J_BOLT_PORT=7688 \
             RINGTRACE_NEO4J_HTTP_PORT=7475 RINGTRACE_NEO4J_HOME=$(CURDIR)/.neo4j-test
 
-.PHONY: install demo test lint bench neo4j-start neo4j-stop clean
+.PHONY: install demo test lint bench quality neo4j-start neo4j-stop clean
 
 install: $(VENV)/.installed
 
@@ -54,3 +54,7 @@ clean:
 # Benchmarks print tables; they are not tests. `bench` runs 100k and 1M accounts (about 30 minutes).
 bench: install
 	$(BIN)/python bench/detect.py
+
+# Detection, coordination and attribution quality through load -> detect -> eval (about 10 minutes).
+quality: install
+	RINGTRACE=$(RINGTRACE) bash bench/quality.sh

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Quality of detection, coordination and attribution through the real pipeline (load -> detect ->
 # eval) on generated populations of several sizes and seeds, and on the labelled public datasets.
-# Uses a Neo4j of its own (port 7690, data in .neo4j-bench/) and wipes it between populations.
+# Uses a Neo4j of its own (port 7692, data in .neo4j-quality/) and wipes it between populations.
 #
 #   bash bench/quality.sh                       # 20k seeds 1 2, 100k seed 3, paysim, fraud_ecommerce
 #   POPULATIONS="20000:4" DATASETS="" bash bench/quality.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RINGTRACE=${RINGTRACE:-ringtrace}
-export NEO4J_URI=bolt://127.0.0.1:7690 RINGTRACE_NEO4J_BOLT_PORT=7690 RINGTRACE_NEO4J_HTTP_PORT=7477
-export RINGTRACE_NEO4J_HOME="$PWD/.neo4j-bench"
+export NEO4J_URI=bolt://127.0.0.1:7692 RINGTRACE_NEO4J_BOLT_PORT=7692 RINGTRACE_NEO4J_HTTP_PORT=7479
+export RINGTRACE_NEO4J_HOME="$PWD/.neo4j-quality"
 POPULATIONS=${POPULATIONS:-"20000:1 20000:2 100000:3"}
 DATASETS=${DATASETS:-"paysim:paysim_neo4j_apac fraud_ecommerce:fraud_ecommerce_subset"}
 SHARED=${SHARED:-../shared/datasets}
