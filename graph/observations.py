@@ -29,9 +29,8 @@ _LINKS: Final = """
 MATCH (e:{label})
 WHERE COUNT {{ (e)<-[:{relationship}]-() }} > 1 {extra}
 MATCH (a:Account)-[r:{relationship}]->(e)
-RETURN e.{key} AS key, {network} AS network, {org} AS org, collect(a.account_id) AS accounts,
-       collect(r.first_seen.epochSeconds) AS first, collect(r.last_seen.epochSeconds) AS last,
-       collect(r.count) AS counts
+RETURN e.{key} AS key, {network} AS network, {org} AS org,
+       collect([a.account_id, r.first_seen.epochSeconds, r.last_seen.epochSeconds, r.count]) AS links
 """
 _ACTOR_IP: Final = "OR (e.org IS NOT NULL AND e.network IN ['corporate', 'hosting'])"
 _ACCOUNTS: Final = """
@@ -82,18 +81,20 @@ def _read_links(session: neo4j.Session) -> _Links:
             extra=_ACTOR_IP if is_ip else "",
             network="e.network" if is_ip else "null", org="e.org" if is_ip else "null",
         )
-        for key, network, org, accounts, first, last, counts in session.run(query):
+        # Each link is one list: collect() drops nulls, so parallel lists would lose unknown times.
+        for key, network, org, rows in session.run(query):
             index = len(links.entity_keys)
             links.entity_keys.append(key)
             links.entity_kind.append(kind_code)
             links.entity_network.append(network_code.get(network, unknown) if network else unknown)
             links.entity_org.append(org)
-            links.accounts.extend(accounts)
-            links.entities.extend([index] * len(accounts))
-            links.first.extend(nan if v is None else v for v in first)
-            links.last.extend(nan if v is None else v for v in last)
-            # Counts add up across loads; beyond int32 they carry no more information.
-            links.counts.extend(1 if v is None else min(v, _MAX_COUNT) for v in counts)
+            links.entities.extend([index] * len(rows))
+            for account, first, last, count in rows:
+                links.accounts.append(account)
+                links.first.append(nan if first is None else first)
+                links.last.append(nan if last is None else last)
+                # Counts add up across loads; beyond int32 they carry no more information.
+                links.counts.append(1 if count is None else min(count, _MAX_COUNT))
     return links
 
 

@@ -75,3 +75,14 @@ def test_memberships_carry_run_and_confidence(loaded: neo4j.Driver, settings: Se
     )
     assert records[0]["n"] == summary.counts["ring_accounts"]
     assert 0.5 <= records[0]["lo"] <= records[0]["hi"] <= 1.0
+
+
+def test_links_without_times_are_read_and_detected(empty_db: neo4j.Driver, settings: Settings, tmp_path: Path) -> None:
+    bundle = tmp_path / "untimed"
+    bundle.mkdir()
+    rows = [f"u{i},{kind},{value}," for i in range(4) for kind, value in (("device", "dev-x"), ("payment", "pm-x"))]
+    rows += ["u1,ip,192.0.2.7,", "u2,ip,192.0.2.7,2026-01-01T00:00:00Z"]
+    (bundle / "links.csv").write_text("account_id,kind,value,first_seen\n" + "\n".join(rows) + "\n")
+    load_bundle(empty_db, settings.neo4j_database, bundle, rejects_path=tmp_path / "r.csv")
+    summary = run_detection(empty_db, settings.neo4j_database, DetectionParams(seed=1))
+    assert summary.ring_sizes == (4,)
