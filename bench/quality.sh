@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 RINGTRACE=${RINGTRACE:-ringtrace}
 export NEO4J_URI=bolt://127.0.0.1:7692 RINGTRACE_NEO4J_BOLT_PORT=7692 RINGTRACE_NEO4J_HTTP_PORT=7479
 export RINGTRACE_NEO4J_HOME="$PWD/.neo4j-quality"
-POPULATIONS=${POPULATIONS:-"20000:1 20000:2 100000:3"}
-DATASETS=${DATASETS:-"paysim:paysim_neo4j_apac fraud_ecommerce:fraud_ecommerce_subset"}
+POPULATIONS=${POPULATIONS-"20000:1 20000:2 100000:3"}
+DATASETS=${DATASETS-"paysim:paysim_neo4j_apac fraud_ecommerce:fraud_ecommerce_subset"}
 SHARED=${SHARED:-../shared/datasets}
 WORK=${WORK:-/tmp/ringtrace-quality}
 mkdir -p "$WORK"
