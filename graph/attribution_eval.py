@@ -6,7 +6,7 @@ ring members is a *fragment* of that organisation's operation and labelled with 
 fragment to its operator is right; the strict figure without fragments is reported alongside).
 
 - top-1 accuracy: among rings whose label is an organisation, the share whose most likely
-  organisation is that one with confidence >= 0.5;
+  organisation is that one; and, stricter, the share attributed to it with confidence >= 0.5;
 - false attribution rate: among rings whose label is no organisation, the share attributed to one
   with confidence >= 0.5;
 - expected calibration error and reliability table of the coordination score (per ring) and of the
@@ -49,6 +49,7 @@ class AttributionEvaluation:
     rings: int
     rings_with_organization: int
     top1_accuracy: float
+    attributed_at_half: float
     rings_without_organization: int
     false_attribution_rate: float
     coordination_ece: float
@@ -62,6 +63,7 @@ class AttributionEvaluation:
             ("scored rings", str(self.rings)),
             ("rings of an organisation", str(self.rings_with_organization)),
             ("attribution top-1 accuracy", f"{self.top1_accuracy:.3f}"),
+            ("  of those, attributed at confidence >= 0.5", f"{self.attributed_at_half:.3f}"),
             ("rings of no organisation", str(self.rings_without_organization)),
             ("false attribution rate", f"{self.false_attribution_rate:.4f}"),
             ("coordination ECE", f"{self.coordination_ece:.4f}"),
@@ -110,7 +112,8 @@ def evaluate_attribution(rings: Sequence[ScoredRing], truth: Truth) -> Attributi
             return ring.attributions[0][0]
         return None
 
-    top1 = sum(decided(r) == lab.organization for r, lab in with_org)
+    top1 = sum(bool(r.attributions) and r.attributions[0][0] == lab.organization for r, lab in with_org)
+    at_half = sum(decided(r) == lab.organization for r, lab in with_org)
     false = sum(decided(r) is not None for r, _ in without)
     coord_p = np.array([r.score for r in rings], np.float64)
     coord_y = np.array([lab.coordinated for lab in labels], bool)
@@ -127,6 +130,7 @@ def evaluate_attribution(rings: Sequence[ScoredRing], truth: Truth) -> Attributi
         rings=len(rings),
         rings_with_organization=len(with_org),
         top1_accuracy=top1 / len(with_org) if with_org else float("nan"),
+        attributed_at_half=at_half / len(with_org) if with_org else float("nan"),
         rings_without_organization=len(without),
         false_attribution_rate=false / len(without) if without else 0.0,
         coordination_ece=expected_calibration_error(coord_p, coord_y),
