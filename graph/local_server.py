@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -170,6 +171,12 @@ def start(settings: Settings, timeout: float = 120.0) -> ServerStatus:
         return _wait_for_bolt(settings, current.pid, timeout)
     if shutil.which("java") is None:
         raise LocalServerError("Java 17+ is needed to run Neo4j; install a JDK")
+    for port in (settings.neo4j_bolt_port, settings.neo4j_http_port):
+        if _port_in_use(port):
+            raise LocalServerError(
+                f"port {port} on 127.0.0.1 is taken by another process (another Neo4j?); stop it or set "
+                "RINGTRACE_NEO4J_BOLT_PORT / RINGTRACE_NEO4J_HTTP_PORT"
+            )
     lib = ensure_server_jars()
     conf_dir = _render_config(settings, lib)
     _set_initial_password(settings, lib, conf_dir)
@@ -226,6 +233,12 @@ def stop(settings: Settings, timeout: float = 60.0) -> bool:
             time.sleep(0.1)
     _pid_file(settings).unlink(missing_ok=True)
     return True
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _alive(pid: int) -> bool:
