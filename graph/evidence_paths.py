@@ -40,15 +40,12 @@ class _Link:
 class PathBuilder:
     """Turns scoring's evidence items (indices) into :class:`Evidence` with paths (keys)."""
 
-    def __init__(
-        self,
-        incidence: Incidence,
-        org_evidence: OrgEvidence,
-        account_emails: dict[str, list[str]] | None = None,
-    ) -> None:
+    def __init__(self, incidence: Incidence, org_evidence: OrgEvidence) -> None:
         self._inc = incidence
         self._orgs = org_evidence
-        self._emails = account_emails or {}
+        # Email addresses are not part of the incidence (most are used once); the caller fetches
+        # those the domain items need (see domain_accounts) and hands them over.
+        self.account_emails: dict[str, list[str]] = {}
         n_entities = max(int(incidence.entity_keys.shape[0]), 1)
         self._n_entities = n_entities
         keys = incidence.link_account.astype(np.int64) * n_entities + incidence.link_entity
@@ -162,7 +159,7 @@ class PathBuilder:
     def _email(self, account: int) -> EvidencePath | None:
         account_id = str(self._inc.account_ids[account])
         domain = str(self._orgs.account_email_domain[account])
-        for address in self._emails.get(account_id, []):
+        for address in self.account_emails.get(account_id, []):
             if address.endswith("@" + domain):
                 return EvidencePath(
                     (self._account(account), PathNode("Email", "address", address)),

@@ -246,8 +246,7 @@ def _write_back(
     explanations += [a.explanation for r in scored.rings for a in r.attributions]
     explanations += [t.explanation for a in scored.accounts.values() for t in a.attributions]
     paths = PathBuilder(observations.incidence, observations.org_evidence)
-    emails = _account_emails(driver, database, paths.domain_accounts(explanations))
-    paths = PathBuilder(observations.incidence, observations.org_evidence, emails)
+    paths.account_emails = _account_emails(driver, database, paths.domain_accounts(explanations))
 
     ring_rows: list[dict[str, Any]] = []
     member_rows: list[dict[str, Any]] = []
