@@ -18,12 +18,10 @@ import neo4j
 from graph.attribution_eval import ScoredRing
 
 __all__ = [
-    "RingRecord",
     "RunRecord",
     "finish_run",
     "latest_run_id",
     "read_ring_members",
-    "read_rings",
     "read_run",
     "read_scored_rings",
     "start_run",
@@ -48,15 +46,6 @@ class RunRecord:
     timings: dict[str, float]
     lineage: list[dict[str, Any]]
     error: str | None
-
-
-@dataclass(frozen=True)
-class RingRecord:
-    ring_id: str
-    run_id: str
-    size: int
-    score: float | None
-    properties: dict[str, Any]
 
 
 def start_run(driver: neo4j.Driver, database: str, run_id: str, params: dict[str, Any], version: str) -> None:
@@ -204,29 +193,6 @@ def read_run(driver: neo4j.Driver, database: str, run_id: str) -> RunRecord | No
         lineage=_json(p.get("lineage"), []),
         error=p.get("error"),
     )
-
-
-def read_rings(driver: neo4j.Driver, database: str, run_id: str, *, limit: int | None = None) -> list[RingRecord]:
-    """The run's rings, highest score first (then larger, then by id)."""
-    records, _, _ = driver.execute_query(
-        """
-        MATCH (ring:Ring)-[found:FOUND_IN]->(:DetectionRun {run_id: $run_id})
-        RETURN ring.ring_id AS ring_id, properties(found) AS p
-        ORDER BY coalesce(found.score, 0.0) DESC, found.size DESC, ring_id
-        LIMIT $limit
-        """,
-        run_id=run_id,
-        limit=limit if limit is not None else 2**62,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
-    return [
-        RingRecord(
-            ring_id=r["ring_id"], run_id=run_id, size=int(r["p"]["size"]), score=r["p"].get("score"),
-            properties=dict(r["p"]),
-        )
-        for r in records
-    ]
 
 
 def read_scored_rings(driver: neo4j.Driver, database: str, run_id: str) -> list[ScoredRing]:
