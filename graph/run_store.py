@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any, Final
 
 import neo4j
-
 from graph.attribution_eval import ScoredRing
 
 __all__ = [
