@@ -18,8 +18,8 @@ from api.observability import AccessLogMiddleware, ApiMetrics
 from api.problems import install_problem_handlers
 from api.routes import accounts, detections, health, links, rings
 from api.settings import ApiSettings
-from graph.db import create_driver
 from graph.settings import Settings, get_settings
+from graph.store.driver import create_driver
 
 __all__ = ["create_app"]
 

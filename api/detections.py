@@ -7,7 +7,8 @@ import threading
 from dataclasses import dataclass
 
 import neo4j
-from graph.pipeline import DetectionParams, new_run_id, run_detection
+from graph.detection import DetectionParams
+from graph.pipeline.detect import new_run_id, run_detection
 
 __all__ = ["DetectionBusyError", "DetectionRunner", "LocalRunState"]
 

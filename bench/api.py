@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from graph.db import create_driver
 from graph.settings import Settings
+from graph.store.driver import create_driver
 
 _BENCH_KEY = "bench-read-key"
 

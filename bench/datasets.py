@@ -33,7 +33,7 @@ from offline_eval import read_bundle
 from graph.datasets import ADAPTERS, ImportSummary, import_dataset
 from graph.datasets import aws_fraud as aws_adapter
 from graph.detection import detect_rings
-from graph.evaluation import RingEvaluation, evaluate_rings
+from graph.evaluation.rings import RingEvaluation, evaluate_rings
 from graph.ingest.ip_enrichment import IPRange, RangeTable
 from graph.projection import Incidence, ProjectionParams, project
 

@@ -39,17 +39,17 @@ import networkx as nx  # noqa: E402
 from community import best_partition  # noqa: E402
 
 from graph import local_server  # noqa: E402
-from graph.db import create_driver  # noqa: E402
 from graph.detection import detect_rings  # noqa: E402
-from graph.evaluation import evaluate_rings  # noqa: E402
+from graph.evaluation.rings import evaluate_rings  # noqa: E402
+from graph.evaluation.truth import Truth, read_truth  # noqa: E402
 from graph.generator import generate_population  # noqa: E402
 from graph.ingest.loader import load_bundle  # noqa: E402
-from graph.observations import read_observations  # noqa: E402
 from graph.projection import Incidence, ProjectionParams, project  # noqa: E402
-from graph.run_store import latest_run_id, read_run, read_scored_rings  # noqa: E402
-from graph.schema import apply_schema  # noqa: E402
 from graph.settings import Settings  # noqa: E402
-from graph.truth import Truth, read_truth  # noqa: E402
+from graph.store.driver import create_driver  # noqa: E402
+from graph.store.observation_reads import read_observations  # noqa: E402
+from graph.store.runs import latest_run_id, read_run, read_scored_rings  # noqa: E402
+from graph.store.schema import apply_schema  # noqa: E402
 
 
 def _fresh_server(settings: Settings) -> None:

@@ -25,9 +25,9 @@ import pyarrow.csv as pacsv
 
 from graph.detection import METHODS, detect_rings
 from graph.detection.louvain import louvain_partition
-from graph.evaluation import RingEvaluation, evaluate_rings
-from graph.model import NETWORK_CLASSES
+from graph.evaluation.rings import RingEvaluation, evaluate_rings
 from graph.projection import KIND_ORDER, Incidence, ProjectionParams, project
+from graph.vocabulary import NETWORK_CLASSES
 
 DEFAULT_RESOLUTION = {"leiden-cpm": 0.05, "leiden-modularity": 1.0, "louvain": 1.0, "plm": 1.0}
 

@@ -41,8 +41,10 @@ from graph.scoring import (
     ATTRIBUTION_FEATURES,
     COORDINATION_FEATURES,
     DEFAULT_MODEL_PATH,
+    NONNEGATIVE_ATTRIBUTION,
+    NONNEGATIVE_COORDINATION,
     LogisticModel,
-    OrgEvidence,
+    OrgIndicators,
     ScoringModel,
     attribute_accounts,
     default_model,
@@ -54,8 +56,6 @@ from graph.scoring import (
     save_model,
     score_rings,
 )
-from graph.scoring.attribution import NONNEGATIVE_ATTRIBUTION
-from graph.scoring.coordination import NONNEGATIVE_COORDINATION
 
 MATCH_JACCARD = 0.5
 
@@ -65,7 +65,7 @@ class Population:
     label: str
     inc: Incidence
     created: npt.NDArray[np.float64]
-    org: OrgEvidence
+    org: OrgIndicators
     truth_ring: dict[str, str | None]
     truth_org: dict[str, str]
     truth_cohort: dict[str, str]
@@ -137,7 +137,7 @@ def load(bundle: Path, label: str) -> Population:
             if i < inc.account_ids.shape[0] and inc.account_ids[i] == str(a) and o:
                 ka.append(i)
                 ko.append(organizations.index(str(o)))
-    org = OrgEvidence(
+    org = OrgIndicators(
         organizations=tuple(organizations),
         known_account=np.array(ka, np.int32),
         known_org=np.array(ko, np.int32),

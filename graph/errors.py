@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "BundleError",
     "LocalServerError",
+    "MissingExtraError",
     "NotFoundError",
     "RingtraceError",
 ]
@@ -24,3 +25,12 @@ class BundleError(RingtraceError):
 
 class NotFoundError(RingtraceError):
     """An account, ring or run asked for does not exist."""
+
+
+class MissingExtraError(RingtraceError):
+    """An optional backend was chosen whose packages are not installed."""
+
+    def __init__(self, what: str, extra: str, missing: str) -> None:
+        super().__init__(f"{what} needs the '{extra}' extra ({missing} is not installed): "
+                         f"pip install 'ringtrace[{extra}]'")
+        self.extra = extra

@@ -34,8 +34,8 @@ time overlap (per link)
     ``w_e · sqrt(g_a · g_b)``: a late-comer on a ring's IP is linked to the ring only weakly. A link
     with unknown ``first_seen`` is given ``time_unknown`` (absence of evidence is not spread).
 
-Duplicate (account, entity) rows are merged first (earliest first_seen, latest last_seen, summed
-count), so the result does not depend on the order links are given in.
+It reads the run's :class:`~graph.links.LinkIndex`, where duplicate (account, entity) rows are
+already merged (earliest first_seen), so the result does not depend on the order links are given in.
 """
 
 from __future__ import annotations
@@ -48,35 +48,17 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from graph.model import ENTITY_KINDS, NETWORK_CLASSES
+from graph.links import LinkIndex
+from graph.vocabulary import KIND_ORDER, NETWORK_CLASSES
 
 __all__ = [
-    "KIND_ORDER",
     "AccountGraph",
-    "Incidence",
     "ProjectionParams",
     "WeakEntities",
     "project",
 ]
 
-KIND_ORDER: tuple[str, ...] = tuple(ENTITY_KINDS)
-
 _DAY = 86_400.0
-
-
-@dataclass(frozen=True)
-class Incidence:
-    """Account x entity links as parallel arrays, one row per link."""
-
-    account_ids: npt.NDArray[np.str_]  # index -> account_id, sorted ascending (deterministic order)
-    entity_keys: npt.NDArray[np.str_]  # index -> entity node key (address/fingerprint/number)
-    entity_kind: npt.NDArray[np.int8]  # index into KIND_ORDER
-    entity_network: npt.NDArray[np.int8]  # index into NETWORK_CLASSES; non-IP entities: "unknown"
-    link_account: npt.NDArray[np.int32]
-    link_entity: npt.NDArray[np.int32]
-    link_first_seen: npt.NDArray[np.float64]  # epoch seconds, NaN if unknown
-    link_last_seen: npt.NDArray[np.float64]
-    link_count: npt.NDArray[np.int32]
 
 
 def _default_kind_weight() -> dict[str, float]:
@@ -161,18 +143,18 @@ class AccountGraph:
         return int(self.src.shape[0])
 
 
-def project(incidence: Incidence, params: ProjectionParams) -> AccountGraph:
-    """The account-account graph ``B · diag(w) · Bᵀ`` of `incidence`, weighted as the module explains."""
-    _check(incidence)
-    n_acc = int(incidence.account_ids.shape[0])
-    n_ent = int(incidence.entity_keys.shape[0])
-    acc, ent, first = _merge_duplicate_links(incidence, n_ent)
+def project(links: LinkIndex, params: ProjectionParams) -> AccountGraph:
+    """The account-account graph ``B · diag(w) · Bᵀ`` of `links`, weighted as the module explains."""
+    incidence = links.incidence
+    n_acc = links.n_accounts
+    n_ent = links.n_entities
+    acc, ent, first = links.acc, links.ent, links.first
 
-    degree = np.bincount(ent, minlength=n_ent).astype(np.int32)
+    degree = links.degree.astype(np.int32)
     kind = incidence.entity_kind.astype(np.intp)
     cap = np.array([params.degree_cap.get(k, np.iinfo(np.int32).max) for k in KIND_ORDER], np.int64)
     weak = degree > cap[kind]
-    weights = _entity_weight(incidence, degree, n_acc, params)
+    weights = _entity_weight(incidence.entity_kind, incidence.entity_network, degree, n_acc, params)
     weights[weak] = 0.0
     weak_idx = np.flatnonzero(weak).astype(np.int32)
     weak_entities = WeakEntities(
@@ -200,48 +182,19 @@ def project(incidence: Incidence, params: ProjectionParams) -> AccountGraph:
     )
 
 
-def _check(inc: Incidence) -> None:
-    n_links = inc.link_account.shape[0]
-    for name in ("link_entity", "link_first_seen", "link_last_seen", "link_count"):
-        if getattr(inc, name).shape[0] != n_links:
-            raise ValueError(f"Incidence.{name} has {getattr(inc, name).shape[0]} rows, expected {n_links}")
-    n_ent = inc.entity_keys.shape[0]
-    if inc.entity_kind.shape[0] != n_ent or inc.entity_network.shape[0] != n_ent:
-        raise ValueError("Incidence entity arrays differ in length")
-    if n_links and (
-        inc.link_account.min() < 0
-        or inc.link_account.max() >= inc.account_ids.shape[0]
-        or inc.link_entity.min() < 0
-        or inc.link_entity.max() >= n_ent
-    ):
-        raise ValueError("Incidence link index out of range")
-
-
-def _merge_duplicate_links(
-    inc: Incidence, n_ent: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """One row per (account, entity), sorted by that pair; earliest known first_seen wins."""
-    key = inc.link_account.astype(np.int64) * max(n_ent, 1) + inc.link_entity.astype(np.int64)
-    order = np.argsort(key, kind="stable")
-    key_sorted = key[order]
-    if key_sorted.shape[0] == 0:
-        empty = np.zeros(0, np.int64)
-        return empty, empty, np.zeros(0, np.float64)
-    starts = np.flatnonzero(np.r_[True, key_sorted[1:] != key_sorted[:-1]])
-    first = np.fmin.reduceat(inc.link_first_seen.astype(np.float64)[order], starts)
-    unique_key = key_sorted[starts]
-    return unique_key // max(n_ent, 1), unique_key % max(n_ent, 1), first
-
-
 def _entity_weight(
-    inc: Incidence, degree: npt.NDArray[np.int32], n_acc: int, params: ProjectionParams
+    entity_kind: npt.NDArray[np.int8],
+    entity_network: npt.NDArray[np.int8],
+    degree: npt.NDArray[np.int32],
+    n_acc: int,
+    params: ProjectionParams,
 ) -> npt.NDArray[np.float64]:
     kind_w = np.array([params.kind_weight.get(k, 0.0) for k in KIND_ORDER], np.float64)
     net_w = np.array([params.network_weight.get(n, 1.0) for n in NETWORK_CLASSES], np.float64)
-    kind = inc.entity_kind.astype(np.intp)
+    kind = entity_kind.astype(np.intp)
     w = kind_w[kind]
     is_ip = kind == KIND_ORDER.index("ip")
-    w[is_ip] *= net_w[inc.entity_network.astype(np.intp)[is_ip]]
+    w[is_ip] *= net_w[entity_network.astype(np.intp)[is_ip]]
 
     d = np.maximum(degree.astype(np.float64), 2.0)
     if params.rarity == "fraudar":

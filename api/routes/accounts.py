@@ -8,9 +8,9 @@ from fastapi import APIRouter, Path, Query
 
 from api.auth import Scope, require_scope
 from api.deps import Database, Driver, Metrics
-from api.models import AccountAttributionOut
 from api.problems import problem_responses
-from graph import lookups
+from api.schemas import AccountAttributionOut
+from graph.store import results
 
 __all__ = ["router"]
 
@@ -36,5 +36,5 @@ def account_attribution(
     404 for an account Neo4j does not hold, or an unknown `run_id`.
     """
     with metrics.neo4j("account_attribution"):
-        view = lookups.account_attribution(driver, database, account_id, run_id=run_id)
+        view = results.account_attribution(driver, database, account_id, run_id=run_id)
     return AccountAttributionOut.of(view)

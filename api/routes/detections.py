@@ -9,11 +9,10 @@ from fastapi import APIRouter, Path, Response
 from api.auth import Scope, require_scope
 from api.deps import Database, Driver, Metrics, Runner, probe_neo4j
 from api.detections import DetectionBusyError
-from api.models import DetectionRunOut, DetectionStart
 from api.problems import ProblemError, problem_responses
-from graph.detection import DEFAULT_METHOD, DEFAULT_RESOLUTION
-from graph.pipeline import DetectionParams
-from graph.run_store import read_run
+from api.schemas import DetectionRunOut, DetectionStart
+from graph.detection import DetectionParams
+from graph.store.runs import read_run
 
 __all__ = ["router"]
 
@@ -23,9 +22,6 @@ router = APIRouter(
     dependencies=[require_scope(Scope.ADMIN)],
     responses=problem_responses(401, 403, 422, 503),
 )
-
-# A method's natural resolution when the caller names the method but not the resolution.
-_RESOLUTION_FOR = {"leiden-cpm": DEFAULT_RESOLUTION}
 
 
 @router.post("", status_code=202, summary="Start a detection run", responses=problem_responses(400, 409, 413))
@@ -38,9 +34,10 @@ def start_detection(
     One run at a time per API process: a start while one runs is refused with 409, naming the run.
     """
     start = body or DetectionStart()
-    method = start.method or DEFAULT_METHOD
-    resolution = start.resolution if start.resolution is not None else _RESOLUTION_FOR.get(method, 1.0)
-    params = DetectionParams(seed=start.seed, method=method, resolution=resolution, min_size=start.min_size)
+    params = DetectionParams.for_method(
+        start.method, resolution=start.resolution, merge=start.merge, merge_weight=start.merge_weight,
+        seed=start.seed, min_size=start.min_size,
+    )
     probe_neo4j(driver, database)  # refuse now (503) rather than fail in the background
     try:
         state = runner.start(params)

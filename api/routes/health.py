@@ -9,8 +9,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.auth import Scope, require_scope
 from api.deps import Database, Driver, Metrics, probe_neo4j
-from api.models import Health
 from api.problems import ProblemError, problem_responses
+from api.schemas import Health
 
 __all__ = ["metrics_router", "router"]
 

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Scope, require_scope
 from api.deps import Database, Driver, Metrics
-from api.models import LinkIn, LinkRowError, LinksIngested
 from api.problems import problem_responses
+from api.schemas import LinkIn, LinkRowError, LinksIngested
 from api.settings import ApiSettings
 from graph.ingest.loader import load_rows
 from graph.ingest.rows import RowError, parse_link

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Path, Query
 
 from api.auth import Scope, require_scope
 from api.deps import Database, Driver, Metrics
-from api.models import RingDetailOut, RingPage, RingSummaryOut
 from api.problems import ProblemError, problem_responses
+from api.schemas import RingDetailOut, RingPage, RingSummaryOut
 from api.settings import ApiSettings
-from graph import lookups
+from graph.store import results
 
 __all__ = ["rings_router"]
 
@@ -46,7 +46,7 @@ def rings_router(limits: ApiSettings) -> APIRouter:
         """A page of rings; follow `next_cursor` until it is null. 404 for an unknown `run_id`."""
         try:
             with metrics.neo4j("list_rings"):
-                page, next_cursor = lookups.list_rings(
+                page, next_cursor = results.list_rings(
                     driver, database, run_id=run_id, min_score=min_score, organization=organization,
                     after=cursor, limit=limit,
                 )
@@ -64,7 +64,7 @@ def rings_router(limits: ApiSettings) -> APIRouter:
     ) -> RingDetailOut:
         """The ring as the run found it. 404 for a ring or run Neo4j does not hold."""
         with metrics.neo4j("ring_detail"):
-            detail = lookups.ring_detail(driver, database, ring_id, run_id=run_id)
+            detail = results.ring_detail(driver, database, ring_id, run_id=run_id)
         return RingDetailOut.of(detail)
 
     return router

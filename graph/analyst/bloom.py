@@ -4,7 +4,7 @@
 one category per label (caption property, icon, colour, rule-based styles such as ring score bands
 and the IP network class), the relationship types, search phrases that mirror the analyst query
 library (`cypher/queries/`) with parameter suggestions, and scene actions ("Expand evidence",
-"Show ring"). Labels and relationship types come from `graph.model` and the fixed structural
+"Show ring"). Labels and relationship types come from `graph.vocabulary` and the fixed structural
 vocabulary below; the output is deterministic (fixed ids and timestamps), so the checked-in
 `cypher/bloom/ringtrace.json` only changes when the model does.
 """
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from graph.model import ENTITY_KINDS, NETWORK_CLASSES
 from graph.settings import PROJECT_ROOT
+from graph.vocabulary import ENTITY_KINDS, NETWORK_CLASSES
 
 __all__ = [
     "LABELS",
@@ -61,7 +61,7 @@ class Relationship:
 
 _LINK_PROPS: Final = (("first_seen", "DateTime"), ("last_seen", "DateTime"), ("count", "integer"))
 
-#: label -> (colour, icon, size, extra properties); keys come from graph.model where the model has them
+#: label -> (colour, icon, size, extra properties); keys come from graph.vocabulary where the model has them
 _ENTITY_LOOK: Final[dict[str, tuple[str, str, float, tuple[tuple[str, str], ...]]]] = {
     "IP": ("#57C7E3", "router", 1.0, (("asn", "integer"), ("org", "string"), ("network", "string"),
                                       ("range", "string"))),

@@ -27,10 +27,10 @@ from graph.analyst.charts import (
     timeline_svg,
     waterfall_svg,
 )
-from graph.lookups import ring_detail
-from graph.model import ENTITY_KINDS
-from graph.run_store import RunRecord, read_run
-from graph.views import Evidence, RingDetail
+from graph.records import Evidence, RingDetail, RunRecord
+from graph.store.results import ring_detail
+from graph.store.runs import read_run
+from graph.vocabulary import ENTITY_KINDS
 
 __all__ = ["Dossier", "TimelineLink", "gather_dossier", "render_dossier", "ring_dossier"]
 

@@ -1,26 +1,29 @@
 """Ring detection (DESIGN.md §3 step 3): components, then community detection inside each.
 
 One algorithm per module -- :mod:`.louvain` (python-louvain, the reference), :mod:`.leiden` (igraph
-Leiden, CPM or modularity), :mod:`.plm` (networkit) -- and :mod:`.rings`, which drives them.
+Leiden, CPM or modularity), :mod:`.plm` (networkit, optional) -- chosen through :mod:`.partition`;
+:mod:`.rings` drives them, :mod:`.stability` gives membership confidence, :mod:`.ring_ids` keeps ring
+ids stable across runs, and :mod:`.params` holds every parameter and default.
 """
 
-from graph.detection.rings import (
+from graph.detection.params import (
     DEFAULT_MERGE_WEIGHT,
     DEFAULT_METHOD,
     DEFAULT_MIN_SIZE,
-    DEFAULT_RESOLUTION,
     METHODS,
-    detect_rings,
-    ring_labels,
+    NATURAL_RESOLUTION,
+    DetectionParams,
 )
+from graph.detection.rings import detect_rings, ring_labels
 from graph.detection.stability import membership_stability
 
 __all__ = [
     "DEFAULT_MERGE_WEIGHT",
     "DEFAULT_METHOD",
     "DEFAULT_MIN_SIZE",
-    "DEFAULT_RESOLUTION",
     "METHODS",
+    "NATURAL_RESOLUTION",
+    "DetectionParams",
     "detect_rings",
     "membership_stability",
     "ring_labels",

@@ -11,90 +11,38 @@ most ``_DENSE_MAX_SIZE`` accounts, at least half of all pairs linked) is kept wh
 
 from __future__ import annotations
 
-from typing import Final, Protocol
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from graph.detection.leiden import leiden_cpm_partition, leiden_modularity_partition
-from graph.detection.louvain import louvain_partition
-from graph.detection.plm import plm_partition
+from graph.detection.params import DetectionParams
+from graph.detection.partition import Partition, partition_for
 from graph.projection import AccountGraph
 
-__all__ = [
-    "DEFAULT_METHOD",
-    "DEFAULT_MIN_SIZE",
-    "DEFAULT_RESOLUTION",
-    "METHODS",
-    "detect_rings",
-    "ring_labels",
-]
-
-
-class _Partition(Protocol):
-    def __call__(
-        self,
-        n_nodes: int,
-        src: npt.NDArray[np.int32],
-        dst: npt.NDArray[np.int32],
-        weight: npt.NDArray[np.float64],
-        *,
-        resolution: float,
-        seed: int,
-    ) -> npt.NDArray[np.int64]: ...
-
-
-#: method name -> partition function
-METHODS: Final[dict[str, _Partition]] = {
-    "leiden-cpm": leiden_cpm_partition,
-    "leiden-modularity": leiden_modularity_partition,
-    "louvain": louvain_partition,
-    "plm": plm_partition,
-}
-
-DEFAULT_METHOD: Final = "leiden-cpm"
-DEFAULT_RESOLUTION: Final = 0.05  # CPM density floor; see bench/offline_eval.py
-DEFAULT_MIN_SIZE: Final = 3
-# Measured on generated populations (bench/offline_eval.py, 20k and 100k accounts): joining
-# communities linked by any edge above the projection's floor (0.1) gives ARI 0.83-0.99 and
-# contamination <= 0.5%; at 0.5 (only a shared rare device or card joins) sparse operations split
-# into their device cells and ARI falls to 0.49-0.82. The weighting and caps already keep benign
-# sharing out of the graph, so CPM's split is kept only where nothing above the floor joins.
-DEFAULT_MERGE_WEIGHT: Final = 0.1
+__all__ = ["detect_rings", "ring_labels"]
 
 _DENSE_MAX_SIZE: Final = 10
 _DENSE_MIN_DENSITY: Final = 0.5
 
 
-def detect_rings(
-    graph: AccountGraph,
-    *,
-    method: str = DEFAULT_METHOD,
-    resolution: float = DEFAULT_RESOLUTION,
-    min_size: int = DEFAULT_MIN_SIZE,
-    merge_weight: float | None = DEFAULT_MERGE_WEIGHT,
-    seed: int,
-) -> list[npt.NDArray[np.int32]]:
-    """Rings of at least `min_size` accounts, as sorted account-index arrays.
+def detect_rings(graph: AccountGraph, params: DetectionParams) -> list[npt.NDArray[np.int32]]:
+    """Rings of at least ``params.min_size`` accounts, as sorted account-index arrays.
 
-    Rings are ordered by size (largest first), then by their smallest account index. `method` is a
-    key of :data:`METHODS`; `resolution` means what that method's objective makes of it (CPM: minimum
-    weighted density; modularity: gamma). Communities joined by an edge of at least `merge_weight`
-    (two accounts sharing a rare device, card or number) are one ring: an investigator links two
-    cells of an operation that share a device, however sparse the rest of their sharing; None keeps
-    the partition as the objective left it.
+    Rings are ordered by size (largest first), then by their smallest account index. The method's
+    resolution means what its objective makes of it (CPM: minimum weighted density; modularity:
+    gamma). Communities joined by an edge of at least ``params.merge_weight`` (two accounts sharing
+    a rare device, card or number) are one ring: an investigator links two cells of an operation
+    that share a device, however sparse the rest of their sharing; None keeps the partition as the
+    objective left it.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; expected one of {sorted(METHODS)}")
-    if min_size < 2:
-        raise ValueError("min_size must be at least 2")
-    partition = METHODS[method]
-    labels = _labels(graph, partition, resolution=resolution, min_size=min_size, seed=seed)
-    if merge_weight is not None:
-        labels = _merge_strongly_linked(graph, labels, merge_weight)
-    return _rings_from_labels(labels, min_size)
+    partition = partition_for(params.method)
+    labels = _labels(graph, partition, resolution=params.resolution, min_size=params.min_size, seed=params.seed)
+    if params.merge_weight is not None:
+        labels = _merge_strongly_linked(graph, labels, params.merge_weight)
+    return _rings_from_labels(labels, params.min_size)
 
 
 def _merge_strongly_linked(
@@ -115,7 +63,7 @@ def _merge_strongly_linked(
 
 def _labels(
     graph: AccountGraph,
-    partition: _Partition,
+    partition: Partition,
     *,
     resolution: float,
     min_size: int,
@@ -152,7 +100,7 @@ def _labels(
 
 def _run(
     graph: AccountGraph,
-    partition: _Partition,
+    partition: Partition,
     nodes: npt.NDArray[np.int64],
     edges: npt.NDArray[np.int64],
     resolution: float,

@@ -7,48 +7,29 @@ nearby resolution is placed with more confidence than one that drifts between ri
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import numpy.typing as npt
 
-from graph.detection.rings import (
-    DEFAULT_MERGE_WEIGHT,
-    DEFAULT_METHOD,
-    DEFAULT_MIN_SIZE,
-    detect_rings,
-    ring_labels,
-)
+from graph.detection.params import DetectionParams
+from graph.detection.rings import detect_rings, ring_labels
 from graph.projection import AccountGraph
 
 __all__ = ["membership_stability"]
 
 
 def membership_stability(
-    graph: AccountGraph,
-    rings: list[npt.NDArray[np.int32]],
-    *,
-    method: str = DEFAULT_METHOD,
-    resolution: float,
-    min_size: int = DEFAULT_MIN_SIZE,
-    merge_weight: float | None = DEFAULT_MERGE_WEIGHT,
-    seed: int,
-    n_seeds: int = 3,
-    resolution_factors: Sequence[float] = (0.8, 1.0, 1.25),
+    graph: AccountGraph, rings: list[npt.NDArray[np.int32]], params: DetectionParams
 ) -> list[npt.NDArray[np.float64]]:
     """Per ring in `rings`, per member: the fraction of reruns in which it stayed with the ring's core.
 
-    Reruns use seeds ``seed + 1 ... seed + n_seeds`` crossed with ``resolution x factor``. In each
-    rerun a ring's core is the rerun ring holding most of its members; a member stays when it is in
-    that rerun ring.
+    Reruns use seeds ``seed + 1 ... seed + stability_seeds`` crossed with ``resolution x factor`` for
+    each of ``params.stability_resolution_factors``. In each rerun a ring's core is the rerun ring
+    holding most of its members; a member stays when it is in that rerun ring.
     """
     runs: list[npt.NDArray[np.int64]] = []
-    for k in range(1, n_seeds + 1):
-        for factor in resolution_factors:
-            rerun = detect_rings(
-                graph, method=method, resolution=resolution * factor, min_size=min_size,
-                merge_weight=merge_weight, seed=seed + k,
-            )
+    for k in range(1, params.stability_seeds + 1):
+        for factor in params.stability_resolution_factors:
+            rerun = detect_rings(graph, params.rerun(seed=params.seed + k, resolution=params.resolution * factor))
             runs.append(ring_labels(rerun, graph.n_accounts))
     result: list[npt.NDArray[np.float64]] = []
     for ring in rings:

@@ -20,7 +20,7 @@ from graph.ingest.normalise import (
     normalise_phone,
     parse_timestamp,
 )
-from graph.model import ENTITY_KINDS, NETWORK_CLASSES
+from graph.vocabulary import ENTITY_KINDS, NETWORK_CLASSES
 
 __all__ = ["PARSERS", "RowError", "parse_account", "parse_ip_range", "parse_known", "parse_link"]
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Final
 
 import neo4j
-from graph.model import ENTITY_KINDS
+from graph.vocabulary import ENTITY_KINDS
 
 __all__ = ["batch_id", "write_batch"]
 

@@ -3,14 +3,19 @@
 Both scores are splink-like: a prior log odds plus one log-likelihood ratio per piece of evidence,
 from logistic models fitted on labelled rings (:mod:`graph.scoring.model`), so every probability
 decomposes into :class:`EvidenceItem` s that add up to its logit. See :mod:`.coordination` and
-:mod:`.attribution` for the features and :mod:`.calibration` for reliability.
+:mod:`.attribution` for the features, :mod:`.scorer` for the entry points, and
+:mod:`graph.evaluation.reliability` for calibration figures.
 """
 
-from graph.scoring.attribution import ATTRIBUTION_FEATURES
-from graph.scoring.calibration import ReliabilityBin, expected_calibration_error, reliability_table
-from graph.scoring.coordination import COORDINATION_FEATURES, RingCoordination
+from graph.scoring.coordination import RingCoordination
 from graph.scoring.evidence import EvidenceItem, Explanation, logit, sigmoid
-from graph.scoring.inputs import OrgEvidence, domains_named_after
+from graph.scoring.features import (
+    ATTRIBUTION_FEATURES,
+    COORDINATION_FEATURES,
+    NONNEGATIVE_ATTRIBUTION,
+    NONNEGATIVE_COORDINATION,
+)
+from graph.scoring.indicators import OrgIndicators, domains_named_after
 from graph.scoring.model import (
     DEFAULT_MODEL_PATH,
     LogisticModel,
@@ -22,7 +27,7 @@ from graph.scoring.model import (
     model_to_json,
     save_model,
 )
-from graph.scoring.scoring import (
+from graph.scoring.scorer import (
     AccountAttribution,
     Attribution,
     RingScore,
@@ -36,13 +41,14 @@ __all__ = [
     "ATTRIBUTION_FEATURES",
     "COORDINATION_FEATURES",
     "DEFAULT_MODEL_PATH",
+    "NONNEGATIVE_ATTRIBUTION",
+    "NONNEGATIVE_COORDINATION",
     "AccountAttribution",
     "Attribution",
     "EvidenceItem",
     "Explanation",
     "LogisticModel",
-    "OrgEvidence",
-    "ReliabilityBin",
+    "OrgIndicators",
     "RingCoordination",
     "RingScore",
     "ScoringInput",
@@ -50,14 +56,12 @@ __all__ = [
     "attribute_accounts",
     "default_model",
     "domains_named_after",
-    "expected_calibration_error",
     "fit",
     "load_model",
     "logit",
     "model_from_json",
     "model_to_json",
     "prepare",
-    "reliability_table",
     "save_model",
     "score_rings",
     "sigmoid",

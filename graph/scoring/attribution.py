@@ -19,7 +19,7 @@ Candidates come only from evidence that makes an organisation the *actor*, never
     a provider that is none of these is not evidence (the provider hosts, it does not act).
 ``org_email_domain``
     Share of members whose email domain belongs to the organisation: a domain its known members use
-    or that enrichment assigns to it (:attr:`OrgEvidence.domain_org`), unless it is free mail: a
+    or that enrichment assigns to it (:attr:`OrgIndicators.domain_org`), unless it is free mail: a
     well-known provider (:data:`FREE_MAIL`), used by known members of several organisations, or
     used by more than ``max(200, 1%)`` of all accounts.
 ``coordination``
@@ -42,30 +42,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from graph.model import NETWORK_CLASSES
-from graph.projection import KIND_ORDER, Incidence
-from graph.scoring._index import GROUPS, LinkIndex
+from graph.links import GROUPS, Incidence, LinkIndex
 from graph.scoring.evidence import EvidenceItem, Explanation
-from graph.scoring.inputs import OrgEvidence
+from graph.scoring.features import ATTRIBUTION_FEATURES
+from graph.scoring.indicators import OrgIndicators
 from graph.scoring.model import LogisticModel
+from graph.vocabulary import KIND_ORDER, NETWORK_CLASSES
 
 __all__ = [
-    "ATTRIBUTION_FEATURES",
     "FREE_MAIL",
-    "NONNEGATIVE_ATTRIBUTION",
     "OrgIndex",
     "attribution_candidates",
     "build_org_index",
     "explain_attribution",
 ]
 
-ATTRIBUTION_FEATURES: tuple[str, ...] = (
-    "known_members",
-    "org_network",
-    "org_email_domain",
-    "coordination",
-)
-NONNEGATIVE_ATTRIBUTION: tuple[str, ...] = ATTRIBUTION_FEATURES
 COORDINATION_CLIP = 8.0
 #: Consumer mail providers: a known member's address there says nothing about the organisation.
 FREE_MAIL: frozenset[str] = frozenset(
@@ -110,7 +101,7 @@ Ints = npt.NDArray[np.int64]
 class OrgIndex:
     """Organisation evidence rearranged for lookups."""
 
-    evidence: OrgEvidence
+    evidence: OrgIndicators
     known_orgs: dict[int, tuple[int, ...]]  # account -> orgs that name it
     has_known: npt.NDArray[np.bool_]  # per org
     network_users: npt.NDArray[np.int64]  # per org: distinct accounts on IPs it operates
@@ -136,7 +127,7 @@ class Candidate:
     domains: tuple[str, ...] = field(default=())
 
 
-def build_org_index(inc: Incidence, org: OrgEvidence) -> OrgIndex:
+def build_org_index(inc: Incidence, org: OrgIndicators) -> OrgIndex:
     """Who is known to whom, which IPs an organisation acts on, which domains are its own."""
     n_acc = int(inc.account_ids.shape[0])
     n_org = len(org.organizations)

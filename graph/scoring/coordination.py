@@ -36,28 +36,18 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from graph.projection import Incidence
-from graph.scoring._index import GROUPS, LinkIndex, RingLinks, ring_links
+from graph.links import GROUPS, Incidence, LinkIndex, RingLinks, ring_links
 from graph.scoring.evidence import EvidenceItem, Explanation
+from graph.scoring.features import COORDINATION_FEATURES
 from graph.scoring.model import LogisticModel
 
 __all__ = [
-    "COORDINATION_FEATURES",
-    "NONNEGATIVE_COORDINATION",
     "RingCoordination",
     "coordination_features",
     "explain_coordination",
 ]
 
-COORDINATION_FEATURES: tuple[str, ...] = (
-    *(f"{p}_{g}" for g in GROUPS for p in ("shared", "cover") if (p, g) != ("cover", "common_ip")),
-    "ring_size",
-    "density",
-    "signup_burst",
-    "link_burst",
-)
 _COL = {f: i for i, f in enumerate(COORDINATION_FEATURES)}
-NONNEGATIVE_COORDINATION: tuple[str, ...] = tuple(f for f in COORDINATION_FEATURES if f != "ring_size")
 
 _DAY = 86_400.0
 _DENSE_EXCLUSIVITY = 0.1

@@ -47,7 +47,7 @@ class EvidenceItem:
     accounts, entities
         Account and entity indices (into the Incidence) involved, so the caller can fetch the path.
     organization
-        Organisation index (into :attr:`OrgEvidence.organizations`) for attribution items, else -1.
+        Organisation index (into :attr:`OrgIndicators.organizations`) for attribution items, else -1.
     """
 
     kind: str

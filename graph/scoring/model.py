@@ -24,6 +24,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize
 
+from graph.scoring.features import ATTRIBUTION_FEATURES, COORDINATION_FEATURES
+
 __all__ = [
     "DEFAULT_MODEL_PATH",
     "FORMAT_VERSION",
@@ -167,9 +169,6 @@ def model_to_json(model: ScoringModel) -> str:
 
 def model_from_json(text: str, origin: str = "model") -> ScoringModel:
     """Read a model written by :func:`model_to_json`; refuses another format version."""
-    from graph.scoring.attribution import ATTRIBUTION_FEATURES
-    from graph.scoring.coordination import COORDINATION_FEATURES
-
     data = json.loads(text)
     if data.get("format") != FORMAT_VERSION:
         raise ValueError(f"{origin}: model format {data.get('format')!r}, expected {FORMAT_VERSION}")

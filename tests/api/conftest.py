@@ -29,14 +29,14 @@ import neo4j  # noqa: E402
 from api.app import create_app  # noqa: E402
 from api.settings import ApiSettings  # noqa: E402
 from graph import local_server  # noqa: E402
-from graph.db import create_driver  # noqa: E402
+from graph.evaluation.truth import read_truth  # noqa: E402
 from graph.generator.population import generate_population  # noqa: E402
 from graph.ingest.loader import load_bundle  # noqa: E402
-from graph.pipeline import DetectionParams, run_detection  # noqa: E402
-from graph.run_store import read_run  # noqa: E402
-from graph.schema import apply_schema  # noqa: E402
+from graph.pipeline.detect import DetectionParams, run_detection  # noqa: E402
 from graph.settings import Settings  # noqa: E402
-from graph.truth import read_truth  # noqa: E402
+from graph.store.driver import create_driver  # noqa: E402
+from graph.store.runs import read_run  # noqa: E402
+from graph.store.schema import apply_schema  # noqa: E402
 
 KEYS = {"read": "test-read-key-0001", "ingest": "test-ingest-key-0002", "admin": "test-admin-key-0003"}
 API_KEYS = ";".join(f"{key}:{scope}" for scope, key in KEYS.items())

@@ -132,7 +132,7 @@ def test_neo4j_down_at_start_then_back(api_settings: Settings, population: Popul
             assert client.get(path, headers=auth("read")).status_code == 200
             proxy.down()  # Neo4j goes away while serving
             assert_problem(client.get("/readyz"), 503)
-            # Slow: graph.db's driver retries a managed read for up to 30 s before giving up.
+            # Slow: graph.store.driver's driver retries a managed read for up to 30 s before giving up.
             body = assert_problem(client.get(path, headers=auth("read")), 503, "neo4j-unavailable")
             assert "bolt" not in str(body["detail"]) and str(proxy.port) not in str(body["detail"])
             assert_problem(client.post("/v1/detections", json={}, headers=auth("admin")), 503)

@@ -10,9 +10,9 @@ import pytest
 
 import neo4j
 from graph import local_server
-from graph.db import create_driver
-from graph.schema import apply_schema
 from graph.settings import Settings
+from graph.store.driver import create_driver
+from graph.store.schema import apply_schema
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

@@ -7,10 +7,10 @@ import pytest
 import neo4j
 from graph.generator import generate_population
 from graph.ingest.loader import load_bundle
-from graph.lookups import account_attribution, list_rings, ring_detail
-from graph.pipeline import DetectionParams, run_detection
+from graph.pipeline.detect import DetectionParams, run_detection
+from graph.records import Evidence, EvidencePath
 from graph.settings import Settings
-from graph.views import Evidence, EvidencePath
+from graph.store.results import account_attribution, list_rings, ring_detail
 
 _KEYS = {
     "Account": "account_id", "IP": "address", "Device": "fingerprint", "PaymentMethod": "fingerprint",

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 import neo4j
 from graph.analyst.bloom import PERSPECTIVE_PATH, SEARCH_PHRASES, perspective
 from graph.analyst.queries import load_queries
-from graph.analyst.samples import sample_parameters
-from graph.model import ENTITY_KINDS
 from graph.settings import Settings
+from graph.store.samples import sample_parameters
+from graph.vocabulary import ENTITY_KINDS
 from tests.integration.test_queries import load_two_runs
 
 _TOP_LEVEL = {
@@ -89,7 +89,7 @@ def test_styles_cover_score_bands_and_network_classes(checked_in: dict[str, Any]
     by_name = {c["name"]: c for c in checked_in["categories"]}
     assert {r["basedOn"] for r in by_name["Ring"]["styleRules"]} == {"score"}
     assert len(by_name["Ring"]["styleRules"]) >= 3
-    from graph.model import NETWORK_CLASSES
+    from graph.vocabulary import NETWORK_CLASSES
 
     assert {r["conditionValue"] for r in by_name["IP"]["styleRules"]} == set(NETWORK_CLASSES)
 

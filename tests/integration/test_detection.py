@@ -7,10 +7,10 @@ import pytest
 import neo4j
 from graph.generator import generate_population
 from graph.ingest.loader import load_bundle
-from graph.lookups import list_rings
-from graph.pipeline import DetectionParams, run_detection
-from graph.run_store import read_ring_members, read_run
+from graph.pipeline.detect import DetectionParams, run_detection
 from graph.settings import Settings
+from graph.store.results import list_rings
+from graph.store.runs import read_ring_members, read_run
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 import neo4j
 from api.app import create_app
 from graph.analyst.dossier import Dossier, gather_dossier, render_dossier
+from graph.records import Evidence, OrgAttribution, RingDetail, RingMember, RingSummary
 from graph.settings import Settings
-from graph.views import Evidence, OrgAttribution, RingDetail, RingMember, RingSummary
 from tests.integration.test_queries import load_two_runs
 
 _CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

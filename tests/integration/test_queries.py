@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 
 import neo4j
 from graph.analyst.queries import QUERY_DIR, bind_parameters, conforms, load_queries, parse_value, run_query
-from graph.analyst.samples import sample_parameters
 from graph.generator import generate_population
 from graph.ingest.loader import load_bundle
-from graph.pipeline import DetectionParams, run_detection
-from graph.schema import apply_schema
+from graph.pipeline.detect import DetectionParams, run_detection
 from graph.settings import Settings
+from graph.store.samples import sample_parameters
+from graph.store.schema import apply_schema
 
 QUERIES = load_queries()
 _SEPARATORS = {"completed", ":", " (", " members)", "(:", " ", ")", "-[:", "]-"}

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import neo4j
-from graph.schema import apply_schema, schema_statements
 from graph.settings import Settings
+from graph.store.schema import apply_schema, schema_statements
 
 
 def test_schema_apply_is_idempotent(empty_db: neo4j.Driver, settings: Settings) -> None:

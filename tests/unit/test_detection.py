@@ -6,9 +6,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from graph.detection import METHODS, detect_rings, membership_stability
-from graph.model import NETWORK_CLASSES
-from graph.projection import KIND_ORDER, AccountGraph, Incidence, ProjectionParams, WeakEntities, project
+from graph.detection import METHODS, DetectionParams, detect_rings, membership_stability
+from graph.links import Incidence, index_links
+from graph.projection import AccountGraph, ProjectionParams, WeakEntities, project
+from graph.vocabulary import KIND_ORDER, NETWORK_CLASSES
 
 T0 = 1_700_000_000.0
 DAY = 86_400.0
@@ -69,26 +70,26 @@ RESOLUTION = {"leiden-cpm": 0.5, "leiden-modularity": 1.0, "louvain": 1.0, "plm"
 
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_exact_seeded_partition(method: str) -> None:
-    rings = detect_rings(CHAIN, method=method, resolution=RESOLUTION[method], min_size=3, merge_weight=None, seed=42)
+    rings = detect_rings(CHAIN, DetectionParams(method=method, resolution=RESOLUTION[method], min_size=3, merge_weight=None, seed=42))
     assert as_lists(rings) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
     # Joined by edges of 0.3, the three cliques are one ring unless only stronger links join.
-    assert as_lists(detect_rings(CHAIN, method=method, resolution=RESOLUTION[method], merge_weight=0.1, seed=42)) == [
+    assert as_lists(detect_rings(CHAIN, DetectionParams(method=method, resolution=RESOLUTION[method], merge_weight=0.1, seed=42))) == [
         list(range(12))
     ]
 
 
 def test_cpm_resolution_is_a_density_threshold() -> None:
     # Edges of 1.0 inside, 0.3 between: above 1.0 nothing is dense enough to be a ring.
-    assert detect_rings(CHAIN, method="leiden-cpm", resolution=1.01, min_size=3, merge_weight=None, seed=1) == []
+    assert detect_rings(CHAIN, DetectionParams(method="leiden-cpm", resolution=1.01, min_size=3, merge_weight=None, seed=1)) == []
     # At zero every connected component is one community.
-    rings = detect_rings(CHAIN, method="leiden-cpm", resolution=0.0, min_size=3, seed=1)
+    rings = detect_rings(CHAIN, DetectionParams(method="leiden-cpm", resolution=0.0, min_size=3, seed=1))
     assert as_lists(rings) == [list(range(12))]
 
 
 def test_small_dense_component_kept_whole_and_small_ones_dropped() -> None:
     g = graph_from_edges(7, [*clique(range(5), 1.0), (5, 6, 1.0)])
     for method in METHODS:
-        rings = detect_rings(g, method=method, resolution=RESOLUTION[method], min_size=3, seed=0)
+        rings = detect_rings(g, DetectionParams(method=method, resolution=RESOLUTION[method], min_size=3, seed=0))
         assert as_lists(rings) == [[0, 1, 2, 3, 4]], method
 
 
@@ -120,9 +121,9 @@ def two_rings_behind_nat() -> tuple[list[Link], dict[str, str]]:
 def test_nat_does_not_join_rings_and_camouflage_does_not_pull_in_benign(method: str) -> None:
     links, nets = two_rings_behind_nat()
     inc = build(links, nets)
-    g = project(inc, ProjectionParams())
+    g = project(index_links(inc), ProjectionParams())
     assert inc.entity_keys[g.weak_entities.entity].tolist() == ["100.64.0.1"]
-    rings = detect_rings(g, method=method, resolution=RESOLUTION[method], min_size=3, seed=7)
+    rings = detect_rings(g, DetectionParams(method=method, resolution=RESOLUTION[method], min_size=3, seed=7))
     named = [sorted(inc.account_ids[r].tolist()) for r in rings]
     assert named == [[f"a{i}" for i in range(6)], [f"b{i}" for i in range(6)]]
 
@@ -132,22 +133,22 @@ def test_rings_bridged_by_one_shared_email_stay_apart_as_communities() -> None:
     links.append(("a0", "email", "x@example.org", T0))
     links.append(("b0", "email", "x@example.org", T0))
     inc = build(links, nets)
-    g = project(inc, ProjectionParams())
+    g = project(index_links(inc), ProjectionParams())
     for method in METHODS:
-        rings = detect_rings(g, method=method, resolution=RESOLUTION[method], min_size=3, merge_weight=None, seed=7)
+        rings = detect_rings(g, DetectionParams(method=method, resolution=RESOLUTION[method], min_size=3, merge_weight=None, seed=7))
         assert [r.shape[0] for r in rings] == [6, 6], method
 
 
 def test_cells_sharing_a_rare_device_are_one_ring_but_an_address_used_months_apart_is_not() -> None:
     links, nets = two_rings_behind_nat()
     device = [*links, ("a0", "device", "dev-shared", T0), ("b0", "device", "dev-shared", T0)]
-    g = project(build(device, nets), ProjectionParams())
-    assert [r.shape[0] for r in detect_rings(g, seed=7)] == [12]
-    assert [r.shape[0] for r in detect_rings(g, seed=7, merge_weight=None)] == [6, 6]
+    g = project(index_links(build(device, nets)), ProjectionParams())
+    assert [r.shape[0] for r in detect_rings(g, DetectionParams(seed=7))] == [12]
+    assert [r.shape[0] for r in detect_rings(g, DetectionParams(seed=7, merge_weight=None))] == [6, 6]
     nets = {**nets, "198.51.100.9": "residential"}
     ip = [*links, ("a0", "ip", "198.51.100.9", T0), ("b0", "ip", "198.51.100.9", T0 + 200 * DAY)]
-    g = project(build(ip, nets), ProjectionParams())
-    assert [r.shape[0] for r in detect_rings(g, seed=7)] == [6, 6]
+    g = project(index_links(build(ip, nets)), ProjectionParams())
+    assert [r.shape[0] for r in detect_rings(g, DetectionParams(seed=7))] == [6, 6]
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
@@ -161,18 +162,18 @@ def test_same_rings_when_links_are_shuffled(method: str) -> None:
     for perm_seed in (0, 1, 2):
         perm = np.random.default_rng(perm_seed).permutation(len(links))
         inc = build([links[i] for i in perm], nets)
-        g = project(inc, ProjectionParams())
-        rings = detect_rings(g, method=method, resolution=RESOLUTION[method], min_size=3, seed=5)
+        g = project(index_links(inc), ProjectionParams())
+        rings = detect_rings(g, DetectionParams(method=method, resolution=RESOLUTION[method], min_size=3, seed=5))
         results.append([inc.account_ids[r].tolist() for r in rings])
     assert results[0] == results[1] == results[2]
 
 
 def test_unknown_method_rejected() -> None:
     with pytest.raises(ValueError, match="unknown method"):
-        detect_rings(CHAIN, method="magic", resolution=1.0, min_size=3, seed=0)
+        detect_rings(CHAIN, DetectionParams(method="magic", resolution=1.0, min_size=3, seed=0))
 
 
 def test_membership_stability_of_clean_rings_is_one() -> None:
-    rings = detect_rings(CHAIN, method="leiden-cpm", resolution=0.5, min_size=3, merge_weight=None, seed=3)
-    stability = membership_stability(CHAIN, rings, method="leiden-cpm", resolution=0.5, merge_weight=None, seed=3)
+    rings = detect_rings(CHAIN, DetectionParams(method="leiden-cpm", resolution=0.5, min_size=3, merge_weight=None, seed=3))
+    stability = membership_stability(CHAIN, rings, DetectionParams(method="leiden-cpm", resolution=0.5, merge_weight=None, seed=3))
     assert [s.tolist() for s in stability] == [[1.0] * 4] * 3

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from graph.evaluation import adjusted_rand_index, evaluate_rings, normalized_mutual_info
+from graph.evaluation.rings import adjusted_rand_index, evaluate_rings, normalized_mutual_info
 
 
 def test_identical_partitions() -> None:

@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from graph.model import NETWORK_CLASSES
-from graph.projection import KIND_ORDER, Incidence, ProjectionParams, project
+from graph.links import Incidence, index_links
+from graph.projection import ProjectionParams, project
+from graph.vocabulary import KIND_ORDER, NETWORK_CLASSES
 
 DAY = 86_400.0
 T0 = 1_700_000_000.0
@@ -51,7 +52,7 @@ def test_device_pair_and_rare_hosting_ip_weights() -> None:
         ("b", "ip", "10.0.0.1", T0),
         ("c", "ip", "10.0.0.1", T0),
     ]
-    g = project(build(links, {"10.0.0.1": "hosting"}), ProjectionParams())
+    g = project(index_links(build(links, {"10.0.0.1": "hosting"})), ProjectionParams())
     ip_w = 0.3 * 1.0 * math.log(7) / math.log(8)
     assert g.entity_weight.tolist() == pytest.approx([1.0, ip_w])
     assert edges(g) == pytest.approx({(0, 1): 1.0 + ip_w, (0, 2): ip_w, (1, 2): ip_w})
@@ -66,7 +67,7 @@ def test_network_class_scales_ip_weight_only() -> None:
         ("a", "phone", "p", T0),
         ("b", "phone", "p", T0),
     ]
-    g = project(build(links, {"m": "mobile"}), ProjectionParams(min_weight=0.0))
+    g = project(index_links(build(links, {"m": "mobile"})), ProjectionParams(min_weight=0.0))
     assert g.entity_weight.tolist() == pytest.approx([0.3 * 0.05, 0.6])
 
 
@@ -76,7 +77,7 @@ def test_links_spread_in_time_count_less() -> None:
         ("b", "device", "d", T0 + DAY),
         ("c", "device", "d", T0 + 200 * DAY),
     ]
-    g = project(build(links), ProjectionParams(min_weight=0.0))
+    g = project(index_links(build(links)), ProjectionParams(min_weight=0.0))
     w = math.log(7) / math.log(8)
     burst = 0.25 + 0.75 * 0.5  # one of its two other links within the 3-day window
     late = 0.25
@@ -87,14 +88,14 @@ def test_links_spread_in_time_count_less() -> None:
 
 def test_unknown_first_seen_is_neutral() -> None:
     links: list[Link] = [("a", "device", "d", math.nan), ("b", "device", "d", T0)]
-    g = project(build(links), ProjectionParams())
+    g = project(index_links(build(links)), ProjectionParams())
     assert edges(g) == pytest.approx({(0, 1): 1.0})
 
 
 def test_entity_above_cap_is_weak_evidence_not_edge() -> None:
     links: list[Link] = [(f"u{i:03d}", "ip", "nat", T0) for i in range(60)]
     links += [("u000", "device", "d", T0), ("u001", "device", "d", T0)]
-    g = project(build(links, {"nat": "residential"}), ProjectionParams())
+    g = project(index_links(build(links, {"nat": "residential"})), ProjectionParams())
     assert edges(g) == pytest.approx({(0, 1): 1.0})
     assert g.weak_entities.entity.tolist() == [1]
     assert g.weak_entities.degree.tolist() == [60]
@@ -109,15 +110,15 @@ def test_pruning_and_duplicate_links() -> None:
         ("b", "ip", "r", T0),
     ]
     params = ProjectionParams(min_weight=0.2)
-    assert project(build(links, {"r": "residential"}), params).n_edges == 0  # 0.15 < 0.2
-    g = project(build(links, {"r": "residential"}), ProjectionParams(min_weight=0.1))
+    assert project(index_links(build(links, {"r": "residential"})), params).n_edges == 0  # 0.15 < 0.2
+    g = project(index_links(build(links, {"r": "residential"})), ProjectionParams(min_weight=0.1))
     assert edges(g) == pytest.approx({(0, 1): 0.15})
     assert g.shared.tolist() == [1]
 
 
 def test_idf_rarity() -> None:
     links: list[Link] = [(a, "device", "d", T0) for a in "abc"] + [("d", "device", "e", T0)]
-    g = project(build(links), ProjectionParams(rarity="idf"))
+    g = project(index_links(build(links)), ProjectionParams(rarity="idf"))
     assert g.entity_weight[0] == pytest.approx(math.log(4 / 3) / math.log(2))
 
 
@@ -127,9 +128,9 @@ def test_shuffled_links_give_the_same_graph() -> None:
     for i in range(40):
         links.append((f"a{i:02d}", "ip", f"ip{i % 7}", T0 + float(rng.integers(0, 30)) * DAY))
         links.append((f"a{i:02d}", "device", f"d{i % 11}", T0 + float(rng.integers(0, 30)) * DAY))
-    base = project(build(links), ProjectionParams())
+    base = project(index_links(build(links)), ProjectionParams())
     perm = rng.permutation(len(links))
-    other = project(build([links[i] for i in perm]), ProjectionParams())
+    other = project(index_links(build([links[i] for i in perm])), ProjectionParams())
     assert np.array_equal(base.src, other.src) and np.array_equal(base.dst, other.dst)
     assert np.array_equal(base.weight, other.weight)
     assert np.all(base.src < base.dst)

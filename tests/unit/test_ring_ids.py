@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graph.ring_ids import LineageEvent, assign_ring_ids, content_ring_id
+from graph.detection.ring_ids import LineageEvent, assign_ring_ids, content_ring_id
 
 
 def fs(*members: str) -> frozenset[str]:

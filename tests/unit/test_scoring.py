@@ -9,13 +9,12 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from graph.model import NETWORK_CLASSES
-from graph.projection import KIND_ORDER, Incidence
+from graph.links import Incidence, index_links
 from graph.scoring import (
     ATTRIBUTION_FEATURES,
     COORDINATION_FEATURES,
     LogisticModel,
-    OrgEvidence,
+    OrgIndicators,
     ScoringInput,
     ScoringModel,
     attribute_accounts,
@@ -25,6 +24,7 @@ from graph.scoring import (
     prepare,
     score_rings,
 )
+from graph.vocabulary import KIND_ORDER, NETWORK_CLASSES
 
 # The shipped parameters are refitted as the generator and detection change; these tests pin the
 # maths with a fixed model (an earlier fit, with non-zero weights on every kind of sharing).
@@ -33,7 +33,7 @@ TEST_MODEL = load_model(Path(__file__).with_name("data") / "scoring_model.json")
 
 @pytest.fixture(autouse=True)
 def _fixed_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("graph.scoring.scoring.default_model", lambda: TEST_MODEL)
+    monkeypatch.setattr("graph.scoring.scorer.default_model", lambda: TEST_MODEL)
 
 
 T0 = 1_750_000_000.0
@@ -70,14 +70,14 @@ def population(
         link_count=np.ones(len(links), np.int32),
     )
     orgs = sorted(set(ip_org.values()) | set(known.values()))
-    evidence = OrgEvidence(
+    evidence = OrgIndicators(
         organizations=tuple(orgs),
         known_account=np.array([acc[a] for a in sorted(known)], np.int32),
         known_org=np.array([orgs.index(known[a]) for a in sorted(known)], np.int32),
         entity_org=np.array([orgs.index(ip_org[v]) if v in ip_org else -1 for _, v in entities], np.int32),
         account_email_domain=np.array([domains.get(a, "") for a in accounts], dtype=np.str_),
     )
-    return prepare(inc, evidence, signup)
+    return prepare(index_links(inc), evidence, signup)
 
 
 def ring(data: ScoringInput, *names: str) -> npt.NDArray[np.int32]:

@@ -10,9 +10,9 @@ from typing import Final
 
 __all__ = [
     "ENTITY_KINDS",
+    "KIND_ORDER",
     "NETWORK_CLASSES",
     "EntityKind",
-    "entity_kind",
 ]
 
 
@@ -37,6 +37,9 @@ ENTITY_KINDS: Final[dict[str, EntityKind]] = {
     )
 }
 
+#: Entity kinds in the order their integer codes follow (Incidence.entity_kind).
+KIND_ORDER: Final[tuple[str, ...]] = tuple(ENTITY_KINDS)
+
 NETWORK_CLASSES: Final[tuple[str, ...]] = (
     "residential",
     "mobile",
@@ -47,7 +50,3 @@ NETWORK_CLASSES: Final[tuple[str, ...]] = (
     "unknown",
 )
 
-
-def entity_kind(name: str) -> EntityKind:
-    """The kind called `name`; KeyError for anything not in the allow-list."""
-    return ENTITY_KINDS[name]

@@ -16,11 +16,11 @@ import numpy as np
 import numpy.typing as npt
 
 import neo4j
-from graph.model import ENTITY_KINDS, NETWORK_CLASSES
-from graph.projection import KIND_ORDER, Incidence
-from graph.scoring import OrgEvidence, domains_named_after
+from graph.links import Incidence
+from graph.scoring import OrgIndicators, domains_named_after
+from graph.vocabulary import ENTITY_KINDS, KIND_ORDER, NETWORK_CLASSES
 
-__all__ = ["Observations", "read_observations"]
+__all__ = ["Observations", "read_account_emails", "read_observations"]
 
 _FETCH_SIZE: Final = 5000
 _MAX_COUNT: Final = 2**31 - 1
@@ -48,7 +48,7 @@ class Observations:
 
     incidence: Incidence
     account_created: npt.NDArray[np.float64]  # epoch seconds per account index, NaN if unknown
-    org_evidence: OrgEvidence
+    org_indicators: OrgIndicators
 
     @property
     def n_links(self) -> int:
@@ -129,7 +129,7 @@ def read_observations(driver: neo4j.Driver, database: str) -> Observations:
         link_count=np.array(links.counts, dtype=np.int32),
     )
     email_domain = np.array([domain.get(a, "") for a in account_ids], dtype=np.str_)
-    org_evidence = OrgEvidence(
+    org_indicators = OrgIndicators(
         organizations=organizations,
         known_account=np.array([position[a] for a, _ in known], dtype=np.int32),
         known_org=np.array([org_index[o] for _, o in known], dtype=np.int32),
@@ -138,4 +138,16 @@ def read_observations(driver: neo4j.Driver, database: str) -> Observations:
         domain_org=domains_named_after(organizations, sorted(set(domain.values()) - {""})),
     )
     account_created = np.array([created.get(a, float("nan")) for a in account_ids], dtype=np.float64)
-    return Observations(incidence=incidence, account_created=account_created, org_evidence=org_evidence)
+    return Observations(incidence=incidence, account_created=account_created, org_indicators=org_indicators)
+
+
+def read_account_emails(driver: neo4j.Driver, database: str, account_ids: set[str]) -> dict[str, list[str]]:
+    """account_id -> its email addresses, sorted, for the accounts asked for."""
+    records, _, _ = driver.execute_query(
+        "UNWIND $ids AS id MATCH (a:Account {account_id: id})-[:HAS_EMAIL]->(e:Email) "
+        "RETURN a.account_id AS a, collect(e.address) AS emails",
+        ids=sorted(account_ids),
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    return {str(r["a"]): sorted(r["emails"]) for r in records}

@@ -8,22 +8,23 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from typing import Any, Final
 
 import neo4j
 from graph.errors import NotFoundError
-from graph.run_store import latest_run_id
-from graph.views import (
+from graph.records import (
     AccountAttributionView,
-    Evidence,
+    AttributionRecord,
     OrgAttribution,
     RingDetail,
     RingMember,
+    RingRecord,
     RingSummary,
+    ScoredRing,
 )
+from graph.store.runs import latest_run_id
 
-__all__ = ["account_attribution", "forget_latest_run", "list_rings", "ring_detail"]
+__all__ = ["account_attribution", "list_rings", "read_scored_rings", "ring_detail"]
 
 _READ: Final = neo4j.RoutingControl.READ
 
@@ -68,31 +69,9 @@ LIMIT $limit
 """
 
 
-_LATEST_TTL: Final = 1.0
-_latest: dict[tuple[int, str], tuple[float, str | None]] = {}
-
-
-def _latest_run(driver: neo4j.Driver, database: str) -> str | None:
-    # A completed run never changes, so only "which run is the latest" can go stale: for at most a
-    # second, which saves a round trip on every lookup.
-    key = (id(driver), database)
-    now = time.monotonic()
-    cached = _latest.get(key)
-    if cached is not None and now - cached[0] < _LATEST_TTL:
-        return cached[1]
-    run_id = latest_run_id(driver, database)
-    _latest[key] = (now, run_id)
-    return run_id
-
-
-def forget_latest_run() -> None:
-    """Drop the cached latest run id (a run just completed in this process)."""
-    _latest.clear()
-
-
 def _run(driver: neo4j.Driver, database: str, run_id: str | None) -> str | None:
     if run_id is None:
-        return _latest_run(driver, database)
+        return latest_run_id(driver, database, cached=True)
     records, _, _ = driver.execute_query(
         "MATCH (run:DetectionRun {run_id: $run_id}) RETURN run.status AS status",
         run_id=run_id, database_=database, routing_=_READ,
@@ -102,31 +81,9 @@ def _run(driver: neo4j.Driver, database: str, run_id: str | None) -> str | None:
     return run_id
 
 
-def _summary(ring_id: str, run_id: str, found: dict[str, Any]) -> RingSummary:
-    return RingSummary(
-        ring_id=ring_id,
-        run_id=run_id,
-        size=int(found.get("size", 0)),
-        score=float(found.get("score", 0.0)),
-        organization=found.get("organization"),
-        attribution_confidence=found.get("attribution_confidence"),
-    )
-
-
-def _evidence(text: str | None) -> tuple[Evidence, ...]:
-    return tuple(Evidence.from_dict(item) for item in json.loads(text)) if text else ()
-
-
 def _attributions(rows: list[dict[str, Any] | None]) -> tuple[OrgAttribution, ...]:
     return tuple(
-        OrgAttribution(
-            organization=row["organization"],
-            confidence=float(row["confidence"]),
-            prior_llr=float(row.get("prior_llr") or 0.0),
-            evidence=_evidence(row.get("evidence")),
-        )
-        for row in rows
-        if row is not None
+        AttributionRecord.from_properties("", row["organization"], row).view() for row in rows if row is not None
     )
 
 
@@ -141,7 +98,10 @@ def account_attribution(
     if not records:
         raise NotFoundError(f"no account {account_id!r}")
     record = records[0]
-    ring = _summary(record["ring_id"], run, record["found"]) if record["ring_id"] and run else None
+    ring = (
+        RingRecord.from_properties(record["ring_id"], record["found"]).summary(run)
+        if record["ring_id"] and run else None
+    )
     return AccountAttributionView(
         account_id=account_id,
         run_id=run,
@@ -160,12 +120,12 @@ def ring_detail(driver: neo4j.Driver, database: str, ring_id: str, *, run_id: st
     if not records or run is None:
         raise NotFoundError(f"no ring {ring_id!r} in run {run!r}")
     record = records[0]
-    found = record["found"]
+    ring = RingRecord.from_properties(ring_id, record["found"])
     return RingDetail(
-        summary=_summary(ring_id, run, found),
+        summary=ring.summary(run),
         members=tuple(RingMember(m["account_id"], float(m["confidence"])) for m in record["members"]),
-        coordination_prior_llr=float(found.get("coordination_prior_llr") or 0.0),
-        coordination_evidence=_evidence(found.get("coordination_evidence")),
+        coordination_prior_llr=ring.coordination_prior_llr,
+        coordination_evidence=ring.coordination_evidence,
         attributions=_attributions(record["attributions"]),
     )
 
@@ -207,6 +167,33 @@ def list_rings(
         database_=database,
         routing_=_READ,
     )
-    page = [_summary(r["ring_id"], run, r["found"]) for r in records[:limit]]
+    page = [RingRecord.from_properties(r["ring_id"], r["found"]).summary(run) for r in records[:limit]]
     next_cursor = _encode_cursor(page[-1].score, page[-1].ring_id) if len(records) > limit and page else None
     return page, next_cursor
+
+
+_SCORED: Final = """
+MATCH (ring:Ring)-[found:FOUND_IN]->(:DetectionRun {run_id: $run_id})
+CALL (ring) {
+  MATCH (a:Account)-[:MEMBER_OF {run_id: $run_id}]->(ring) RETURN collect(a.account_id) AS members
+}
+CALL (ring) {
+  OPTIONAL MATCH (ring)-[t:ATTRIBUTED_TO {run_id: $run_id}]->(o:Organization)
+  WITH t, o ORDER BY t.confidence DESC, o.name
+  RETURN collect([o.name, t.confidence]) AS attributions
+}
+RETURN ring.ring_id AS ring_id, found.score AS score, members, attributions ORDER BY ring_id
+"""
+
+
+def read_scored_rings(driver: neo4j.Driver, database: str, run_id: str) -> list[ScoredRing]:
+    """Every ring of the run with its members, coordination score and candidate attributions."""
+    records, _, _ = driver.execute_query(_SCORED, run_id=run_id, database_=database, routing_=_READ)
+    return [
+        ScoredRing(
+            members=frozenset(r["members"]),
+            score=float(r["score"] or 0.0),
+            attributions=tuple((str(o), float(c)) for o, c in r["attributions"] if o is not None),
+        )
+        for r in records
+    ]

@@ -21,20 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graph.scoring import ReliabilityBin, expected_calibration_error, reliability_table
-from graph.truth import Truth
+from graph.evaluation.reliability import ReliabilityBin, expected_calibration_error, reliability_table
+from graph.evaluation.truth import Truth
+from graph.records import ScoredRing
 
-__all__ = ["AttributionEvaluation", "RingLabel", "ScoredRing", "evaluate_attribution", "label_rings"]
+__all__ = ["AttributionEvaluation", "RingLabel", "evaluate_attribution", "label_rings"]
 
 _MATCH_JACCARD = 0.5
 _DECIDE = 0.5
-
-
-@dataclass(frozen=True)
-class ScoredRing:
-    members: frozenset[str]
-    score: float
-    attributions: tuple[tuple[str, float], ...]  # (organisation, confidence), most likely first
 
 
 @dataclass(frozen=True)

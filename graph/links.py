@@ -1,4 +1,10 @@
-"""Links of an Incidence indexed both ways (account -> entities, entity -> accounts), duplicates merged."""
+"""Account x entity links: the incidence a run reads, and the one index over it that every stage shares.
+
+:class:`Incidence` is what the reader hands over: one row per observed link, as parallel arrays.
+:func:`index_links` merges duplicate (account, entity) rows (earliest known first_seen wins) and
+indexes the unique links both ways (account -> entities, entity -> accounts). A run builds it once;
+projection, scoring and evidence paths all read the same :class:`LinkIndex`.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from graph.model import NETWORK_CLASSES
-from graph.projection import KIND_ORDER, Incidence
+from graph.vocabulary import KIND_ORDER, NETWORK_CLASSES
 
-__all__ = ["GROUPS", "LinkIndex", "RingLinks", "build_index", "ring_links"]
+__all__ = ["GROUPS", "Incidence", "LinkIndex", "RingLinks", "index_links", "ring_links"]
 
 #: Evidence groups of shared entities; IPs split by what their network class lets them prove.
 GROUPS: tuple[str, ...] = ("payment", "device", "phone", "email", "ip", "common_ip")
@@ -20,14 +25,48 @@ Ints = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
+class Incidence:
+    """Account x entity links as parallel arrays, one row per link."""
+
+    account_ids: npt.NDArray[np.str_]  # index -> account_id, sorted ascending (deterministic order)
+    entity_keys: npt.NDArray[np.str_]  # index -> entity node key (address/fingerprint/number)
+    entity_kind: npt.NDArray[np.int8]  # index into KIND_ORDER
+    entity_network: npt.NDArray[np.int8]  # index into NETWORK_CLASSES; non-IP entities: "unknown"
+    link_account: npt.NDArray[np.int32]
+    link_entity: npt.NDArray[np.int32]
+    link_first_seen: npt.NDArray[np.float64]  # epoch seconds, NaN if unknown
+    link_last_seen: npt.NDArray[np.float64]
+    link_count: npt.NDArray[np.int32]
+
+    def check(self) -> None:
+        """Raise ValueError unless the arrays line up and every index is in range."""
+        n_links = self.link_account.shape[0]
+        for name in ("link_entity", "link_first_seen", "link_last_seen", "link_count"):
+            if getattr(self, name).shape[0] != n_links:
+                raise ValueError(f"Incidence.{name} has {getattr(self, name).shape[0]} rows, expected {n_links}")
+        n_ent = self.entity_keys.shape[0]
+        if self.entity_kind.shape[0] != n_ent or self.entity_network.shape[0] != n_ent:
+            raise ValueError("Incidence entity arrays differ in length")
+        if n_links and (
+            self.link_account.min() < 0
+            or self.link_account.max() >= self.account_ids.shape[0]
+            or self.link_entity.min() < 0
+            or self.link_entity.max() >= n_ent
+        ):
+            raise ValueError("Incidence link index out of range")
+
+
+@dataclass(frozen=True)
 class LinkIndex:
     """Unique (account, entity) links sorted by account, plus the entity-major view."""
 
+    incidence: Incidence
     n_accounts: int
     n_entities: int
     acc: Ints
     ent: Ints
-    first: npt.NDArray[np.float64]
+    first: npt.NDArray[np.float64]  # earliest known first_seen of the link's rows
+    row: Ints  # the link's first row in the incidence (its last_seen and count)
     acc_ptr: Ints  # links of account a: [acc_ptr[a], acc_ptr[a + 1])
     by_entity: Ints  # link positions sorted by entity
     ent_ptr: Ints
@@ -48,6 +87,12 @@ class LinkIndex:
         """Accounts linked to `entity`, ascending."""
         return np.asarray(self.acc[self.by_entity[self.ent_ptr[entity] : self.ent_ptr[entity + 1]]], np.int64)
 
+    def find(self, account: int, entity: int) -> int:
+        """Position of the (account, entity) link, -1 when the account never used the entity."""
+        start, end = int(self.acc_ptr[account]), int(self.acc_ptr[account + 1])
+        at = start + int(np.searchsorted(self.ent[start:end], entity))
+        return at if at < end and int(self.ent[at]) == entity else -1
+
 
 @dataclass(frozen=True)
 class RingLinks:
@@ -62,8 +107,9 @@ class RingLinks:
     exclusivity: npt.NDArray[np.float64]  # (inside - 1) / (degree - 1): 1 = nobody else uses it
 
 
-def build_index(inc: Incidence) -> LinkIndex:
+def index_links(inc: Incidence) -> LinkIndex:
     """Index `inc`; duplicate rows merge with the earliest known first_seen."""
+    inc.check()
     n_acc = int(inc.account_ids.shape[0])
     n_ent = int(inc.entity_keys.shape[0])
     key = inc.link_account.astype(np.int64) * max(n_ent, 1) + inc.link_entity.astype(np.int64)
@@ -73,9 +119,11 @@ def build_index(inc: Incidence) -> LinkIndex:
         starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
         first = np.fmin.reduceat(inc.link_first_seen.astype(np.float64)[order], starts)
         uk = ks[starts]
+        row = order[starts].astype(np.int64)
     else:
         first = np.zeros(0, np.float64)
         uk = ks
+        row = np.zeros(0, np.int64)
     acc = uk // max(n_ent, 1)
     ent = uk % max(n_ent, 1)
     acc_ptr = np.r_[0, np.cumsum(np.bincount(acc, minlength=n_acc))].astype(np.int64)
@@ -86,7 +134,7 @@ def build_index(inc: Incidence) -> LinkIndex:
     group = kinds[inc.entity_kind.astype(np.int64)]
     common = np.isin(inc.entity_network.astype(np.int64), [NETWORK_CLASSES.index(n) for n in _COMMON_NETWORKS])
     group[(group == GROUPS.index("ip")) & common] = GROUPS.index("common_ip")
-    return LinkIndex(n_acc, n_ent, acc, ent, first, acc_ptr, by_entity, ent_ptr, degree, group)
+    return LinkIndex(inc, n_acc, n_ent, acc, ent, first, row, acc_ptr, by_entity, ent_ptr, degree, group)
 
 
 def ring_links(index: LinkIndex, members: Ints) -> RingLinks:

@@ -1,4 +1,4 @@
-"""Response and request models, named for what they show; built from `graph.views` dataclasses."""
+"""Response and request models, named for what they show; built from `graph.records` dataclasses."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from graph.detection import METHODS
-from graph.views import (
+from graph.detection import DEFAULT_MERGE_WEIGHT, DEFAULT_MIN_SIZE, METHODS
+from graph.records import (
     AccountAttributionView,
     Evidence,
     EvidencePath,
@@ -268,7 +268,13 @@ class DetectionStart(BaseModel):
     resolution: Annotated[float, Field(gt=0.0, le=100.0), _NUMBER_ONLY] | None = Field(
         None, description="Default depends on the method."
     )
-    min_size: Annotated[int, Field(ge=2, le=10_000, description="Smallest ring, in accounts."), _NUMBER_ONLY] = 3
+    min_size: Annotated[
+        int, Field(ge=2, le=10_000, description="Smallest ring, in accounts."), _NUMBER_ONLY
+    ] = DEFAULT_MIN_SIZE
+    merge: bool = Field(True, description="Join communities linked by an edge of at least merge_weight.")
+    merge_weight: Annotated[float, Field(gt=0.0, le=100.0), _NUMBER_ONLY] | None = Field(
+        None, description=f"Default {DEFAULT_MERGE_WEIGHT}, as for `ringtrace detect`."
+    )
 
     @field_validator("method")
     @classmethod

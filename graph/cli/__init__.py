@@ -11,9 +11,9 @@ from rich.table import Table
 
 import neo4j
 from graph import local_server
-from graph.db import create_driver
 from graph.errors import RingtraceError
 from graph.settings import get_settings
+from graph.store.driver import create_driver
 
 __all__ = ["app", "main"]
 
@@ -80,7 +80,7 @@ def neo4j_status() -> None:
 @schema_app.command("apply")
 def schema_apply() -> None:
     """Create the constraints and indexes that are missing (idempotent)."""
-    from graph.schema import apply_schema
+    from graph.store.schema import apply_schema
 
     settings = get_settings()
     with create_driver(settings) as driver:
@@ -98,7 +98,7 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 7,
 ) -> None:
     """Write a synthetic population (bundle + truth.csv) with rings, camouflage and legitimate sharing."""
-    from graph.console import stage_progress
+    from graph.cli.render import stage_progress
     from graph.generator import generate_population
 
     with stage_progress(console, "generating") as progress:
@@ -124,7 +124,7 @@ def load(
     ] = None,
 ) -> None:
     """Load an input bundle; idempotent. Exit code 3 when some rows were rejected."""
-    from graph.console import load_progress, print_load_report
+    from graph.cli.render import load_progress, print_load_report
     from graph.ingest.loader import load_bundle
 
     settings = get_settings()
@@ -173,18 +173,16 @@ def detect(
     no_merge: Annotated[bool, typer.Option(help="Keep the communities as the objective left them.")] = False,
 ) -> None:
     """Detect rings in everything loaded and write them back under a new DetectionRun."""
-    from graph.console import stage_progress
-    from graph.detection import DEFAULT_MERGE_WEIGHT, DEFAULT_METHOD, DEFAULT_RESOLUTION, METHODS
-    from graph.pipeline import DetectionParams, run_detection
+    from graph.cli.render import stage_progress
+    from graph.detection import DetectionParams
+    from graph.pipeline.detect import run_detection
 
-    chosen = method or DEFAULT_METHOD
-    if chosen not in METHODS:
-        raise _fail(ValueError(f"unknown method {chosen!r}; choose one of {', '.join(METHODS)}"))
-    params = DetectionParams(
-        seed=seed, method=chosen, resolution=DEFAULT_RESOLUTION if resolution is None else resolution,
-        min_size=min_size,
-        merge_weight=None if no_merge else (DEFAULT_MERGE_WEIGHT if merge_weight is None else merge_weight),
-    )
+    try:
+        params = DetectionParams.for_method(
+            method, resolution=resolution, merge=not no_merge, merge_weight=merge_weight, seed=seed, min_size=min_size
+        )
+    except ValueError as error:
+        raise _fail(error) from error
     settings = get_settings()
     with create_driver(settings) as driver, stage_progress(console, "detecting") as progress:
         summary = run_detection(driver, settings.neo4j_database, params, progress=progress)
@@ -208,7 +206,7 @@ def detect(
 
 
 def _run_or_latest(driver: neo4j.Driver, database: str, run: str | None) -> str:
-    from graph.run_store import latest_run_id
+    from graph.store.runs import latest_run_id
 
     run_id = run or latest_run_id(driver, database)
     if run_id is None:
@@ -223,8 +221,8 @@ def rings(
     evidence: Annotated[int, typer.Option(min=0, help="Evidence items shown per ring.")] = 3,
 ) -> None:
     """The rings of a run, highest coordination score first, with attribution and top evidence."""
-    from graph.console import print_ring
-    from graph.lookups import list_rings, ring_detail
+    from graph.cli.render import print_ring
+    from graph.store.results import list_rings, ring_detail
 
     settings = get_settings()
     with create_driver(settings) as driver:
@@ -243,8 +241,8 @@ def explain(
     evidence: Annotated[int, typer.Option(min=1, help="Evidence items shown per attribution.")] = 6,
 ) -> None:
     """Why an account is in its ring and attributed as it is: evidence items with their graph paths."""
-    from graph.console import print_account
-    from graph.lookups import account_attribution, ring_detail
+    from graph.cli.render import print_account
+    from graph.store.results import account_attribution, ring_detail
 
     settings = get_settings()
     with create_driver(settings) as driver:
@@ -261,7 +259,7 @@ def export(
     run: Annotated[str | None, typer.Option(help="Detection run (default: the latest).")] = None,
 ) -> None:
     """Write a run's memberships, rings and attributions as CSV."""
-    from graph.export import export_run
+    from graph.store.export import export_run
 
     settings = get_settings()
     with create_driver(settings) as driver:
@@ -278,11 +276,11 @@ def evaluate(
     run: Annotated[str | None, typer.Option(help="Detection run (default: the latest).")] = None,
 ) -> None:
     """Quality of a run against ground truth: ARI, NMI, ring and account precision/recall, false positives."""
-    from graph.attribution_eval import evaluate_attribution
-    from graph.console import print_metrics, print_reliability
-    from graph.evaluation import evaluate_rings
-    from graph.run_store import read_scored_rings
-    from graph.truth import read_truth
+    from graph.cli.render import print_metrics, print_reliability
+    from graph.evaluation.attribution import evaluate_attribution
+    from graph.evaluation.rings import evaluate_rings
+    from graph.evaluation.truth import read_truth
+    from graph.store.results import read_scored_rings
 
     labels = read_truth(truth)
     settings = get_settings()
@@ -314,23 +312,19 @@ def calibrate(
     seed: Annotated[int, typer.Option(help="Seed of the detection the fit is made on.")] = 42,
 ) -> None:
     """Fit the coordination and attribution parameters to labelled data and make them the active model."""
-    from graph.calibrate import fit_scoring_model
-    from graph.model_store import store_model
-    from graph.observations import read_observations
-    from graph.pipeline import DetectionParams
+    from graph.detection import DetectionParams
+    from graph.evaluation.truth import read_truth
+    from graph.pipeline.calibrate import calibrate as calibrate_model
     from graph.scoring import save_model
-    from graph.truth import read_truth
 
     labels = read_truth(truth)
     settings = get_settings()
-    with create_driver(settings) as driver:
-        with console.status("reading observations and fitting..."):
-            observations = read_observations(driver, settings.neo4j_database)
-            try:
-                model = fit_scoring_model(observations, labels, DetectionParams(seed=seed), version=version)
-            except ValueError as error:
-                raise _fail(error) from error
-        store_model(driver, settings.neo4j_database, model)
+    with create_driver(settings) as driver, console.status("reading observations and fitting..."):
+        try:
+            params = DetectionParams(seed=seed)
+            model = calibrate_model(driver, settings.neo4j_database, labels, params, version=version)
+        except ValueError as error:
+            raise _fail(error) from error
     if out is not None:
         save_model(model, out)
     console.print(f"model [bold]{model.version}[/] fitted on {model.fitted_on}; now the active model")

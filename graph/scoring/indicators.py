@@ -1,6 +1,6 @@
-"""What scoring reads besides the :class:`~graph.projection.Incidence`: organisations and their evidence.
+"""What scoring reads besides the :class:`~graph.links.Incidence`: organisations and their evidence.
 
-The Neo4j reader builds :class:`OrgEvidence` from ``KNOWN_MEMBER_OF`` edges, ``(:IP)-[:OPERATED_BY]->``
+The Neo4j reader builds :class:`OrgIndicators` from ``KNOWN_MEMBER_OF`` edges, ``(:IP)-[:OPERATED_BY]->``
 enrichment and ``Account.email_domain``; bench/offline_scoring.py builds it straight from a bundle.
 """
 
@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["OrgEvidence", "domains_named_after"]
+__all__ = ["OrgIndicators", "domains_named_after"]
 
 
 @dataclass(frozen=True)
-class OrgEvidence:
+class OrgIndicators:
     """Organisations and the observations that can point to them, indexed like the Incidence.
 
     organizations
@@ -43,25 +43,14 @@ class OrgEvidence:
 
     def __post_init__(self) -> None:
         if list(self.organizations) != sorted(self.organizations):
-            raise ValueError("OrgEvidence.organizations must be sorted")
+            raise ValueError("OrgIndicators.organizations must be sorted")
         if self.known_account.shape != self.known_org.shape:
-            raise ValueError("OrgEvidence.known_account and known_org differ in length")
+            raise ValueError("OrgIndicators.known_account and known_org differ in length")
         n_org = len(self.organizations)
         if self.known_org.size and (self.known_org.min() < 0 or self.known_org.max() >= n_org):
-            raise ValueError("OrgEvidence.known_org out of range")
+            raise ValueError("OrgIndicators.known_org out of range")
         if self.entity_org.size and self.entity_org.max() >= n_org:
-            raise ValueError("OrgEvidence.entity_org out of range")
-
-    @staticmethod
-    def empty(n_accounts: int, n_entities: int) -> OrgEvidence:
-        """No organisations at all: nothing can be attributed."""
-        return OrgEvidence(
-            organizations=(),
-            known_account=np.zeros(0, np.int32),
-            known_org=np.zeros(0, np.int32),
-            entity_org=np.full(n_entities, -1, np.int32),
-            account_email_domain=np.full(n_accounts, "", dtype=np.str_),
-        )
+            raise ValueError("OrgIndicators.entity_org out of range")
 
 
 def _slug(text: str) -> str:

@@ -7,15 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from graph.evaluation.reliability import expected_calibration_error, reliability_table
 from graph.scoring import (
     ATTRIBUTION_FEATURES,
     COORDINATION_FEATURES,
     LogisticModel,
     ScoringModel,
-    expected_calibration_error,
     fit,
     load_model,
-    reliability_table,
     save_model,
 )
 

@@ -17,9 +17,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from graph.evaluation.reliability import ReliabilityBin
 from graph.ingest.loader import LoadReport
-from graph.scoring import ReliabilityBin
-from graph.views import AccountAttributionView, Evidence, EvidencePath, RingDetail
+from graph.records import AccountAttributionView, Evidence, EvidencePath, RingDetail
 
 __all__ = [
     "format_path",

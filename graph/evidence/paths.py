@@ -1,13 +1,14 @@
 """Concrete graph paths behind evidence items, built from the observations the run read from Neo4j.
 
-Every path is made of links and nodes the run itself read (or, for memberships, wrote), so it exists
-in the database; the integration tests match each one back. A shared entity is shown through two of
-the ring's accounts that used it, an organisation through the edge that names it.
+Every path is made of links (from the run's one :class:`~graph.links.LinkIndex`) and nodes the run
+itself read (or, for memberships, wrote), so it exists in the database; the integration tests match
+each one back. A shared entity is shown through two of the ring's accounts that used it, an
+organisation through the edge that names it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -15,12 +16,12 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from graph.model import ENTITY_KINDS
-from graph.projection import KIND_ORDER, Incidence
-from graph.scoring import EvidenceItem, Explanation, OrgEvidence
-from graph.views import Evidence, EvidencePath, PathNode, PathRelationship
+from graph.links import LinkIndex
+from graph.records import Evidence, EvidencePath, PathNode, PathRelationship
+from graph.scoring import EvidenceItem, Explanation, OrgIndicators
+from graph.vocabulary import ENTITY_KINDS, KIND_ORDER
 
-__all__ = ["PathBuilder", "prior_llr"]
+__all__ = ["PathBuilder", "domain_accounts", "prior_llr"]
 
 _PATHS_PER_ITEM: Final = 3
 _ACCOUNTS_PER_ITEM: Final = 25
@@ -38,38 +39,35 @@ class _Link:
 
 
 class PathBuilder:
-    """Turns scoring's evidence items (indices) into :class:`Evidence` with paths (keys)."""
+    """Turns scoring's evidence items (indices) into :class:`Evidence` with paths (keys).
 
-    def __init__(self, incidence: Incidence, org_evidence: OrgEvidence) -> None:
-        self._inc = incidence
-        self._orgs = org_evidence
-        # Email addresses are not part of the incidence (most are used once); the caller fetches
-        # those the domain items need (see domain_accounts) and hands them over.
-        self.account_emails: dict[str, list[str]] = {}
-        n_entities = max(int(incidence.entity_keys.shape[0]), 1)
-        self._n_entities = n_entities
-        keys = incidence.link_account.astype(np.int64) * n_entities + incidence.link_entity
-        self._order = np.argsort(keys, kind="stable")
-        self._sorted_keys = keys[self._order]
+    `account_emails` holds the addresses of the accounts whose email-domain items need a path
+    (:func:`domain_accounts` says which); addresses are not part of the link index, most being used once.
+    """
+
+    def __init__(
+        self, links: LinkIndex, org_indicators: OrgIndicators, account_emails: Mapping[str, Sequence[str]]
+    ) -> None:
+        self._links = links
+        self._inc = links.incidence
+        self._orgs = org_indicators
+        self._emails = account_emails
         self._known: dict[int, set[int]] = {}
-        for account, org in zip(org_evidence.known_account.tolist(), org_evidence.known_org.tolist(), strict=True):
+        for account, org in zip(
+            org_indicators.known_account.tolist(), org_indicators.known_org.tolist(), strict=True
+        ):
             self._known.setdefault(org, set()).add(account)
-        order = np.argsort(incidence.link_entity, kind="stable")
-        self._users_order = order
-        self._users_start = np.searchsorted(incidence.link_entity[order], np.arange(n_entities + 1))
 
     def _link(self, account: int, entity: int) -> _Link | None:
-        key = account * self._n_entities + entity
-        at = int(np.searchsorted(self._sorted_keys, key))
-        if at >= self._sorted_keys.shape[0] or self._sorted_keys[at] != key:
+        at = self._links.find(account, entity)
+        if at < 0:
             return None
-        i = int(self._order[at])
+        i = int(self._links.row[at])
         return _Link(_iso(self._inc.link_first_seen[i]), _iso(self._inc.link_last_seen[i]),
                      int(self._inc.link_count[i]))
 
-    def _users(self, entity: int) -> npt.NDArray[np.int32]:
-        rows = self._users_order[self._users_start[entity] : self._users_start[entity + 1]]
-        return np.unique(self._inc.link_account[rows])
+    def _users(self, entity: int) -> npt.NDArray[np.int64]:
+        return self._links.accounts_of(entity)
 
     def _account(self, account: int) -> PathNode:
         return PathNode("Account", "account_id", str(self._inc.account_ids[account]))
@@ -159,7 +157,7 @@ class PathBuilder:
     def _email(self, account: int) -> EvidencePath | None:
         account_id = str(self._inc.account_ids[account])
         domain = str(self._orgs.account_email_domain[account])
-        for address in self.account_emails.get(account_id, []):
+        for address in self._emails.get(account_id, ()):
             if address.endswith("@" + domain):
                 return EvidencePath(
                     (self._account(account), PathNode("Email", "address", address)),
@@ -181,13 +179,15 @@ class PathBuilder:
             ))
         return result
 
-    def domain_accounts(self, explanations: Sequence[Explanation]) -> set[str]:
-        """Accounts whose email addresses the domain items will need."""
-        return {
-            str(self._inc.account_ids[a])
-            for e in explanations for item in e.items if item.kind == "org_email_domain"
-            for a in item.accounts[:_PATHS_PER_ITEM]
-        }
+
+def domain_accounts(links: LinkIndex, explanations: Sequence[Explanation]) -> set[str]:
+    """Accounts whose email addresses the domain items of `explanations` will need for their paths."""
+    ids = links.incidence.account_ids
+    return {
+        str(ids[a])
+        for e in explanations for item in e.items if item.kind == "org_email_domain"
+        for a in item.accounts[:_PATHS_PER_ITEM]
+    }
 
 
 def prior_llr(explanation: Explanation) -> float:

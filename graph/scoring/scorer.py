@@ -17,16 +17,14 @@ Its explanation is the own-links items plus one ``ring_membership`` item whose l
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from graph.projection import Incidence
-from graph.scoring._index import LinkIndex, build_index
+from graph.links import Incidence, LinkIndex
 from graph.scoring.attribution import (
-    ATTRIBUTION_FEATURES,
     COORDINATION_CLIP,
     OrgIndex,
     attribution_candidates,
@@ -35,7 +33,8 @@ from graph.scoring.attribution import (
 )
 from graph.scoring.coordination import RingCoordination, score_one
 from graph.scoring.evidence import EvidenceItem, Explanation, logit
-from graph.scoring.inputs import OrgEvidence
+from graph.scoring.features import ATTRIBUTION_FEATURES
+from graph.scoring.indicators import OrgIndicators
 from graph.scoring.model import ScoringModel, default_model
 
 __all__ = [
@@ -56,11 +55,14 @@ _PROB_FLOOR = 1e-9
 class ScoringInput:
     """The observations scoring reads, indexed once (build it with :func:`prepare`)."""
 
-    incidence: Incidence
-    account_created: Floats
-    org_evidence: OrgEvidence
     links: LinkIndex
+    account_created: Floats
+    org_indicators: OrgIndicators
     orgs: OrgIndex
+
+    @property
+    def incidence(self) -> Incidence:
+        return self.links.incidence
 
 
 @dataclass(frozen=True)
@@ -104,18 +106,17 @@ class AccountAttribution:
     attributions: tuple[Attribution, ...]
 
 
-def prepare(incidence: Incidence, org_evidence: OrgEvidence, account_created: Floats) -> ScoringInput:
-    """Index `incidence` and `org_evidence`; `account_created` is epoch seconds per account (NaN unknown)."""
+def prepare(links: LinkIndex, org_indicators: OrgIndicators, account_created: Floats) -> ScoringInput:
+    """Index `org_indicators` over the run's `links`; `account_created` is epoch seconds per account (NaN unknown)."""
+    incidence = links.incidence
     created = np.asarray(account_created, np.float64)
     if created.shape[0] != incidence.account_ids.shape[0]:
         raise ValueError("account_created needs one value per account")
-    if org_evidence.entity_org.shape[0] != incidence.entity_keys.shape[0]:
-        raise ValueError("OrgEvidence.entity_org needs one value per entity")
-    if org_evidence.account_email_domain.shape[0] != incidence.account_ids.shape[0]:
-        raise ValueError("OrgEvidence.account_email_domain needs one value per account")
-    return ScoringInput(
-        incidence, created, org_evidence, build_index(incidence), build_org_index(incidence, org_evidence)
-    )
+    if org_indicators.entity_org.shape[0] != incidence.entity_keys.shape[0]:
+        raise ValueError("OrgIndicators.entity_org needs one value per entity")
+    if org_indicators.account_email_domain.shape[0] != incidence.account_ids.shape[0]:
+        raise ValueError("OrgIndicators.account_email_domain needs one value per account")
+    return ScoringInput(links, created, org_indicators, build_org_index(incidence, org_indicators))
 
 
 def score_rings(
@@ -139,7 +140,7 @@ def _attributions(
     found = []
     for cand in attribution_candidates(data.links, data.orgs, members, coordination):
         expl = explain_attribution(data.incidence, data.orgs, cand, int(members.shape[0]), m.attribution, noun)
-        name = data.org_evidence.organizations[cand.organization]
+        name = data.org_indicators.organizations[cand.organization]
         found.append(Attribution(cand.organization, name, cand.features, expl))
     found.sort(key=lambda a: (-a.confidence, a.name))
     return tuple(found)
@@ -200,7 +201,7 @@ def _with_own_evidence(data: ScoringInput) -> set[int]:
     eo = orgs.entity_org[idx.ent]
     acting = (eo >= 0) & orgs.self_acting[idx.ent] & np.r_[orgs.has_known, False][eo]
     out |= set(idx.acc[acting].tolist())
-    domains = data.org_evidence.account_email_domain
+    domains = data.org_indicators.account_email_domain
     out |= {i for i, d in enumerate(domains.tolist()) if d and d in orgs.domain_org}
     return out
 
@@ -215,7 +216,7 @@ def _combine(
     ring: Attribution | None,
 ) -> Attribution:
     """``c · P_ring + (1 - c) · P_own`` with the own items plus one ring_membership item."""
-    name = data.org_evidence.organizations[org]
+    name = data.org_indicators.organizations[org]
     p_own = own.confidence if own is not None else _floor_probability(m)
     p_ring = ring.confidence if ring is not None else 0.0
     p = c * p_ring + (1.0 - c) * p_own if ring is not None else p_own
@@ -245,7 +246,3 @@ def _floor_probability(m: ScoringModel) -> float:
     p = 1.0 / (1.0 + math.exp(-m.attribution.intercept))
     return min(max(p, _PROB_FLOOR), 1.0 - _PROB_FLOOR)
 
-
-def ring_attribution_map(scores: Sequence[RingScore]) -> Mapping[int, Attribution | None]:
-    """Ring position -> its top attribution (None when no organisation is a candidate)."""
-    return {s.ring: s.top for s in scores}

@@ -1,0 +1,106 @@
+"""The parameters of a detection run and their defaults: the one place CLI, API, calibrate and bench read.
+
+Every field is recorded in the run's audit record (:meth:`DetectionParams.as_dict`), so a run can
+be repeated exactly from what it stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Final
+
+from graph.projection import ProjectionParams
+
+__all__ = [
+    "DEFAULT_MERGE_WEIGHT",
+    "DEFAULT_METHOD",
+    "DEFAULT_MIN_SIZE",
+    "METHODS",
+    "NATURAL_RESOLUTION",
+    "DetectionParams",
+]
+
+#: Community detection methods, each with the resolution its objective is meant to run at: CPM's
+#: is a minimum weighted density (bench/offline_eval.py), modularity's the standard gamma = 1.
+NATURAL_RESOLUTION: Final[dict[str, float]] = {
+    "leiden-cpm": 0.05,
+    "leiden-modularity": 1.0,
+    "louvain": 1.0,
+    "plm": 1.0,
+}
+METHODS: Final[tuple[str, ...]] = tuple(NATURAL_RESOLUTION)
+DEFAULT_METHOD: Final = "leiden-cpm"
+DEFAULT_MIN_SIZE: Final = 3
+# Measured on generated populations (bench/offline_eval.py, 20k and 100k accounts): joining
+# communities linked by any edge above the projection's floor (0.1) gives ARI 0.83-0.99 and
+# contamination <= 0.5%; at 0.5 (only a shared rare device or card joins) sparse operations split
+# into their device cells and ARI falls to 0.49-0.82. The weighting and caps already keep benign
+# sharing out of the graph, so CPM's split is kept only where nothing above the floor joins.
+DEFAULT_MERGE_WEIGHT: Final = 0.1
+
+
+@dataclass(frozen=True)
+class DetectionParams:
+    """Everything that decides which rings a run finds and how sure it is of each member.
+
+    seed
+        Seed of community detection; the same data and parameters give the same rings.
+    method, resolution
+        A key of :data:`METHODS` and the resolution its objective runs at (see :meth:`for_method`).
+    min_size
+        Smallest ring, in accounts.
+    merge_weight
+        Communities joined by an edge at least this strong are one ring; None keeps the partition.
+    stability_seeds, stability_resolution_factors
+        Membership confidence reruns: seeds ``seed + 1 .. seed + stability_seeds`` crossed with
+        ``resolution x factor``.
+    projection
+        How shared entities are weighted into account pairs.
+    """
+
+    seed: int = 42
+    method: str = DEFAULT_METHOD
+    resolution: float = NATURAL_RESOLUTION[DEFAULT_METHOD]
+    min_size: int = DEFAULT_MIN_SIZE
+    merge_weight: float | None = DEFAULT_MERGE_WEIGHT
+    stability_seeds: int = 2
+    stability_resolution_factors: tuple[float, ...] = (0.8, 1.25)
+    projection: ProjectionParams = field(default_factory=ProjectionParams)
+
+    def __post_init__(self) -> None:
+        if self.method not in NATURAL_RESOLUTION:
+            raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.min_size < 2:
+            raise ValueError("min_size must be at least 2")
+
+    @classmethod
+    def for_method(
+        cls,
+        method: str | None = None,
+        *,
+        resolution: float | None = None,
+        merge: bool = True,
+        merge_weight: float | None = None,
+        **others: Any,
+    ) -> DetectionParams:
+        """Parameters for `method` (default leiden-cpm) at its natural resolution unless one is given.
+
+        `merge=False` keeps communities as the objective left them; otherwise `merge_weight`
+        (default :data:`DEFAULT_MERGE_WEIGHT`) joins strongly linked ones.
+        """
+        chosen = method or DEFAULT_METHOD
+        if chosen not in NATURAL_RESOLUTION:
+            raise ValueError(f"unknown method {chosen!r}; choose one of {', '.join(METHODS)}")
+        return cls(
+            method=chosen,
+            resolution=NATURAL_RESOLUTION[chosen] if resolution is None else resolution,
+            merge_weight=(DEFAULT_MERGE_WEIGHT if merge_weight is None else merge_weight) if merge else None,
+            **others,
+        )
+
+    def rerun(self, *, seed: int, resolution: float) -> DetectionParams:
+        """The same parameters with another seed and resolution (stability reruns)."""
+        return replace(self, seed=seed, resolution=resolution)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

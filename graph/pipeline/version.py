@@ -1,0 +1,25 @@
+"""The code version a run records: the package version, plus the git commit in a checkout."""
+
+from __future__ import annotations
+
+import subprocess
+from functools import lru_cache
+
+import graph
+from graph.settings import PROJECT_ROOT
+
+__all__ = ["code_version"]
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """``0.1.0+<git describe>`` when running from a checkout, else the package version."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "describe", "--always", "--dirty"],
+            capture_output=True, text=True, check=False, timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return graph.__version__
+    commit = done.stdout.strip()
+    return f"{graph.__version__}+{commit}" if done.returncode == 0 and commit else graph.__version__

@@ -1,0 +1,292 @@
+"""The records ringtrace writes to Neo4j and reads back, and the result shapes built from them.
+
+A property name of a ring, membership, attribution or run exists here and nowhere else in Python:
+write-back stores ``record.properties()``, reads rebuild the record ``from_properties``, and the
+tests check the Cypher library and the Bloom perspective against :data:`STORED_PROPERTIES`. These
+are the shapes the CLI prints and the API serialises; they carry no Neo4j types.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, Final
+
+__all__ = [
+    "STORED_PROPERTIES",
+    "AccountAttributionView",
+    "AttributionRecord",
+    "Evidence",
+    "EvidencePath",
+    "MembershipRecord",
+    "OrgAttribution",
+    "PathNode",
+    "PathRelationship",
+    "RingDetail",
+    "RingMember",
+    "RingRecord",
+    "RingSummary",
+    "RunRecord",
+    "ScoredRing",
+    "evidence_from_json",
+    "evidence_to_json",
+]
+
+
+@dataclass(frozen=True)
+class PathNode:
+    label: str  # Account, IP, Device, PaymentMethod, Email, Phone, Organization, Ring
+    key: str  # the label's key property, e.g. account_id
+    value: str
+
+
+@dataclass(frozen=True)
+class PathRelationship:
+    type: str  # USED_IP, USED_DEVICE, PAID_WITH, HAS_EMAIL, HAS_PHONE, KNOWN_MEMBER_OF, OPERATED_BY, ...
+    start: int  # index into the path's nodes
+    end: int
+    first_seen: str | None = None  # ISO 8601, for observation links
+    last_seen: str | None = None
+    count: int | None = None
+    source: str | None = None  # KNOWN_MEMBER_OF: the earlier investigation
+
+
+@dataclass(frozen=True)
+class EvidencePath:
+    """A path that exists in Neo4j: nodes by label and key, relationships between them."""
+
+    nodes: tuple[PathNode, ...]
+    relationships: tuple[PathRelationship, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "nodes": [vars(n) for n in self.nodes],
+            "relationships": [vars(r) for r in self.relationships],
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> EvidencePath:
+        return EvidencePath(
+            nodes=tuple(PathNode(**n) for n in data["nodes"]),
+            relationships=tuple(PathRelationship(**r) for r in data["relationships"]),
+        )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One evidence item: its log-likelihood ratio, its share of the explanation, a sentence, its paths."""
+
+    kind: str
+    llr: float
+    share: float
+    sentence: str
+    paths: tuple[EvidencePath, ...]
+    accounts: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "llr": self.llr,
+            "share": self.share,
+            "sentence": self.sentence,
+            "accounts": list(self.accounts),
+            "paths": [p.as_dict() for p in self.paths],
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Evidence:
+        return Evidence(
+            kind=data["kind"],
+            llr=float(data["llr"]),
+            share=float(data["share"]),
+            sentence=data["sentence"],
+            accounts=tuple(data.get("accounts", ())),
+            paths=tuple(EvidencePath.from_dict(p) for p in data.get("paths", ())),
+        )
+
+
+def evidence_to_json(items: tuple[Evidence, ...]) -> str:
+    return json.dumps([e.as_dict() for e in items], sort_keys=True)
+
+
+def evidence_from_json(text: str | None) -> tuple[Evidence, ...]:
+    return tuple(Evidence.from_dict(item) for item in json.loads(text)) if text else ()
+
+
+def _float(value: Any, default: float = 0.0) -> float:
+    return default if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class RingRecord:
+    """A ring as one run found it: on ``(:Ring)-[:FOUND_IN]->(:DetectionRun)``, and on the Ring node."""
+
+    ring_id: str
+    size: int
+    score: float  # coordination probability
+    organization: str | None  # the most likely organisation, if any has evidence
+    attribution_confidence: float | None
+    edges: int  # account pairs linked inside the ring
+    weighted_density: float  # summed pair weight / pairs of members
+    coordination_prior_llr: float
+    coordination_evidence: tuple[Evidence, ...]
+
+    def properties(self) -> dict[str, Any]:
+        """The stored properties (all but the key); a None removes the property."""
+        return {
+            "size": self.size,
+            "score": self.score,
+            "organization": self.organization,
+            "attribution_confidence": self.attribution_confidence,
+            "edges": self.edges,
+            "weighted_density": self.weighted_density,
+            "coordination_prior_llr": self.coordination_prior_llr,
+            "coordination_evidence": evidence_to_json(self.coordination_evidence),
+        }
+
+    @classmethod
+    def from_properties(cls, ring_id: str, p: dict[str, Any]) -> RingRecord:
+        return cls(
+            ring_id=ring_id,
+            size=int(p.get("size") or 0),
+            score=_float(p.get("score")),
+            organization=p.get("organization"),
+            attribution_confidence=p.get("attribution_confidence"),
+            edges=int(p.get("edges") or 0),
+            weighted_density=_float(p.get("weighted_density")),
+            coordination_prior_llr=_float(p.get("coordination_prior_llr")),
+            coordination_evidence=evidence_from_json(p.get("coordination_evidence")),
+        )
+
+    def summary(self, run_id: str) -> RingSummary:
+        return RingSummary(
+            ring_id=self.ring_id, run_id=run_id, size=self.size, score=self.score,
+            organization=self.organization, attribution_confidence=self.attribution_confidence,
+        )
+
+
+@dataclass(frozen=True)
+class MembershipRecord:
+    """``(:Account)-[:MEMBER_OF {run_id, confidence}]->(:Ring)``."""
+
+    account_id: str
+    ring_id: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class AttributionRecord:
+    """``(:Ring|Account)-[:ATTRIBUTED_TO {run_id, confidence, prior_llr, evidence}]->(:Organization)``.
+
+    `subject` is the ring id or the account id; an account's attribution also names the account's
+    ring in that run (`ring_id`, None outside rings).
+    """
+
+    subject: str
+    organization: str
+    confidence: float
+    prior_llr: float
+    evidence: tuple[Evidence, ...]
+    ring_id: str | None = None
+
+    def properties(self, *, with_ring: bool) -> dict[str, Any]:
+        props: dict[str, Any] = {"prior_llr": self.prior_llr, "evidence": evidence_to_json(self.evidence)}
+        if with_ring:
+            props["ring_id"] = self.ring_id
+        return props
+
+    def view(self) -> OrgAttribution:
+        return OrgAttribution(self.organization, self.confidence, self.prior_llr, self.evidence)
+
+    @classmethod
+    def from_properties(cls, subject: str, organization: str, p: dict[str, Any]) -> AttributionRecord:
+        return cls(
+            subject=subject,
+            organization=organization,
+            confidence=_float(p.get("confidence")),
+            prior_llr=_float(p.get("prior_llr")),
+            evidence=evidence_from_json(p.get("evidence")),
+            ring_id=p.get("ring_id"),
+        )
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """``(:DetectionRun)``: the audit record of one detection run."""
+
+    run_id: str
+    status: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    version: str
+    params: dict[str, Any]
+    counts: dict[str, Any]
+    timings: dict[str, float]
+    lineage: list[dict[str, Any]]
+    error: str | None
+
+
+@dataclass(frozen=True)
+class ScoredRing:
+    """A ring of a run reduced to what evaluation compares with ground truth."""
+
+    members: frozenset[str]
+    score: float
+    attributions: tuple[tuple[str, float], ...]  # (organisation, confidence), most likely first
+
+
+def _names(record: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(record))
+
+
+#: Every property ringtrace writes on result nodes and relationships, by what carries it.
+STORED_PROPERTIES: Final[dict[str, frozenset[str]]] = {
+    "Ring": _names(RingRecord) | {"run_id"},
+    "FOUND_IN": _names(RingRecord) - {"ring_id"},
+    "MEMBER_OF": frozenset({"run_id", "confidence"}),
+    "ATTRIBUTED_TO": frozenset({"run_id", "confidence", "prior_llr", "evidence", "ring_id"}),
+    "DetectionRun": _names(RunRecord) | {"previous_run_id"},
+}
+
+
+@dataclass(frozen=True)
+class OrgAttribution:
+    organization: str
+    confidence: float
+    prior_llr: float
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
+class RingSummary:
+    ring_id: str
+    run_id: str
+    size: int
+    score: float  # coordination probability
+    organization: str | None  # the most likely organisation, if any has evidence
+    attribution_confidence: float | None
+
+
+@dataclass(frozen=True)
+class RingMember:
+    account_id: str
+    membership_confidence: float
+
+
+@dataclass(frozen=True)
+class RingDetail:
+    summary: RingSummary
+    members: tuple[RingMember, ...]
+    coordination_prior_llr: float
+    coordination_evidence: tuple[Evidence, ...]
+    attributions: tuple[OrgAttribution, ...]
+
+
+@dataclass(frozen=True)
+class AccountAttributionView:
+    account_id: str
+    run_id: str | None  # None when no detection run has completed yet
+    ring: RingSummary | None
+    membership_confidence: float | None
+    attributions: tuple[OrgAttribution, ...]

@@ -1,0 +1,34 @@
+"""The feature names of both scores, in the order their coefficients are stored.
+
+Kept apart from the code that computes them so the scoring model (which names its coefficients)
+and the features depend on this module, not on each other.
+"""
+
+from __future__ import annotations
+
+from graph.links import GROUPS
+
+__all__ = [
+    "ATTRIBUTION_FEATURES",
+    "COORDINATION_FEATURES",
+    "NONNEGATIVE_ATTRIBUTION",
+    "NONNEGATIVE_COORDINATION",
+]
+
+COORDINATION_FEATURES: tuple[str, ...] = (
+    *(f"{p}_{g}" for g in GROUPS for p in ("shared", "cover") if (p, g) != ("cover", "common_ip")),
+    "ring_size",
+    "density",
+    "signup_burst",
+    "link_burst",
+)
+#: Evidence counts for a ring, never against it; only size may take either sign.
+NONNEGATIVE_COORDINATION: tuple[str, ...] = tuple(f for f in COORDINATION_FEATURES if f != "ring_size")
+
+ATTRIBUTION_FEATURES: tuple[str, ...] = (
+    "known_members",
+    "org_network",
+    "org_email_domain",
+    "coordination",
+)
+NONNEGATIVE_ATTRIBUTION: tuple[str, ...] = ATTRIBUTION_FEATURES
