@@ -12,20 +12,15 @@ import neo4j
 from api.detections import DetectionRunner
 from api.observability import ApiMetrics
 from api.problems import FieldError, ProblemError
-from api.settings import ApiSettings
 from graph.settings import Settings
+from graph.store.driver import ping
 
-__all__ = ["ApiLimits", "Database", "Driver", "Metrics", "Runner", "probe_neo4j", "single_valued_query"]
+__all__ = ["Database", "Driver", "Metrics", "Runner", "probe_neo4j", "single_valued_query"]
 
 
 def probe_neo4j(driver: neo4j.Driver, database: str) -> None:
-    """One round trip to Neo4j, not retried: raises at once when it does not answer.
-
-    A pooled connection whose server went away fails here and is dropped, so the next probe after
-    Neo4j returns opens a fresh one (`verify_connectivity` alone can be satisfied by a stale one).
-    """
-    with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
-        session.run("RETURN 1").consume()
+    """Raise at once when Neo4j does not answer (mapped to 503 by the error handlers)."""
+    ping(driver, database)
 
 
 def _query_names(dependant: Dependant) -> set[str]:
@@ -76,13 +71,7 @@ def _runner(request: Request) -> DetectionRunner:
     return runner
 
 
-def _limits(request: Request) -> ApiSettings:
-    limits: ApiSettings = request.app.state.api_settings
-    return limits
-
-
 Driver = Annotated[neo4j.Driver, Depends(_driver)]
 Database = Annotated[str, Depends(_database)]
 Metrics = Annotated[ApiMetrics, Depends(_metrics)]
 Runner = Annotated[DetectionRunner, Depends(_runner)]
-ApiLimits = Annotated[ApiSettings, Depends(_limits)]

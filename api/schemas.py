@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
 from graph.detection import DEFAULT_MERGE_WEIGHT, DEFAULT_MIN_SIZE, METHODS
 from graph.records import (
@@ -271,7 +271,7 @@ class DetectionStart(BaseModel):
     min_size: Annotated[
         int, Field(ge=2, le=10_000, description="Smallest ring, in accounts."), _NUMBER_ONLY
     ] = DEFAULT_MIN_SIZE
-    merge: bool = Field(True, description="Join communities linked by an edge of at least merge_weight.")
+    merge: StrictBool = Field(True, description="Join communities linked by an edge of at least merge_weight.")
     merge_weight: Annotated[float, Field(gt=0.0, le=100.0), _NUMBER_ONLY] | None = Field(
         None, description=f"Default {DEFAULT_MERGE_WEIGHT}, as for `ringtrace detect`."
     )

@@ -22,6 +22,7 @@ from string import Template
 import neo4j
 from graph.errors import LocalServerError
 from graph.settings import PROJECT_ROOT, Settings
+from graph.store.driver import ping
 
 __all__ = ["ServerStatus", "ensure_server_jars", "start", "status", "stop"]
 
@@ -95,12 +96,8 @@ def _rss_mib(pid: int) -> float | None:
 def _bolt_answers(settings: Settings) -> bool:
     auth = (settings.neo4j_user, settings.neo4j_password.get_secret_value())
     try:
-        with (
-            neo4j.GraphDatabase.driver(_bolt_uri(settings), auth=auth, connection_timeout=2) as driver,
-            driver.session(database=settings.neo4j_database) as session,
-        ):
-            # An auto-commit query, so the driver tries once instead of retrying for 30 s.
-            session.run("RETURN 1").consume()
+        with neo4j.GraphDatabase.driver(_bolt_uri(settings), auth=auth, connection_timeout=2) as driver:
+            ping(driver, settings.neo4j_database)
     except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError):
         return False
     return True

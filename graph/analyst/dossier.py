@@ -28,35 +28,15 @@ from graph.analyst.charts import (
     waterfall_svg,
 )
 from graph.records import Evidence, RingDetail, RunRecord
+from graph.store.dossier_reads import read_organisation_ties, read_shared_entities
 from graph.store.results import ring_detail
 from graph.store.runs import read_run
-from graph.vocabulary import ENTITY_KINDS
 
 __all__ = ["Dossier", "TimelineLink", "gather_dossier", "render_dossier", "ring_dossier"]
 
-_READ: Final = neo4j.RoutingControl.READ
-_LINKS: Final = "|".join(kind.relationship for kind in ENTITY_KINDS.values())
 _MAX_ENTITIES: Final = 60
 _MAX_TIMELINE_ROWS: Final = 300
 
-_SHARED: Final = f"""
-MATCH (ring:Ring {{ring_id: $ring_id}})<-[:MEMBER_OF {{run_id: $run_id}}]-(a:Account)
-MATCH (a)-[r:{_LINKS}]->(e)
-WITH e, collect({{account_id: a.account_id, type: type(r), first_seen: r.first_seen}}) AS links
-WHERE size(links) >= 2
-RETURN labels(e)[0] AS label, coalesce(e.fingerprint, e.address, e.number) AS key, e.network AS network, links
-ORDER BY size(links) DESC, label, key
-"""
-
-_ORGANISATIONS: Final = """
-MATCH (ring:Ring {ring_id: $ring_id})<-[:MEMBER_OF {run_id: $run_id}]-(a:Account)
-MATCH (a)-[k:KNOWN_MEMBER_OF]->(o:Organization)
-RETURN 'Account' AS label, a.account_id AS key, o.name AS organization, 'KNOWN_MEMBER_OF' AS type
-UNION
-MATCH (i:IP)-[:OPERATED_BY]->(o:Organization)
-WHERE i.address IN $addresses AND o.name IN $organizations
-RETURN 'IP' AS label, i.address AS key, o.name AS organization, 'OPERATED_BY' AS type
-"""
 
 
 @dataclass(frozen=True)
@@ -98,7 +78,7 @@ def gather_dossier(driver: neo4j.Driver, database: str, ring_id: str, *, run_id:
     detail = ring_detail(driver, database, ring_id, run_id=run_id)
     run_id = detail.summary.run_id
     run = read_run(driver, database, run_id)
-    shared, _, _ = driver.execute_query(_SHARED, ring_id=ring_id, run_id=run_id, database_=database, routing_=_READ)
+    shared = read_shared_entities(driver, database, ring_id, run_id)
 
     nodes: dict[str, GraphNode] = {}
     edges: set[GraphEdge] = set()
@@ -132,8 +112,7 @@ def gather_dossier(driver: neo4j.Driver, database: str, ring_id: str, *, run_id:
                                              len(links) - 1))
     organisations = [a.organization for a in detail.attributions]
     addresses = [n.key for n in nodes.values() if n.label == "IP"]
-    related, _, _ = driver.execute_query(_ORGANISATIONS, ring_id=ring_id, run_id=run_id, addresses=addresses,
-                                         organizations=organisations, database_=database, routing_=_READ)
+    related = read_organisation_ties(driver, database, ring_id, run_id, addresses, organisations)
     for record in related:
         org_id = f"Organization:{record['organization']}"
         nodes.setdefault(org_id, GraphNode(org_id, "Organization", record["organization"]))

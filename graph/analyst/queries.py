@@ -30,7 +30,6 @@ __all__ = [
     "load_queries",
     "parse_value",
     "read_query",
-    "run_query",
 ]
 
 QUERY_DIR: Final = PROJECT_ROOT / "cypher" / "queries"
@@ -190,17 +189,6 @@ def bind_parameters(query: Query, given: dict[str, str]) -> dict[str, Any]:
 
 def _signature(query: Query) -> str:
     return ", ".join(f"{p.name} ({p.type}{'?' if p.nullable else ''})" for p in query.parameters) or "nothing"
-
-
-def run_query(
-    driver: neo4j.Driver, database: str, query: Query, parameters: dict[str, Any]
-) -> tuple[list[str], list[dict[str, Any]]]:
-    """Run a library query (read-only) and return its columns and rows."""
-    records, summary, keys = driver.execute_query(
-        query.cypher, parameters, database_=database, routing_=neo4j.RoutingControl.READ
-    )
-    del summary
-    return list(keys), [dict(record) for record in records]
 
 
 def conforms(value: Any, column: Column) -> bool:

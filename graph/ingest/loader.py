@@ -14,10 +14,10 @@ from typing import Any, Final
 
 import neo4j
 from graph.errors import BundleError
-from graph.ingest.ip_enrichment import IPRange, RangeTable
+from graph.ingest.ip_enrichment import RangeTable
 from graph.ingest.readers import BundleFile, find_bundle_files, read_rows
 from graph.ingest.rows import PARSERS, RowError
-from graph.ingest.writer import write_batch
+from graph.store.ingest import read_ip_addresses, read_ip_ranges, write_batch
 
 __all__ = ["BATCH_ROWS", "FileReport", "LoadReport", "Reject", "enrich_ips", "load_bundle", "load_rows"]
 
@@ -145,26 +145,10 @@ def _settle(report: FileReport, future: Future[bool], rows: int) -> None:
         report.skipped += rows
 
 
-def _range_table(driver: neo4j.Driver, database: str) -> RangeTable:
-    records, _, _ = driver.execute_query(
-        "MATCH (r:IPRange) RETURN r.cidr AS cidr, r.asn AS asn, r.organization AS organization, "
-        "r.network AS network",
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
-    return RangeTable(IPRange(r["cidr"], r["asn"], r["organization"], r["network"]) for r in records)
-
-
 def enrich_ips(driver: neo4j.Driver, database: str, *, everything: bool) -> int:
     """Set asn/org/network on IPs from the stored ranges (all IPs, or those not yet looked up)."""
-    table = _range_table(driver, database)
-    records, _, _ = driver.execute_query(
-        "MATCH (ip:IP) WHERE $everything OR ip.network IS NULL RETURN ip.address AS address",
-        everything=everything,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
-    addresses = [str(r["address"]) for r in records]
+    table = RangeTable(read_ip_ranges(driver, database))
+    addresses = read_ip_addresses(driver, database, unenriched_only=not everything)
     for start in range(0, len(addresses), _ENRICH_BATCH):
         chunk = addresses[start : start + _ENRICH_BATCH]
         rows = []

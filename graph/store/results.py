@@ -24,7 +24,7 @@ from graph.records import (
 )
 from graph.store.runs import latest_run_id
 
-__all__ = ["account_attribution", "list_rings", "read_scored_rings", "ring_detail"]
+__all__ = ["account_attribution", "list_rings", "read_scored_rings", "resolve_run", "ring_detail"]
 
 _READ: Final = neo4j.RoutingControl.READ
 
@@ -69,9 +69,14 @@ LIMIT $limit
 """
 
 
-def _run(driver: neo4j.Driver, database: str, run_id: str | None) -> str | None:
+def resolve_run(driver: neo4j.Driver, database: str, run_id: str | None, *, cached: bool = True) -> str | None:
+    """The run to read: `run_id` (`NotFoundError` if there is no such run), or the latest completed run.
+
+    None when no `run_id` is given and no run has completed yet. `cached` is passed to `latest_run_id`:
+    the API's lookups answer from a copy at most a second old; the CLI, a one-shot process, asks Neo4j.
+    """
     if run_id is None:
-        return latest_run_id(driver, database, cached=True)
+        return latest_run_id(driver, database, cached=cached)
     records, _, _ = driver.execute_query(
         "MATCH (run:DetectionRun {run_id: $run_id}) RETURN run.status AS status",
         run_id=run_id, database_=database, routing_=_READ,
@@ -91,7 +96,7 @@ def account_attribution(
     driver: neo4j.Driver, database: str, account_id: str, *, run_id: str | None = None
 ) -> AccountAttributionView:
     """The account's ring (if any) and attributions in `run_id` (default: the latest completed run)."""
-    run = _run(driver, database, run_id)
+    run = resolve_run(driver, database, run_id)
     records, _, _ = driver.execute_query(
         _ACCOUNT, account_id=account_id, run_id=run, database_=database, routing_=_READ
     )
@@ -113,7 +118,7 @@ def account_attribution(
 
 def ring_detail(driver: neo4j.Driver, database: str, ring_id: str, *, run_id: str | None = None) -> RingDetail:
     """Members, coordination evidence and attributions of a ring as `run_id` found it."""
-    run = _run(driver, database, run_id)
+    run = resolve_run(driver, database, run_id)
     records: list[neo4j.Record] = []
     if run is not None:
         records, _, _ = driver.execute_query(_RING, ring_id=ring_id, run_id=run, database_=database, routing_=_READ)
@@ -154,7 +159,7 @@ def list_rings(
     limit: int = 50,
 ) -> tuple[list[RingSummary], str | None]:
     """A page of rings, highest coordination score first, and the cursor of the next page (or None)."""
-    run = _run(driver, database, run_id)
+    run = resolve_run(driver, database, run_id)
     if run is None:
         return [], None
     records, _, _ = driver.execute_query(

@@ -14,7 +14,7 @@ import neo4j
 from graph.analyst.bloom import PERSPECTIVE_PATH, SEARCH_PHRASES, perspective
 from graph.analyst.queries import load_queries
 from graph.settings import Settings
-from graph.store.samples import sample_parameters
+from graph.store.library import sample_parameters
 from graph.vocabulary import ENTITY_KINDS
 from tests.integration.test_queries import load_two_runs
 

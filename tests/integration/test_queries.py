@@ -11,12 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 import neo4j
-from graph.analyst.queries import QUERY_DIR, bind_parameters, conforms, load_queries, parse_value, run_query
+from graph.analyst.queries import QUERY_DIR, bind_parameters, conforms, load_queries, parse_value
 from graph.generator import generate_population
 from graph.ingest.loader import load_bundle
 from graph.pipeline.detect import DetectionParams, run_detection
 from graph.settings import Settings
-from graph.store.samples import sample_parameters
+from graph.store.library import run_query, sample_parameters
 from graph.store.schema import apply_schema
 
 QUERIES = load_queries()
@@ -77,7 +77,7 @@ def test_query_plans_runs_and_returns_its_documented_shape(
     assert summary.plan is not None
     assert list(keys) == [c.name for c in query.columns]
 
-    columns, rows = run_query(driver, settings.neo4j_database, query, parameters)
+    columns, rows = run_query(driver, settings.neo4j_database, query.cypher, parameters)
     assert columns == [c.name for c in query.columns]
     assert rows, f"{name} returned no rows on a detected population with {parameters}"
     for row in rows:
@@ -90,8 +90,8 @@ def test_defaults_select_the_latest_run_and_its_predecessor(
 ) -> None:
     first, second = two_runs
     growth = QUERIES["ring_growth"]
-    _, by_default = run_query(driver, settings.neo4j_database, growth, bind_parameters(growth, {}))
-    _, explicit = run_query(driver, settings.neo4j_database, growth,
+    _, by_default = run_query(driver, settings.neo4j_database, growth.cypher, bind_parameters(growth, {}))
+    _, explicit = run_query(driver, settings.neo4j_database, growth.cypher,
                             bind_parameters(growth, {"from_run_id": first, "to_run_id": second}))
     assert by_default == explicit and by_default
     assert all(row["size_after"] - row["size_before"] == row["growth"] <= len(row["joined"]) for row in by_default)
@@ -102,13 +102,15 @@ def test_joiners_since_a_date_after_every_run_is_empty_and_before_is_everyone(
 ) -> None:
     joiners = QUERIES["ring_joiners"]
     database = settings.neo4j_database
-    _, since_2000 = run_query(driver, database, joiners, bind_parameters(joiners, {"since": "2000-01-01"}))
+    _, since_2000 = run_query(driver, database, joiners.cypher, bind_parameters(joiners, {"since": "2000-01-01"}))
     records, _, _ = driver.execute_query(
         "MATCH (:Account)-[m:MEMBER_OF {run_id: $run}]->(:Ring) RETURN count(m) AS n", run=two_runs[1],
         database_=database)
     assert len(since_2000) == records[0]["n"]  # no run started before 2000: every member joined since
-    _, since_first = run_query(driver, database, joiners, bind_parameters(joiners, {"since_run_id": two_runs[0]}))
-    _, by_default = run_query(driver, database, joiners, bind_parameters(joiners, {}))
+    _, since_first = run_query(
+        driver, database, joiners.cypher, bind_parameters(joiners, {"since_run_id": two_runs[0]})
+    )
+    _, by_default = run_query(driver, database, joiners.cypher, bind_parameters(joiners, {}))
     assert since_first == by_default and 0 < len(since_first) < len(since_2000)
 
 

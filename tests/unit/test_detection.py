@@ -70,17 +70,23 @@ RESOLUTION = {"leiden-cpm": 0.5, "leiden-modularity": 1.0, "louvain": 1.0, "plm"
 
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_exact_seeded_partition(method: str) -> None:
-    rings = detect_rings(CHAIN, DetectionParams(method=method, resolution=RESOLUTION[method], min_size=3, merge_weight=None, seed=42))
+    rings = detect_rings(CHAIN, DetectionParams(
+        method=method, resolution=RESOLUTION[method], min_size=3, merge_weight=None, seed=42
+    ))
     assert as_lists(rings) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
     # Joined by edges of 0.3, the three cliques are one ring unless only stronger links join.
-    assert as_lists(detect_rings(CHAIN, DetectionParams(method=method, resolution=RESOLUTION[method], merge_weight=0.1, seed=42))) == [
+    assert as_lists(detect_rings(CHAIN, DetectionParams(
+        method=method, resolution=RESOLUTION[method], merge_weight=0.1, seed=42)
+    )) == [
         list(range(12))
     ]
 
 
 def test_cpm_resolution_is_a_density_threshold() -> None:
     # Edges of 1.0 inside, 0.3 between: above 1.0 nothing is dense enough to be a ring.
-    assert detect_rings(CHAIN, DetectionParams(method="leiden-cpm", resolution=1.01, min_size=3, merge_weight=None, seed=1)) == []
+    assert detect_rings(CHAIN, DetectionParams(
+        method="leiden-cpm", resolution=1.01, min_size=3, merge_weight=None, seed=1
+    )) == []
     # At zero every connected component is one community.
     rings = detect_rings(CHAIN, DetectionParams(method="leiden-cpm", resolution=0.0, min_size=3, seed=1))
     assert as_lists(rings) == [list(range(12))]
@@ -135,7 +141,9 @@ def test_rings_bridged_by_one_shared_email_stay_apart_as_communities() -> None:
     inc = build(links, nets)
     g = project(index_links(inc), ProjectionParams())
     for method in METHODS:
-        rings = detect_rings(g, DetectionParams(method=method, resolution=RESOLUTION[method], min_size=3, merge_weight=None, seed=7))
+        rings = detect_rings(g, DetectionParams(
+            method=method, resolution=RESOLUTION[method], min_size=3, merge_weight=None, seed=7
+        ))
         assert [r.shape[0] for r in rings] == [6, 6], method
 
 
@@ -174,6 +182,10 @@ def test_unknown_method_rejected() -> None:
 
 
 def test_membership_stability_of_clean_rings_is_one() -> None:
-    rings = detect_rings(CHAIN, DetectionParams(method="leiden-cpm", resolution=0.5, min_size=3, merge_weight=None, seed=3))
-    stability = membership_stability(CHAIN, rings, DetectionParams(method="leiden-cpm", resolution=0.5, merge_weight=None, seed=3))
+    rings = detect_rings(CHAIN, DetectionParams(
+        method="leiden-cpm", resolution=0.5, min_size=3, merge_weight=None, seed=3
+    ))
+    stability = membership_stability(CHAIN, rings, DetectionParams(
+        method="leiden-cpm", resolution=0.5, merge_weight=None, seed=3
+    ))
     assert [s.tolist() for s in stability] == [[1.0] * 4] * 3

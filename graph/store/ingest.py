@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any, Final
 
 import neo4j
+from graph.ingest.ip_enrichment import IPRange
 from graph.vocabulary import ENTITY_KINDS
 
-__all__ = ["batch_id", "write_batch"]
+__all__ = ["batch_id", "read_ip_addresses", "read_ip_ranges", "write_batch"]
 
 _LEDGER_CHECK: Final = "MATCH (b:AppliedBatch {batch_id: $batch_id}) RETURN count(b) AS n"
 _LEDGER_RECORD: Final = """
@@ -174,3 +175,25 @@ def write_batch(
             # A concurrent loader committed the same batch first: it is applied, once.
             return False
 
+
+
+def read_ip_ranges(driver: neo4j.Driver, database: str) -> list[IPRange]:
+    """Every stored IP range, for longest-prefix enrichment."""
+    records, _, _ = driver.execute_query(
+        "MATCH (r:IPRange) RETURN r.cidr AS cidr, r.asn AS asn, r.organization AS organization, "
+        "r.network AS network",
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    return [IPRange(r["cidr"], r["asn"], r["organization"], r["network"]) for r in records]
+
+
+def read_ip_addresses(driver: neo4j.Driver, database: str, *, unenriched_only: bool) -> list[str]:
+    """Addresses of IP nodes: all, or only those never looked up in the ranges."""
+    records, _, _ = driver.execute_query(
+        "MATCH (ip:IP) WHERE NOT $unenriched_only OR ip.network IS NULL RETURN ip.address AS address",
+        unenriched_only=unenriched_only,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    return [str(r["address"]) for r in records]

@@ -1,4 +1,4 @@
-"""Parameter values that exist in a database, for trying every library query and Bloom search phrase.
+"""Running the analyst Cypher library (cypher/queries/), and parameter values that exist in a database.
 
 The header examples document the shape of a value; these are values a loaded, detected database
 actually holds (its top ring, two of that ring's members, an organisation with attributed rings, the
@@ -11,7 +11,7 @@ from typing import Any, Final
 
 import neo4j
 
-__all__ = ["sample_parameters"]
+__all__ = ["run_query", "sample_parameters"]
 
 _SAMPLE: Final = """
 CALL () {
@@ -61,3 +61,14 @@ def sample_parameters(driver: neo4j.Driver, database: str) -> dict[str, Any]:
         "from_run_id": r["previous_run_id"],
         "to_run_id": r["run_id"],
     }
+
+
+def run_query(
+    driver: neo4j.Driver, database: str, cypher: str, parameters: dict[str, Any]
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Run a library query's text (read-only, values only as `parameters`) and return its columns and rows."""
+    records, summary, keys = driver.execute_query(
+        cypher, parameters, database_=database, routing_=neo4j.RoutingControl.READ
+    )
+    del summary
+    return list(keys), [dict(record) for record in records]

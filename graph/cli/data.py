@@ -1,0 +1,82 @@
+"""The commands that bring data in: `generate` a synthetic population, `load` a bundle, `import-dataset`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from graph.cli.common import EXIT_REJECTED_ROWS, console, fail
+from graph.errors import RingtraceError
+from graph.settings import get_settings
+from graph.store.driver import create_driver
+
+__all__ = ["generate", "import_dataset_command", "load"]
+
+
+def generate(
+    out: Annotated[Path, typer.Option(help="Directory to write the bundle and truth.csv to.")],
+    accounts: Annotated[int, typer.Option(min=50, help="Number of accounts.")] = 20000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 7,
+) -> None:
+    """Write a synthetic population (bundle + truth.csv) with rings, camouflage and legitimate sharing."""
+    from graph.cli.render import stage_progress
+    from graph.generator import generate_population
+
+    with stage_progress(console, "generating") as progress:
+        summary = generate_population(out, accounts, seed, progress=progress)
+    table = Table(title=f"population in {out} (seed {seed})")
+    table.add_column("file")
+    table.add_column("rows", justify="right")
+    for name, rows in summary.files.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+    cohorts = ", ".join(f"{name} {count:,}" for name, count in sorted(summary.cohorts.items()))
+    console.print(
+        f"{summary.accounts:,} accounts, {summary.links:,} links, {summary.rings} rings "
+        f"({summary.ring_accounts:,} ring accounts), {summary.organizations} organisations; cohorts: {cohorts}"
+    )
+
+
+def load(
+    directory: Annotated[Path, typer.Argument(help="Bundle directory (accounts, links, known, ip_ranges).")],
+    rejects: Annotated[
+        Path | None, typer.Option(help="Where rejected rows are written (default DIR/rejects.csv).")
+    ] = None,
+) -> None:
+    """Load an input bundle; idempotent. Exit code 3 when some rows were rejected."""
+    from graph.cli.render import load_progress, print_load_report
+    from graph.ingest.loader import load_bundle
+
+    settings = get_settings()
+    try:
+        with create_driver(settings) as driver, load_progress(console) as progress:
+            report = load_bundle(
+                driver, settings.neo4j_database, directory, rejects_path=rejects, progress=progress
+            )
+    except RingtraceError as error:
+        raise fail(error) from error
+    print_load_report(console, report)
+    if not report.ok:
+        raise typer.Exit(1)
+    if report.rejected:
+        raise typer.Exit(EXIT_REJECTED_ROWS)
+
+
+def import_dataset_command(
+    name: Annotated[str, typer.Argument(help="A dataset adapter: paysim, fraud_ecommerce, datastax, ...")],
+    source: Annotated[Path, typer.Argument(help="The dataset's folder (e.g. ../shared/datasets/paysim_neo4j_apac).")],
+    out: Annotated[Path, typer.Argument(help="Directory for the input bundle and truth.csv.")],
+) -> None:
+    """Turn a public dataset into an input bundle (+ truth.csv) that `ringtrace load` and `eval` take."""
+    from graph.datasets import ADAPTERS, import_dataset
+
+    if name not in ADAPTERS:
+        raise fail(ValueError(f"unknown dataset {name!r}; choose one of {', '.join(sorted(ADAPTERS))}"))
+    try:
+        summary = import_dataset(name, source, out)
+    except (FileNotFoundError, ValueError) as error:
+        raise fail(error) from error
+    console.print(summary.describe())

@@ -1,0 +1,86 @@
+"""The commands that compute: `detect` rings into a new DetectionRun, `calibrate` the scoring model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from graph.cli.common import console, fail
+from graph.settings import get_settings
+from graph.store.driver import create_driver
+
+__all__ = ["calibrate", "detect"]
+
+
+def detect(
+    seed: Annotated[int, typer.Option(help="Random seed of community detection.")] = 42,
+    resolution: Annotated[float | None, typer.Option(help="Resolution (CPM: minimum density).")] = None,
+    min_size: Annotated[int, typer.Option(min=2, help="Smallest ring, in accounts.")] = 3,
+    method: Annotated[str | None, typer.Option(help="leiden-cpm, leiden-modularity, louvain or plm.")] = None,
+    merge_weight: Annotated[
+        float | None, typer.Option(help="Communities joined by an edge this strong are one ring (default 0.1).")
+    ] = None,
+    no_merge: Annotated[bool, typer.Option(help="Keep the communities as the objective left them.")] = False,
+) -> None:
+    """Detect rings in everything loaded and write them back under a new DetectionRun."""
+    from graph.cli.render import stage_progress
+    from graph.detection import DetectionParams
+    from graph.pipeline.detect import run_detection
+
+    try:
+        params = DetectionParams.for_method(
+            method, resolution=resolution, merge=not no_merge, merge_weight=merge_weight, seed=seed, min_size=min_size
+        )
+    except ValueError as error:
+        raise fail(error) from error
+    settings = get_settings()
+    with create_driver(settings) as driver, stage_progress(console, "detecting") as progress:
+        summary = run_detection(driver, settings.neo4j_database, params, progress=progress)
+    counts = summary.counts
+    console.print(f"run [bold]{summary.run_id}[/]")
+    console.print(
+        f"{counts['accounts']:,} accounts, {counts['links']:,} links, {counts['entities']:,} entities "
+        f"({counts['weak_entities']:,} too widely shared to link accounts), {counts['edges']:,} account pairs"
+    )
+    console.print(
+        f"{counts['rings']:,} rings holding {counts['ring_accounts']:,} accounts; "
+        f"{summary.carried_over:,} ring ids carried over from {summary.previous_run_id or 'no earlier run'}; "
+        f"{sum(1 for e in summary.lineage if e['kind'] == 'merge')} merges, "
+        f"{sum(1 for e in summary.lineage if e['kind'] == 'split')} splits"
+    )
+    console.print(
+        f"{counts['coordinated_rings']:,} rings scored coordinated (>= 0.5), {counts['attributed_rings']:,} "
+        f"attributed to an organisation (>= 0.5), {counts['attributed_accounts']:,} accounts attributed"
+    )
+    console.print("seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in summary.timings.items()))
+
+
+def calibrate(
+    truth: Annotated[Path, typer.Option(help="Labelled accounts: account_id, ring_id, organization, cohort.")],
+    version: Annotated[str | None, typer.Option(help="Version name of the fitted model.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the model as JSON here.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the detection the fit is made on.")] = 42,
+) -> None:
+    """Fit the coordination and attribution parameters to labelled data and make them the active model."""
+    from graph.detection import DetectionParams
+    from graph.evaluation.truth import read_truth
+    from graph.pipeline.calibrate import calibrate as calibrate_model
+    from graph.scoring import save_model
+
+    labels = read_truth(truth)
+    settings = get_settings()
+    with create_driver(settings) as driver, console.status("reading observations and fitting..."):
+        try:
+            params = DetectionParams(seed=seed)
+            model = calibrate_model(driver, settings.neo4j_database, labels, params, version=version)
+        except ValueError as error:
+            raise fail(error) from error
+    if out is not None:
+        save_model(model, out)
+    console.print(f"model [bold]{model.version}[/] fitted on {model.fitted_on}; now the active model")
+    for name, part in (("coordination", model.coordination), ("attribution", model.attribution)):
+        terms = ", ".join(f"{f} {c:+.2f}" for f, c in zip(part.features, part.coefficients, strict=True) if c)
+        console.print(f"{name}: intercept {part.intercept:+.2f}; {terms}")
+    console.print("run `ringtrace detect` to score with it, then `ringtrace eval` to check calibration")

@@ -1,0 +1,100 @@
+"""The commands that read a detection run back: `rings`, `explain` an account, `export` CSV, `eval`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from graph.cli.common import console, run_or_latest
+from graph.settings import get_settings
+from graph.store.driver import create_driver
+
+__all__ = ["evaluate", "explain", "export", "rings"]
+
+
+def rings(
+    top: Annotated[int, typer.Option(min=1, help="How many rings to show.")] = 10,
+    run: Annotated[str | None, typer.Option(help="Detection run (default: the latest).")] = None,
+    evidence: Annotated[int, typer.Option(min=0, help="Evidence items shown per ring.")] = 3,
+) -> None:
+    """The rings of a run, highest coordination score first, with attribution and top evidence."""
+    from graph.cli.render import print_ring
+    from graph.store.results import list_rings, ring_detail
+
+    settings = get_settings()
+    with create_driver(settings) as driver:
+        run_id = run_or_latest(driver, settings.neo4j_database, run)
+        page, _ = list_rings(driver, settings.neo4j_database, run_id=run_id, limit=top)
+        details = [ring_detail(driver, settings.neo4j_database, r.ring_id, run_id=run_id) for r in page]
+    console.rule(f"top {len(details)} rings of {run_id}")
+    for rank, detail in enumerate(details, start=1):
+        print_ring(console, rank, detail, evidence)
+
+
+def explain(
+    account_id: Annotated[str, typer.Argument(help="The account to explain.")],
+    run: Annotated[str | None, typer.Option(help="Detection run (default: the latest).")] = None,
+    evidence: Annotated[int, typer.Option(min=1, help="Evidence items shown per attribution.")] = 6,
+) -> None:
+    """Why an account is in its ring and attributed as it is: evidence items with their graph paths."""
+    from graph.cli.render import print_account
+    from graph.store.results import account_attribution, ring_detail
+
+    settings = get_settings()
+    with create_driver(settings) as driver:
+        view = account_attribution(driver, settings.neo4j_database, account_id, run_id=run)
+        ring = None
+        if view.ring is not None:
+            ring = ring_detail(driver, settings.neo4j_database, view.ring.ring_id, run_id=view.run_id)
+    print_account(console, view, ring, evidence)
+
+
+def export(
+    out: Annotated[Path, typer.Option(help="Directory for memberships.csv, rings.csv, attributions.csv.")],
+    run: Annotated[str | None, typer.Option(help="Detection run (default: the latest).")] = None,
+) -> None:
+    """Write a run's memberships, rings and attributions as CSV."""
+    from graph.store.export import export_run
+
+    settings = get_settings()
+    with create_driver(settings) as driver:
+        run_id = run_or_latest(driver, settings.neo4j_database, run)
+        written = export_run(driver, settings.neo4j_database, run_id, out)
+    for name, rows in written.items():
+        console.print(f"{out / name}: {rows:,} rows")
+    console.print(f"exported run {run_id}")
+
+
+def evaluate(
+    truth: Annotated[Path, typer.Option(help="truth.csv: account_id, ring_id, organization, cohort.")],
+    run: Annotated[str | None, typer.Option(help="Detection run (default: the latest).")] = None,
+) -> None:
+    """Quality of a run against ground truth: ARI, NMI, ring and account precision/recall, false positives."""
+    from graph.cli.render import print_metrics, print_reliability
+    from graph.evaluation.attribution import evaluate_attribution
+    from graph.evaluation.rings import evaluate_rings
+    from graph.evaluation.truth import read_truth
+    from graph.store.results import read_scored_rings
+
+    labels = read_truth(truth)
+    settings = get_settings()
+    with create_driver(settings) as driver:
+        run_id = run_or_latest(driver, settings.neo4j_database, run)
+        scored = read_scored_rings(driver, settings.neo4j_database, run_id)
+    every = [ring.members for ring in scored]
+    coordinated = [ring.members for ring in scored if ring.score >= 0.5]
+    results = [
+        evaluate_rings(found, labels.ring, labels.cohort, actors_outside_rings=labels.actors_outside_rings)
+        for found in (every, coordinated)
+    ]
+    print_metrics(
+        console, f"ring detection of {run_id} against {truth}",
+        [(name, a, b) for (name, a), (_, b) in zip(results[0].rows(), results[1].rows(), strict=True)],
+        columns=("all detected rings", "rings scored coordinated (>= 0.5)"),
+    )
+    attribution = evaluate_attribution(scored, labels)
+    print_metrics(console, "coordination and attribution", attribution.rows())
+    print_reliability(console, "reliability: coordination score", attribution.coordination_reliability)
+    print_reliability(console, "reliability: attribution confidence", attribution.attribution_reliability)

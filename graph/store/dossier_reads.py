@@ -1,0 +1,50 @@
+"""What a ring dossier draws besides the ring's own record: the entities its members share, and the
+organisations its members and addresses are tied to."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import neo4j
+from graph.vocabulary import ENTITY_KINDS
+
+__all__ = ["read_organisation_ties", "read_shared_entities"]
+
+_READ: Final = neo4j.RoutingControl.READ
+_LINKS: Final = "|".join(kind.relationship for kind in ENTITY_KINDS.values())
+
+_SHARED: Final = f"""
+MATCH (ring:Ring {{ring_id: $ring_id}})<-[:MEMBER_OF {{run_id: $run_id}}]-(a:Account)
+MATCH (a)-[r:{_LINKS}]->(e)
+WITH e, collect({{account_id: a.account_id, type: type(r), first_seen: r.first_seen}}) AS links
+WHERE size(links) >= 2
+RETURN labels(e)[0] AS label, coalesce(e.fingerprint, e.address, e.number) AS key, e.network AS network, links
+ORDER BY size(links) DESC, label, key
+"""
+
+_ORGANISATIONS: Final = """
+MATCH (ring:Ring {ring_id: $ring_id})<-[:MEMBER_OF {run_id: $run_id}]-(a:Account)
+MATCH (a)-[k:KNOWN_MEMBER_OF]->(o:Organization)
+RETURN 'Account' AS label, a.account_id AS key, o.name AS organization, 'KNOWN_MEMBER_OF' AS type
+UNION
+MATCH (i:IP)-[:OPERATED_BY]->(o:Organization)
+WHERE i.address IN $addresses AND o.name IN $organizations
+RETURN 'IP' AS label, i.address AS key, o.name AS organization, 'OPERATED_BY' AS type
+"""
+
+
+def read_shared_entities(driver: neo4j.Driver, database: str, ring_id: str, run_id: str) -> list[dict[str, Any]]:
+    """Entities two or more members used: label, key, network and each member's link (most shared first)."""
+    records, _, _ = driver.execute_query(_SHARED, ring_id=ring_id, run_id=run_id, database_=database, routing_=_READ)
+    return [dict(r) for r in records]
+
+
+def read_organisation_ties(
+    driver: neo4j.Driver, database: str, ring_id: str, run_id: str, addresses: list[str], organizations: list[str]
+) -> list[dict[str, Any]]:
+    """Members known to an organisation, and which of `addresses` the `organizations` operate."""
+    records, _, _ = driver.execute_query(
+        _ORGANISATIONS, ring_id=ring_id, run_id=run_id, addresses=addresses, organizations=organizations,
+        database_=database, routing_=_READ,
+    )
+    return [dict(r) for r in records]
