@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from graph.generator.draft import COHORTS, COUNTRY_CODES, Draft
 from graph.generator.timeline import DAY, HOUR, MINUTE, WINDOW_END, WINDOW_START, activity
-from graph.generator.vocabulary import COMPANY_HEADS, COMPANY_TAILS, COUNTRIES, RESIDENTIAL_ISPS, slug
+from graph.generator.wordlists import COMPANY_HEADS, COMPANY_TAILS, COUNTRIES, RESIDENTIAL_ISPS, slug
 
 __all__ = [
     "BENIGN_SHARES",

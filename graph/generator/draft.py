@@ -15,7 +15,7 @@ import pyarrow as pa
 from graph.generator.entities import EntityRegistry, LinkBuffer
 from graph.generator.identities import Identities
 from graph.generator.infrastructure import Infrastructure, SharedNetworks
-from graph.generator.vocabulary import COUNTRIES
+from graph.generator.wordlists import COUNTRIES
 
 __all__ = [
     "COHORTS",

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from graph.generator.entities import EntityRegistry
 from graph.generator.text import decimal_strings, hex_tokens, join, prefixed_numbers
-from graph.generator.vocabulary import CARD_BRANDS, FIRST_NAMES, FREEMAIL_DOMAINS, LAST_NAMES
+from graph.generator.wordlists import CARD_BRANDS, FIRST_NAMES, FREEMAIL_DOMAINS, LAST_NAMES
 
 __all__ = ["Identities"]
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from graph.generator.entities import EntityRegistry
 from graph.generator.text import ipv4_strings
-from graph.generator.vocabulary import CARRIERS, HOSTING_PROVIDERS, HOTSPOT_OPERATORS, VPN_PROVIDERS
+from graph.generator.wordlists import CARRIERS, HOSTING_PROVIDERS, HOTSPOT_OPERATORS, VPN_PROVIDERS
 
 __all__ = [
     "AddressBlock",

@@ -25,7 +25,7 @@ from graph.generator.benign import Households
 from graph.generator.draft import COHORTS, COUNTRY_CODES, Draft, KnownAttribution
 from graph.generator.infrastructure import AddressBlock
 from graph.generator.timeline import DAY, HOUR, MINUTE, WINDOW_END, WINDOW_START
-from graph.generator.vocabulary import ACTOR_NAMES, FIRST_NAMES, LAST_NAMES, slug
+from graph.generator.wordlists import ACTOR_NAMES, FIRST_NAMES, LAST_NAMES, slug
 
 __all__ = [
     "Actor",
