@@ -32,18 +32,13 @@ MATCH (ring:Ring {ring_id: row.ring_id}) USING INDEX ring:Ring(ring_id)
 MERGE (a)-[m:MEMBER_OF {run_id: $run_id}]->(ring)
 SET m.confidence = row.confidence
 """
-_WRITE_RING_ATTRIBUTIONS: Final = """
+# The subject's label and key come from this allow-list, never from data.
+_SUBJECT_KEYS: Final = {"Ring": "ring_id", "Account": "account_id"}
+_WRITE_ATTRIBUTIONS: Final = """
 UNWIND $rows AS row
-MATCH (subject:Ring {ring_id: row.subject}) USING INDEX subject:Ring(ring_id)
-MATCH (o:Organization {name: row.organization}) USING INDEX o:Organization(name)
-MERGE (subject)-[t:ATTRIBUTED_TO {run_id: $run_id}]->(o)
-SET t += row.props, t.confidence = row.confidence
-"""
-_WRITE_ACCOUNT_ATTRIBUTIONS: Final = """
-UNWIND $rows AS row
-MATCH (subject:Account {account_id: row.subject}) USING INDEX subject:Account(account_id)
-MATCH (o:Organization {name: row.organization}) USING INDEX o:Organization(name)
-MERGE (subject)-[t:ATTRIBUTED_TO {run_id: $run_id}]->(o)
+MATCH (subject:{label} {{{key}: row.subject}}) USING INDEX subject:{label}({key})
+MATCH (o:Organization {{name: row.organization}}) USING INDEX o:Organization(name)
+MERGE (subject)-[t:ATTRIBUTED_TO {{run_id: $run_id}}]->(o)
 SET t += row.props, t.confidence = row.confidence
 """
 
@@ -76,6 +71,6 @@ def write_results(
            [{"ring_id": r.ring_id, "props": r.properties()} for r in rings])
     _write(driver, database, _WRITE_MEMBERSHIPS, run_id,
            [{"account_id": m.account_id, "ring_id": m.ring_id, "confidence": m.confidence} for m in memberships])
-    _write(driver, database, _WRITE_RING_ATTRIBUTIONS, run_id, _attribution_rows(ring_attributions, with_ring=False))
-    _write(driver, database, _WRITE_ACCOUNT_ATTRIBUTIONS, run_id,
-           _attribution_rows(account_attributions, with_ring=True))
+    for label, records in (("Ring", ring_attributions), ("Account", account_attributions)):
+        query = _WRITE_ATTRIBUTIONS.format(label=label, key=_SUBJECT_KEYS[label])
+        _write(driver, database, query, run_id, _attribution_rows(records, with_ring=label == "Account"))
