@@ -5,6 +5,9 @@ COPY pyproject.toml README.md ./
 COPY graph ./graph
 COPY api ./api
 COPY cypher ./cypher
+# No extras: everything the API and the CLI run needs is a core dependency (networkit's PLM, the
+# `fast` extra, is optional). Editable, because cypher/ (schema, query library) is read from the
+# source tree next to graph/ (graph.settings.PROJECT_ROOT = /app), and a wheel does not carry it.
 RUN pip install --no-cache-dir -e .
 USER nobody
 EXPOSE 8000

@@ -21,12 +21,13 @@ from string import Template
 
 import neo4j
 from graph.errors import LocalServerError
-from graph.settings import PROJECT_ROOT, Settings
+from graph.resources import resource_dir
+from graph.settings import Settings
 from graph.store.driver import ping
 
 __all__ = ["ServerStatus", "ensure_server_jars", "start", "status", "stop"]
 
-_NEO4J_DIR = PROJECT_ROOT / "neo4j"
+_NEO4J_DIR = resource_dir("neo4j")
 _POM = _NEO4J_DIR / "pom.xml"
 _LIB = _NEO4J_DIR / "lib"
 _LIB_STAMP = _LIB / ".pom-sha256"

@@ -8,9 +8,10 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from graph.resources import default_neo4j_home
+
 __all__ = ["Settings", "get_settings"]
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
@@ -24,7 +25,7 @@ class Settings(BaseSettings):
     neo4j_database: str = Field("neo4j", alias="NEO4J_DATABASE")
 
     # The local development server (`ringtrace neo4j start`).
-    neo4j_home: Path = Field(PROJECT_ROOT / ".neo4j", alias="RINGTRACE_NEO4J_HOME")
+    neo4j_home: Path = Field(default_factory=default_neo4j_home, alias="RINGTRACE_NEO4J_HOME")
     neo4j_bolt_port: int = Field(7687, alias="RINGTRACE_NEO4J_BOLT_PORT")
     neo4j_http_port: int = Field(7474, alias="RINGTRACE_NEO4J_HTTP_PORT")
     neo4j_heap: str = Field("1g", alias="RINGTRACE_NEO4J_HEAP")

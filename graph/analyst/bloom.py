@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from graph.settings import PROJECT_ROOT
+from graph.resources import resource_dir
 from graph.vocabulary import ENTITY_KINDS, NETWORK_CLASSES
 
 __all__ = [
@@ -34,7 +34,7 @@ __all__ = [
     "write_perspective",
 ]
 
-PERSPECTIVE_PATH: Final = PROJECT_ROOT / "cypher" / "bloom" / "ringtrace.json"
+PERSPECTIVE_PATH: Final = resource_dir("cypher") / "bloom" / "ringtrace.json"
 _BLOOM_VERSION: Final = "2.3.0"  # the perspective format version Bloom 2.x writes on export
 _STAMP: Final = 1767225600000  # fixed createdAt/lastEditedAt (2026-01-01T00:00:00Z) keeps the file stable
 _NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://ringtrace/bloom")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import neo4j
-from graph.settings import PROJECT_ROOT
+from graph.resources import resource_dir
 
 __all__ = [
     "QUERY_DIR",
@@ -32,7 +32,7 @@ __all__ = [
     "read_query",
 ]
 
-QUERY_DIR: Final = PROJECT_ROOT / "cypher" / "queries"
+QUERY_DIR: Final = resource_dir("cypher") / "queries"
 
 #: the types a header may declare; a trailing `?` means the value may be null
 TYPES: Final = ("STRING", "INTEGER", "FLOAT", "BOOLEAN", "DATETIME", "LIST", "MAP", "PATH", "NODE")

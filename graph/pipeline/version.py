@@ -6,7 +6,7 @@ import subprocess
 from functools import lru_cache
 
 import graph
-from graph.settings import PROJECT_ROOT
+from graph.resources import CHECKOUT
 
 __all__ = ["code_version"]
 
@@ -14,9 +14,11 @@ __all__ = ["code_version"]
 @lru_cache(maxsize=1)
 def code_version() -> str:
     """``0.1.0+<git describe>`` when running from a checkout, else the package version."""
+    if CHECKOUT is None:
+        return graph.__version__
     try:
         done = subprocess.run(
-            ["git", "-C", str(PROJECT_ROOT), "describe", "--always", "--dirty"],
+            ["git", "-C", str(CHECKOUT), "describe", "--always", "--dirty"],
             capture_output=True, text=True, check=False, timeout=5,
         )
     except (OSError, subprocess.SubprocessError):

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import neo4j
-from graph.settings import PROJECT_ROOT
+from graph.resources import resource_dir
 
 __all__ = ["SCHEMA_DIR", "SchemaReport", "apply_schema", "schema_statements"]
 
-SCHEMA_DIR = PROJECT_ROOT / "cypher" / "schema"
+SCHEMA_DIR = resource_dir("cypher") / "schema"
 _NAME = re.compile(r"CREATE\s+(?:CONSTRAINT|INDEX)\s+(\w+)", re.IGNORECASE)
 
 
