@@ -102,7 +102,7 @@ def read_observations(driver: neo4j.Driver, database: str) -> Observations:
     """The linking observations, the accounts they involve, and the organisation evidence."""
     with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS, fetch_size=_FETCH_SIZE) as s:
         links = _read_links(s)
-        known = [(str(a), str(o)) for a, o in s.run(_KNOWN)]
+        known = sorted((str(a), str(o)) for a, o in s.run(_KNOWN))
         organizations = tuple(str(record[0]) for record in s.run(_ORGANIZATIONS))
         account_ids = sorted(set(links.accounts) | {a for a, _ in known})
         created: dict[str, float] = {}
@@ -117,13 +117,20 @@ def read_observations(driver: neo4j.Driver, database: str) -> Observations:
     ids = np.array(account_ids, dtype=np.str_)
     position = {account_id: i for i, account_id in enumerate(account_ids)}
     org_index = {name: i for i, name in enumerate(organizations)}
+    # Entities in (kind, key) order: the store's scan order depends on its history (Neo4j reuses
+    # freed ids), and entity order breaks ties when evidence is chosen, so it must not leak in.
+    entity_keys = np.array(links.entity_keys, dtype=np.str_)
+    entity_kind = np.array(links.entity_kind, dtype=np.int8)
+    order = np.lexsort((entity_keys, entity_kind))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.shape[0])
     incidence = Incidence(
         account_ids=ids,
-        entity_keys=np.array(links.entity_keys, dtype=np.str_),
-        entity_kind=np.array(links.entity_kind, dtype=np.int8),
-        entity_network=np.array(links.entity_network, dtype=np.int8),
+        entity_keys=entity_keys[order],
+        entity_kind=entity_kind[order],
+        entity_network=np.array(links.entity_network, dtype=np.int8)[order],
         link_account=np.fromiter((position[a] for a in links.accounts), dtype=np.int32, count=len(links.accounts)),
-        link_entity=np.array(links.entities, dtype=np.int32),
+        link_entity=rank[np.array(links.entities, dtype=np.int64)].astype(np.int32),
         link_first_seen=np.array(links.first, dtype=np.float64),
         link_last_seen=np.array(links.last, dtype=np.float64),
         link_count=np.array(links.counts, dtype=np.int32),
@@ -133,7 +140,7 @@ def read_observations(driver: neo4j.Driver, database: str) -> Observations:
         organizations=organizations,
         known_account=np.array([position[a] for a, _ in known], dtype=np.int32),
         known_org=np.array([org_index[o] for _, o in known], dtype=np.int32),
-        entity_org=np.array([org_index.get(o, -1) if o else -1 for o in links.entity_org], dtype=np.int32),
+        entity_org=np.array([org_index.get(o, -1) if o else -1 for o in links.entity_org], dtype=np.int32)[order],
         account_email_domain=email_domain,
         domain_org=domains_named_after(organizations, sorted(set(domain.values()) - {""})),
     )
