@@ -1,10 +1,12 @@
 """Offline quality of projection + detection on the public example datasets (no database).
 
-    python bench/datasets.py [--root /work/shared/datasets] [--seed 1] [--min-size 3]
+    python bench/datasets.py [--root /work/shared/datasets] [--seed 1] [--min-size 3] [--datasets paysim ...]
 
-Imports every dataset with :mod:`graph.datasets` into a temporary directory, reads the bundle into an
-``Incidence`` with bench/offline_eval.py's reader, runs ``project(inc, ProjectionParams())`` and
-``detect_rings(graph, seed=...)`` and scores the rings with ``evaluate_rings`` against truth.csv.
+Imports every dataset (or those named with ``--datasets``) with :mod:`graph.datasets` into a temporary
+directory, reads the bundle with bench/offline_bundle.py (the loader's parsing and IP enrichment), runs
+``project(index_links(incidence), params.projection)`` and ``detect_rings(graph, params)`` with
+``DetectionParams(seed=..., min_size=...)`` and scores the rings with ``evaluate_rings`` against
+truth.csv.
 Beside each result it prints plain connected components over all shared identifiers (the
 "WCC baseline" that most published numbers are about) and the reference numbers from the dataset's
 NOTES.md. ``ip_asn`` is timed and spot-checked, and also applied to the AWS 20K registrations.
@@ -14,12 +16,12 @@ ARI / NMI are evaluate_rings' (over true-ring members only), not the all-account
 from __future__ import annotations
 
 import argparse
-import csv
 import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,15 +29,14 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from offline_eval import read_bundle
+from offline_bundle import range_table, read_offline_bundle
 
 from graph.datasets import ADAPTERS, ImportSummary, import_dataset
 from graph.datasets import aws_fraud as aws_adapter
-from graph.detection import detect_rings
+from graph.detection import DEFAULT_MIN_SIZE, DetectionParams, detect_rings
 from graph.evaluation.rings import RingEvaluation, evaluate_rings
-from graph.ingest.ip_enrichment import IPRange, RangeTable
-from graph.projection import Incidence, ProjectionParams, project
+from graph.links import Incidence, index_links
+from graph.projection import project
 
 # folder -> adapter name
 FOLDERS = {
@@ -80,15 +81,23 @@ def wcc_rings(inc: Incidence, min_size: int) -> list[list[str]]:
     return [g for g in groups.values() if len(g) >= min_size]
 
 
-def run(label: str, bundle: Path, seed: int, min_size: int) -> tuple[int, int, RingEvaluation, RingEvaluation, float]:
+def run(
+    bundle: Path, seed: int, min_size: int
+) -> tuple[int, int, RingEvaluation, RingEvaluation, float, dict[str, int]]:
+    """Accounts and links of the bundle, detection and WCC quality, seconds, rows the loader would reject."""
     t0 = time.perf_counter()
-    inc, truth_ring, truth_cohort = read_bundle(bundle)
-    graph = project(inc, ProjectionParams())
-    rings = detect_rings(graph, seed=seed, min_size=min_size)
+    offline = read_offline_bundle(bundle)
+    truth = offline.truth
+    if truth is None:
+        raise SystemExit(f"{bundle}: no truth.csv")
+    inc = offline.observations.incidence
+    params = DetectionParams(seed=seed, min_size=min_size)
+    rings = detect_rings(project(index_links(inc), params.projection), params)
     detected = [inc.account_ids[r].tolist() for r in rings]
-    ev = evaluate_rings(detected, truth_ring, truth_cohort)
-    wcc = evaluate_rings(wcc_rings(inc, min_size), truth_ring, truth_cohort)
-    return inc.account_ids.shape[0], inc.link_account.shape[0], ev, wcc, time.perf_counter() - t0
+    outside = truth.actors_outside_rings
+    ev = evaluate_rings(detected, truth.ring, truth.cohort, actors_outside_rings=outside)
+    wcc = evaluate_rings(wcc_rings(inc, min_size), truth.ring, truth.cohort, actors_outside_rings=outside)
+    return offline.accounts, offline.links, ev, wcc, time.perf_counter() - t0, offline.rejected
 
 
 HEAD = (
@@ -109,7 +118,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", type=Path, default=Path("/work/shared/datasets"))
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--min-size", type=int, default=3, help="detect_rings min_size (its default is 3)")
+    ap.add_argument("--min-size", type=int, default=DEFAULT_MIN_SIZE, help="smallest ring, in accounts")
+    ap.add_argument(
+        "--datasets", nargs="*", help=f"only these adapters (default: all): {', '.join(sorted(set(FOLDERS.values())))}"
+    )
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ringtrace-datasets-"))
     try:
@@ -120,6 +132,8 @@ def main() -> None:
             if name is None or name not in ADAPTERS:
                 print(f"# {folder}: no adapter, skipped")
                 continue
+            if args.datasets and name not in args.datasets:
+                continue
             source = args.root / folder
             if name == "ip_asn":
                 t0 = time.perf_counter()
@@ -129,14 +143,9 @@ def main() -> None:
                 print(f"# ip_asn: {summary.ip_ranges} CIDR rows in {took:.1f}s; {_spot_check(ip_asn_dir)}")
             elif name == "aws_fraud":
                 for part in aws_adapter.PARTS:
-                    jobs.append(
-                        (
-                            f"aws_fraud:{part}",
-                            lambda out, s=source, p=part: aws_adapter.import_parts(s, out, [p]),
-                        )
-                    )
+                    jobs.append((f"aws_fraud:{part}", partial(aws_adapter.import_parts, source, parts=[part])))
             else:
-                jobs.append((name, lambda out, s=source, n=name: import_dataset(n, s, out)))
+                jobs.append((name, partial(import_dataset, name, source)))
         print(HEAD)
         for label, importer in jobs:
             out = tmp / label.replace(":", "_")
@@ -149,24 +158,23 @@ def main() -> None:
                 labels.append(f"{label}+ip_asn")
             for lab in labels:
                 bundle = out if lab == label else tmp / "aws_20k_ip_asn"
-                n_acc, n_links, ev, wcc, took = run(lab, bundle, args.seed, args.min_size)
+                n_acc, n_links, ev, wcc, took, rejected = run(bundle, args.seed, args.min_size)
                 print(fmt(lab, "leiden", n_acc, n_links, ev))
                 print(fmt("", "wcc", n_acc, n_links, wcc))
                 skipped = ", ".join(f"{k}={v}" for k, v in summary.skipped.items())
+                refused = ", ".join(f"{k}={v}" for k, v in sorted(rejected.items()))
                 print(f"{'':<34} ref: {REFERENCE.get(lab, '-')}")
-                print(f"{'':<34} ({took:.1f}s{'; import skipped ' + skipped if skipped else ''})", flush=True)
+                print(
+                    f"{'':<34} ({took:.1f}s{'; import skipped ' + skipped if skipped else ''}"
+                    f"{'; loader would reject ' + refused if refused else ''})",
+                    flush=True,
+                )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _spot_check(directory: Path) -> str:
-    with open(directory / "ip_ranges.csv", newline="", encoding="utf-8") as handle:
-        ranges = [
-            IPRange(r["cidr"], int(r["asn"]) if r["asn"] else None, r["organization"] or None, r["network"])
-            for r in csv.DictReader(handle)
-        ]
-    table = RangeTable(ranges)
-    hits = table.lookup(["8.8.8.8", "1.1.1.1", "52.95.110.1"])
+    hits = range_table(directory / "ip_ranges.csv").lookup(["8.8.8.8", "1.1.1.1", "52.95.110.1"])
     return "; ".join(
         f"{ip} -> {h.asn} {h.organization} ({h.network})" if h else f"{ip} -> none"
         for ip, h in zip(["8.8.8.8", "1.1.1.1", "52.95.110.1"], hits, strict=True)

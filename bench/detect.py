@@ -39,16 +39,18 @@ import networkx as nx  # noqa: E402
 from community import best_partition  # noqa: E402
 
 from graph import local_server  # noqa: E402
-from graph.detection import detect_rings  # noqa: E402
+from graph.detection import DetectionParams, detect_rings  # noqa: E402
 from graph.evaluation.rings import evaluate_rings  # noqa: E402
 from graph.evaluation.truth import Truth, read_truth  # noqa: E402
 from graph.generator import generate_population  # noqa: E402
 from graph.ingest.loader import load_bundle  # noqa: E402
-from graph.projection import Incidence, ProjectionParams, project  # noqa: E402
+from graph.links import Incidence, index_links  # noqa: E402
+from graph.projection import project  # noqa: E402
 from graph.settings import Settings  # noqa: E402
 from graph.store.driver import create_driver  # noqa: E402
 from graph.store.observation_reads import read_observations  # noqa: E402
-from graph.store.runs import latest_run_id, read_run, read_scored_rings  # noqa: E402
+from graph.store.results import read_scored_rings  # noqa: E402
+from graph.store.runs import latest_run_id, read_run  # noqa: E402
 from graph.store.schema import apply_schema  # noqa: E402
 
 
@@ -148,9 +150,10 @@ def run(accounts: int, seed: int, baseline_max: int, timeout: float) -> dict[str
         observations = read_observations(driver, db)
 
     print(json.dumps(row), flush=True)  # the pipeline's own figures, before the slow baselines
-    graph = project(observations.incidence, ProjectionParams())
+    params = DetectionParams(seed=seed)
+    graph = project(index_links(observations.incidence), params.projection)
     started = time.perf_counter()
-    detect_rings(graph, seed=seed)
+    detect_rings(graph, params)
     ours = time.perf_counter() - started
     same = nx.Graph()
     same.add_nodes_from(range(graph.n_accounts))
