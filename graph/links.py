@@ -3,11 +3,13 @@
 :class:`Incidence` is what the reader hands over: one row per observed link, as parallel arrays.
 :func:`index_links` merges duplicate (account, entity) rows (earliest known first_seen wins) and
 indexes the unique links both ways (account -> entities, entity -> accounts). A run builds it once;
-projection, scoring and evidence paths all read the same :class:`LinkIndex`.
+projection, scoring and evidence paths all read the same :class:`LinkIndex`. :func:`set_links` and
+:func:`shared_links` give :func:`ring_links` for many rings (or accounts) at once, as flat arrays.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +17,19 @@ import numpy.typing as npt
 
 from graph.vocabulary import KIND_ORDER, NETWORK_CLASSES
 
-__all__ = ["GROUPS", "Incidence", "LinkIndex", "RingLinks", "index_links", "ring_links"]
+__all__ = [
+    "GROUPS",
+    "Incidence",
+    "LinkIndex",
+    "RingLinks",
+    "SetLinks",
+    "SharedLinks",
+    "index_links",
+    "owned_links",
+    "ring_links",
+    "set_links",
+    "shared_links",
+]
 
 #: Evidence groups of shared entities; IPs split by what their network class lets them prove.
 GROUPS: tuple[str, ...] = ("payment", "device", "phone", "email", "ip", "common_ip")
@@ -157,3 +171,94 @@ def ring_links(index: LinkIndex, members: Ints) -> RingLinks:
         inside=inside,
         exclusivity=excl,
     )
+
+
+@dataclass(frozen=True)
+class SetLinks:
+    """The links of many sets of accounts at once (rings, or single accounts), flat and set-major.
+
+    :func:`ring_links` for every set in one pass: the members of set s are
+    ``members[set_ptr[s]:set_ptr[s + 1]]`` (unique, ascending), and each link of a member is one row,
+    in member order, then entity order, as :meth:`LinkIndex.links_of` gives them.
+    """
+
+    set_ptr: Ints
+    members: Ints
+    member_set: Ints  # per member row: its set
+    link_set: Ints  # per link row: its set
+    link_member: Ints  # per link row: its member row
+    link_pos: Ints  # per link row: its position in the LinkIndex
+
+    @property
+    def n_sets(self) -> int:
+        return int(self.set_ptr.shape[0]) - 1
+
+    @property
+    def sizes(self) -> Ints:
+        out: Ints = np.diff(self.set_ptr)
+        return out
+
+
+@dataclass(frozen=True)
+class SharedLinks:
+    """Per set of a :class:`SetLinks`: the entities two or more of its members share (as :class:`RingLinks`).
+
+    Shared entities are set-major and ascending within a set; ``link_shared`` maps each link row of
+    the SetLinks to its shared entity row, -1 when no other member of its set uses that entity.
+    """
+
+    set_ptr: Ints  # shared entities of set s: [set_ptr[s], set_ptr[s + 1])
+    shared_set: Ints
+    entities: Ints
+    inside: Ints
+    exclusivity: npt.NDArray[np.float64]
+    link_shared: Ints
+
+
+def set_links(index: LinkIndex, sets: Sequence[npt.NDArray[np.integer]] | Sequence[Sequence[int]]) -> SetLinks:
+    """Every link of every set's members; duplicates within a set count once (as in :func:`ring_links`)."""
+    sizes = np.array(list(map(len, sets)), np.int64)
+    flat = np.concatenate(sets).astype(np.int64).ravel() if sizes.sum() else np.zeros(0, np.int64)
+    owner = np.repeat(np.arange(len(sets), dtype=np.int64), sizes)
+    return owned_links(index, owner, flat, len(sets))
+
+
+def owned_links(index: LinkIndex, owner: Ints, accounts: Ints, n_sets: int) -> SetLinks:
+    """:func:`set_links` of the sets ``{accounts[i] : owner[i] == s}`` for s < `n_sets` (one pass)."""
+    accounts = np.asarray(accounts, np.int64)
+    if accounts.shape[0] and (int(accounts.min()) < 0 or int(accounts.max()) >= index.n_accounts):
+        raise ValueError("account index out of range")
+    width = max(index.n_accounts, 1)
+    key = np.sort(np.asarray(owner, np.int64) * width + accounts)
+    key = key[np.r_[True, key[1:] != key[:-1]]] if key.shape[0] else key  # np.unique, by sorting (faster)
+    owner = key // width
+    members = key % width
+    set_ptr = np.r_[0, np.cumsum(np.bincount(owner, minlength=n_sets))].astype(np.int64)
+    pos = index.links_of(members)
+    per_member = index.acc_ptr[members + 1] - index.acc_ptr[members]
+    link_member = np.repeat(np.arange(members.shape[0], dtype=np.int64), per_member)
+    return SetLinks(set_ptr, members, owner, owner[link_member], link_member, pos)
+
+
+def shared_links(index: LinkIndex, links: SetLinks) -> SharedLinks:
+    """The entities shared within each set of `links`, with their exclusivity ``(inside - 1) / (degree - 1)``."""
+    ents = index.ent[links.link_pos]
+    key = links.link_set * max(index.n_entities, 1) + ents
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    new = np.r_[True, ks[1:] != ks[:-1]] if ks.shape[0] else np.zeros(0, bool)
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.r_[starts, ks.shape[0]]).astype(np.int64)
+    shared = counts >= 2
+    run = np.cumsum(new) - 1  # per sorted link: its (set, entity) run
+    row_of_run = np.where(shared, np.cumsum(shared) - 1, -1)
+    link_shared = np.empty(ks.shape[0], np.int64)
+    link_shared[order] = row_of_run[run]
+    uk = ks[starts[shared]]
+    shared_set = uk // max(index.n_entities, 1)
+    entities = uk % max(index.n_entities, 1)
+    inside = counts[shared]
+    degree = index.degree[entities].astype(np.float64)
+    excl = (inside - 1.0) / np.maximum(degree - 1.0, 1.0)
+    set_ptr = np.r_[0, np.cumsum(np.bincount(shared_set, minlength=links.n_sets))].astype(np.int64)
+    return SharedLinks(set_ptr, shared_set, entities, inside, excl, link_shared)

@@ -5,6 +5,12 @@ from logistic models fitted on labelled rings (:mod:`graph.scoring.model`), so e
 decomposes into :class:`EvidenceItem` s that add up to its logit. See :mod:`.coordination` and
 :mod:`.attribution` for the features, :mod:`.scorer` for the entry points, and
 :mod:`graph.evaluation.reliability` for calibration figures.
+
+All rings (and all accounts) are scored at once over flat arrays: :mod:`.coordination` and
+:mod:`.candidates` compute features with segment reductions (:mod:`.segments`, which keeps NumPy's
+own summation order, so the scores are those a per-ring loop gives, bit for bit), and
+:mod:`.coordination_evidence`, :mod:`.attribution_evidence` and :mod:`.accounts` build the
+explanations from slices of those arrays.
 """
 
 from graph.scoring.coordination import RingCoordination

@@ -31,32 +31,28 @@ work, not who operates them (an interaction an additive model cannot learn by it
 
 Each (ring, organisation) is scored one-vs-rest by the logistic model; the top organisation and the
 runners-up are reported. Every coefficient is constrained to be >= 0.
+
+This module holds the organisation index (:func:`build_org_index`, built once per run as flat
+per-account and per-entity arrays) and the candidate type; :mod:`.candidates` finds the candidates
+and their features for every ring (or account) at once, :mod:`.attribution_evidence` explains them.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from graph.links import GROUPS, Incidence, LinkIndex
-from graph.scoring.evidence import EvidenceItem, Explanation
-from graph.scoring.features import ATTRIBUTION_FEATURES
+from graph.links import GROUPS, LinkIndex
 from graph.scoring.indicators import OrgIndicators
-from graph.scoring.model import LogisticModel
-from graph.vocabulary import KIND_ORDER, NETWORK_CLASSES
+from graph.scoring.segments import expand, group_ptr, unique_ints
+from graph.vocabulary import NETWORK_CLASSES
 
-__all__ = [
-    "FREE_MAIL",
-    "OrgIndex",
-    "attribution_candidates",
-    "build_org_index",
-    "explain_attribution",
-]
+__all__ = ["COORDINATION_CLIP", "FREE_MAIL", "LINK_GROUPS", "Candidate", "OrgIndex", "build_org_index"]
 
+#: Attribution reads a ring's coordination log odds clipped to this (``coordination`` feature).
 COORDINATION_CLIP = 8.0
 #: Consumer mail providers: a known member's address there says nothing about the organisation.
 FREE_MAIL: frozenset[str] = frozenset(
@@ -92,14 +88,14 @@ FREE_MAIL: frozenset[str] = frozenset(
         "hey.com",
     }
 )
-_LINK_GROUPS = tuple(GROUPS.index(g) for g in ("payment", "device", "phone", "email"))
+LINK_GROUPS: tuple[int, ...] = tuple(GROUPS.index(g) for g in ("payment", "device", "phone", "email"))
 
 Ints = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
 class OrgIndex:
-    """Organisation evidence rearranged for lookups."""
+    """Organisation evidence rearranged for lookups, per account and per entity, as flat arrays."""
 
     evidence: OrgIndicators
     known_orgs: dict[int, tuple[int, ...]]  # account -> orgs that name it
@@ -108,9 +104,17 @@ class OrgIndex:
     entity_org: npt.NDArray[np.int64]  # per entity: operating org, -1 none
     self_acting: npt.NDArray[np.bool_]  # per entity: its org acts there whatever the ring
     domain_org: dict[str, int]  # email domain -> org
+    known_ptr: Ints  # orgs naming account a: known_list[known_ptr[a]:known_ptr[a + 1]], ascending
+    known_list: Ints
+    entity_known_ptr: Ints  # known (org, account) pairs on entity e: [entity_known_ptr[e], ...[e + 1])
+    entity_known_org: Ints  # sorted by entity, then org, then account
+    entity_known_account: Ints
+    account_domain: Ints  # per account: index into domain_names
+    domain_names: tuple[str, ...]  # the distinct email domains, ascending ("" included when present)
+    account_domain_org: Ints  # per account: the org its email domain belongs to, -1 none
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """Attribution features of one (ring, organisation) pair and what backs each of them."""
 
@@ -120,6 +124,7 @@ class Candidate:
     known_inside: tuple[int, ...] = ()
     linked_accounts: tuple[int, ...] = ()  # ring members and known accounts joined by the entities
     linked_entities: tuple[int, ...] = ()
+    linked_kinds: tuple[int, ...] = ()  # per linked entity: its kind (index into KIND_ORDER)
     linked_known: tuple[int, ...] = ()
     network_accounts: tuple[int, ...] = ()
     network_entities: tuple[int, ...] = ()
@@ -127,224 +132,79 @@ class Candidate:
     domains: tuple[str, ...] = field(default=())
 
 
-def build_org_index(inc: Incidence, org: OrgIndicators) -> OrgIndex:
+def build_org_index(links: LinkIndex, org: OrgIndicators) -> OrgIndex:
     """Who is known to whom, which IPs an organisation acts on, which domains are its own."""
-    n_acc = int(inc.account_ids.shape[0])
+    inc = links.incidence
+    n_acc, n_ent = links.n_accounts, links.n_entities
     n_org = len(org.organizations)
-    known: dict[int, set[int]] = defaultdict(set)
-    for a, o in zip(org.known_account.tolist(), org.known_org.tolist(), strict=True):
-        known[int(a)].add(int(o))
-    has_known = np.zeros(max(n_org, 1), bool)  # one spare slot so -1 lookups stay in range
-    has_known[org.known_org.astype(np.int64)] = True
+    width = max(n_org, 1)
+    pairs = unique_ints(org.known_account.astype(np.int64) * width + org.known_org.astype(np.int64))
+    known_acc, known_list = pairs // width, pairs % width
+    known_ptr = group_ptr(known_acc, n_acc)
+    known: dict[int, tuple[int, ...]] = defaultdict(tuple)
+    for a, o in zip(known_acc.tolist(), known_list.tolist(), strict=True):
+        known[a] += (o,)
+    has_known = np.zeros(width, bool)  # one spare slot so -1 lookups stay in range
+    has_known[known_list] = True
     entity_org = org.entity_org.astype(np.int64)
     corporate = inc.entity_network.astype(np.int64) == NETWORK_CLASSES.index("corporate")
     self_acting = (entity_org >= 0) & (corporate | has_known[np.maximum(entity_org, 0)])
 
-    domains = org.account_email_domain
-    uniq, counts = np.unique(domains, return_counts=True)
-    count_of = dict(zip(uniq.tolist(), counts.tolist(), strict=True))
+    names, code, counts = _factorize(org.account_email_domain)
+    count_of = dict(zip(names, counts.tolist(), strict=True))
     free_limit = max(200, n_acc // 100)
     claimed: dict[str, set[int]] = defaultdict(set)
     for a, orgs in known.items():
-        d = str(domains[a])
+        d = names[int(code[a])]
         if d:
-            claimed[d] |= orgs
+            claimed[d] |= set(orgs)
     for d, o in org.domain_org.items():
         claimed[d].add(int(o))
     domain_org = {d: next(iter(o)) for d, o in claimed.items() if len(o) == 1 and count_of.get(d, 0) <= free_limit}
+    code_org = np.array([domain_org.get(d, -1) if d else -1 for d in names], np.int64)
+
     users = np.zeros(n_org, np.int64)
     if n_org:
         on = entity_org[inc.link_entity.astype(np.int64)]
-        pairs = np.unique(np.c_[on, inc.link_account.astype(np.int64)][on >= 0], axis=0)
-        users = np.bincount(pairs[:, 0], minlength=n_org).astype(np.int64) if pairs.size else users
+        keys = unique_ints((on * n_acc + inc.link_account.astype(np.int64))[on >= 0])
+        users = np.bincount(keys // max(n_acc, 1), minlength=n_org).astype(np.int64)
+
+    # (entity, org, account) for every link of a known account, once per organisation naming it
+    per = np.diff(known_ptr)
+    at = np.flatnonzero(per[links.acc] > 0)
+    acc, ent = links.acc[at], links.ent[at]
+    k = per[acc]
+    rows = expand(known_ptr[acc], k)
+    ek_ent, ek_acc, ek_org = np.repeat(ent, k), np.repeat(acc, k), known_list[rows]
+    order = np.lexsort((ek_acc, ek_org, ek_ent))
     return OrgIndex(
-        org,
-        {a: tuple(sorted(o)) for a, o in known.items()},
-        has_known[:n_org],
-        users,
-        entity_org,
-        self_acting,
-        domain_org,
+        evidence=org,
+        known_orgs=dict(known),
+        has_known=has_known[:n_org],
+        network_users=users,
+        entity_org=entity_org,
+        self_acting=self_acting,
+        domain_org=domain_org,
+        known_ptr=known_ptr,
+        known_list=known_list,
+        entity_known_ptr=group_ptr(ek_ent[order], n_ent),
+        entity_known_org=ek_org[order],
+        entity_known_account=ek_acc[order],
+        account_domain=code.astype(np.int64).ravel(),
+        domain_names=names,
+        account_domain_org=code_org[code].ravel(),
     )
 
 
-def attribution_candidates(
-    index: LinkIndex, orgs: OrgIndex, members: Ints, coordination_log_odds: float
-) -> list[Candidate]:
-    """Every organisation some evidence points to for the ring `members`, by organisation index."""
-    members = np.unique(np.asarray(members, np.int64))
-    n = max(members.shape[0], 1)
-    member_set = set(members.tolist())
-    inside: dict[int, list[int]] = defaultdict(list)
-    for a in members.tolist():
-        for o in orgs.known_orgs.get(a, ()):
-            inside[o].append(a)
-
-    pos = index.links_of(members)
-    ents, ent_first_member = np.unique(index.ent[pos], return_index=True)
-    linked: dict[int, dict[int, tuple[float, set[int], set[int]]]] = defaultdict(dict)
-    strong = np.isin(index.group[ents], _LINK_GROUPS)
-    for e in ents[strong].tolist():
-        users = index.accounts_of(e)
-        outside_known = [u for u in users.tolist() if u not in member_set and u in orgs.known_orgs]
-        if not outside_known:
-            continue
-        in_ring = [u for u in users.tolist() if u in member_set]
-        degree = users.shape[0]
-        by_org: dict[int, list[int]] = defaultdict(list)
-        for u in outside_known:
-            for o in orgs.known_orgs[u]:
-                by_org[o].append(u)
-        for o, ks in by_org.items():
-            excl = (len(in_ring) + len(ks) - 1) / max(degree - 1, 1)
-            linked[o][e] = (excl, set(in_ring), set(ks))
-    del ent_first_member
-
-    domain: dict[int, tuple[set[int], set[str]]] = defaultdict(lambda: (set(), set()))
-    for a in members.tolist():
-        d = str(orgs.evidence.account_email_domain[a])
-        o = orgs.domain_org.get(d, -1) if d else -1
-        if o >= 0:
-            domain[o][0].add(a)
-            domain[o][1].add(d)
-
-    network: dict[int, tuple[set[int], set[int]]] = defaultdict(lambda: (set(), set()))
-    link_ent = index.ent[pos]
-    link_org = orgs.entity_org[link_ent]
-    acting = orgs.self_acting[link_ent] | np.isin(link_org, np.array(sorted(domain), np.int64))
-    for p in np.flatnonzero((link_org >= 0) & acting).tolist():
-        who, what = network[int(link_org[p])]
-        who.add(int(index.acc[pos[p]]))
-        what.add(int(link_ent[p]))
-
-    coord = float(np.clip(coordination_log_odds, -COORDINATION_CLIP, COORDINATION_CLIP))
-    operated = 1.0 / (1.0 + math.exp(-coord))
-    out = []
-    for o in sorted(set(inside) | set(linked) | set(network) | set(domain)):
-        lk = linked.get(o, {})
-        linked_weight = math.fsum(v[0] for v in lk.values())
-        x = np.array(
-            [
-                math.log1p(len(inside.get(o, ())) + linked_weight),
-                operated * len(network[o][0]) / n * _network_exclusivity(orgs, o, len(network[o][0]))
-                if o in network
-                else 0.0,
-                operated * len(domain[o][0]) / n if o in domain else 0.0,
-                coord,
-            ],
-            np.float64,
-        )
-        ring_side = sorted(set().union(*(v[1] for v in lk.values()))) if lk else []
-        known_side = sorted(set().union(*(v[2] for v in lk.values()))) if lk else []
-        out.append(
-            Candidate(
-                organization=o,
-                features=x,
-                linked_weight=linked_weight,
-                known_inside=tuple(sorted(inside.get(o, ()))),
-                linked_accounts=tuple(ring_side),
-                linked_entities=tuple(sorted(lk)),
-                linked_known=tuple(known_side),
-                network_accounts=tuple(sorted(network[o][0])) if o in network else (),
-                network_entities=tuple(sorted(network[o][1])) if o in network else (),
-                domain_accounts=tuple(sorted(domain[o][0])) if o in domain else (),
-                domains=tuple(sorted(domain[o][1])) if o in domain else (),
-            )
-        )
-    return out
-
-
-def _network_exclusivity(orgs: OrgIndex, org: int, in_ring: int) -> float:
-    return math.sqrt(in_ring / max(int(orgs.network_users[org]), in_ring, 1))
-
-
-def explain_attribution(
-    inc: Incidence, orgs: OrgIndex, candidate: Candidate, n_members: int, model: LogisticModel, noun: str = "ring"
-) -> Explanation:
-    """The attribution of one (ring, organisation) as a prior plus one item per piece of evidence."""
-    o = candidate.organization
-    name = orgs.evidence.organizations[o]
-    contrib = dict(zip(ATTRIBUTION_FEATURES, model.contributions(candidate.features[None, :])[0].tolist(), strict=True))
-    ids = inc.account_ids
-    k_in = float(len(candidate.known_inside))
-    known_total = k_in + candidate.linked_weight
-    share_in = k_in / known_total if known_total > 0 else 0.0
-    items = [EvidenceItem("prior", model.intercept, "Before any evidence: the base rate of attributions.")]
-    if candidate.known_inside:
-        k = candidate.known_inside
-        items.append(
-            EvidenceItem(
-                "known_member_in_ring",
-                contrib["known_members"] * share_in,
-                f"{len(k)} account{'s' if len(k) > 1 else ''} of this {noun} ({_list(ids, k)}) "
-                f"{'were' if len(k) > 1 else 'was'} attributed to {name} by an earlier investigation.",
-                k,
-                (),
-                o,
-            )
-        )
-    if candidate.linked_entities and candidate.linked_weight > 0:
-        ents = candidate.linked_entities
-        kinds = sorted({_KIND_NOUN[KIND_ORDER[int(inc.entity_kind[e])]] for e in ents})
-        items.append(
-            EvidenceItem(
-                "known_member_linked",
-                contrib["known_members"] - contrib["known_members"] * share_in,
-                f"{len(candidate.linked_accounts)} account{'s' if len(candidate.linked_accounts) > 1 else ''} "
-                f"in this {noun} used {' / '.join(kinds)} {_list(inc.entity_keys, ents, short=True)}, which "
-                f"{_list(ids, candidate.linked_known)}, attributed to {name} by an earlier investigation, "
-                "also used.",
-                tuple(sorted(set(candidate.linked_accounts) | set(candidate.linked_known))),
-                ents,
-                o,
-            )
-        )
-    if candidate.network_accounts:
-        items.append(
-            EvidenceItem(
-                "org_network",
-                contrib["org_network"],
-                f"{len(candidate.network_accounts)} of {n_members} accounts in this {noun} used IP addresses "
-                f"{_list(inc.entity_keys, candidate.network_entities)} operated by {name} "
-                f"({'an organisation with known members' if orgs.has_known[o] else 'its own corporate network'}).",
-                candidate.network_accounts,
-                candidate.network_entities,
-                o,
-            )
-        )
-    if candidate.domain_accounts:
-        items.append(
-            EvidenceItem(
-                "org_email_domain",
-                contrib["org_email_domain"],
-                f"{len(candidate.domain_accounts)} of {n_members} accounts in this {noun} signed up with "
-                f"email domain {', '.join(candidate.domains)}, which {name}'s known members use.",
-                candidate.domain_accounts,
-                (),
-                o,
-            )
-        )
-    coord = float(candidate.features[ATTRIBUTION_FEATURES.index("coordination")])
-    items.append(
-        EvidenceItem(
-            "coordination",
-            contrib["coordination"],
-            f"The {noun}'s coordination log odds are {coord:+.1f}: "
-            + ("its members look operated together." if coord > 0 else "its sharing may be coincidental."),
-            (),
-            (),
-            o,
-        )
-    )
-    return Explanation.of(items)
-
-
-_KIND_NOUN = {"payment": "card", "device": "device", "phone": "phone", "email": "mailbox", "ip": "IP"}
-
-
-def _list(names: npt.NDArray[np.str_], idx: tuple[int, ...], short: bool = False, limit: int = 3) -> str:
-    shown = [str(names[i]) for i in idx[:limit]]
-    if short:
-        shown = [s if len(s) <= 14 else s[:12] + "…" for s in shown]
-    more = len(idx) - limit
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+def _factorize(text: npt.NDArray[np.str_]) -> tuple[tuple[str, ...], Ints, Ints]:
+    """``np.unique(text, return_inverse=True, return_counts=True)``, grouping the raw bytes first (faster)."""
+    flat = np.ascontiguousarray(text).ravel()
+    if flat.shape[0] == 0:
+        return (), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    raw, code = np.unique(flat.view(f"V{flat.dtype.itemsize}"), return_inverse=True)
+    names = [str(s) for s in raw.view(flat.dtype).tolist()]
+    rank = np.argsort(np.array(names, dtype=flat.dtype), kind="stable")  # code point order, as np.unique
+    new = np.empty(rank.shape[0], np.int64)
+    new[rank] = np.arange(rank.shape[0])
+    code = new[code.ravel()]
+    return tuple(names[i] for i in rank.tolist()), code, np.bincount(code, minlength=rank.shape[0]).astype(np.int64)

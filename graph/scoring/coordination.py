@@ -24,47 +24,47 @@ residential/hosting/corporate/unknown networks, IP on mobile/VPN/Tor networks)
 
 Payment and device sharing weigh more than IP sharing because the fitted ``β`` say so (the defaults
 are fitted on generated populations), and every sharing coefficient is constrained to be >= 0.
+
+Every ring is scored at once, from the flat ring x entity incidence of :func:`graph.links.set_links`
+and :func:`graph.links.shared_links`: sums per (ring, group) and means per ring are segment
+reductions (:func:`~graph.scoring.segments.segment_sum`, NumPy's own pairwise order, so the
+features are those a per-ring loop gives, bit for bit), the covers a scatter-max per (group, member),
+the density one sparse product ``B·Bᵀ`` of the block-diagonal member x (ring, strong entity) matrix
+(its off-diagonal non-zeros per ring are the sharing pairs), the sign-up spread ``np.percentile``
+over the rings of each size at once, and the link burst one sort of all links by (shared entity,
+first seen). Transcendental functions go through :mod:`math` (NumPy's SIMD ``log``/``exp`` differ
+from libm in the last bit). :mod:`.coordination_evidence` turns the rows into explanations.
 """
+
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from graph.links import GROUPS, Incidence, LinkIndex, RingLinks, ring_links
-from graph.scoring.evidence import EvidenceItem, Explanation
+from graph.links import GROUPS, LinkIndex, SetLinks, SharedLinks
+from graph.scoring.evidence import Explanation
 from graph.scoring.features import COORDINATION_FEATURES
-from graph.scoring.model import LogisticModel
+from graph.scoring.segments import group_ptr, segment_sum
 
-__all__ = [
-    "RingCoordination",
-    "coordination_features",
-    "explain_coordination",
-]
+__all__ = ["RingCoordination", "coordination_features"]
 
 _COL = {f: i for i, f in enumerate(COORDINATION_FEATURES)}
 
-_DAY = 86_400.0
+DAY = 86_400.0
 _DENSE_EXCLUSIVITY = 0.1
 _LINK_WINDOW = 6 * 3_600.0
-_NAMES = {
-    "payment": "payment instrument",
-    "device": "device",
-    "phone": "phone number",
-    "email": "email address",
-    "ip": "IP address",
-    "common_ip": "mobile/VPN/Tor IP address",
-}
+_COMMON = GROUPS.index("common_ip")
 
+Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RingCoordination:
     """A ring's coordination score and the evidence it decomposes into."""
 
@@ -77,148 +77,75 @@ class RingCoordination:
         return self.explanation.probability
 
 
-def coordination_features(index: LinkIndex, links: RingLinks, account_created: Floats) -> Floats:
-    """The :data:`COORDINATION_FEATURES` vector of one ring."""
-    n = links.members.shape[0]
-    x = np.zeros(len(COORDINATION_FEATURES), np.float64)
-    group = index.group[links.entities]
-    pos = {m: i for i, m in enumerate(links.members.tolist())}
-    member_row = np.array([pos[a] for a in links.link_acc.tolist()], np.int64)
-    ent_col = np.searchsorted(links.entities, links.link_ent)
-    link_excl = links.exclusivity[ent_col]
+def coordination_features(index: LinkIndex, rings: SetLinks, shared: SharedLinks, account_created: Floats) -> Floats:
+    """The :data:`COORDINATION_FEATURES` of every ring of `rings`, one row per ring."""
+    n_rings, n_groups = rings.n_sets, len(GROUPS)
+    n = rings.sizes
+    x = np.zeros((n_rings, len(COORDINATION_FEATURES)), np.float64)
+    group = index.group[shared.entities]
+    key = shared.shared_set * n_groups + group
+    order = np.argsort(key, kind="stable")  # (ring, group, entity)
+    sums = segment_sum(shared.exclusivity[order], group_ptr(key[order], n_rings * n_groups))
+    sums = sums.reshape(n_rings, n_groups)
+    on = np.flatnonzero(shared.link_shared >= 0)
+    row, at = rings.link_member[on], shared.link_shared[on]
+    best = np.zeros((n_groups, rings.members.shape[0]), np.float64)
+    np.maximum.at(best, (group[at], row), shared.exclusivity[at])
     for g, name in enumerate(GROUPS):
-        sel = group == g
-        x[_COL[f"shared_{name}"]] = math.log1p(float(links.exclusivity[sel].sum()))
+        x[:, _COL[f"shared_{name}"]] = [math.log1p(v) for v in sums[:, g].tolist()]
         if f"cover_{name}" in _COL:
-            best = np.zeros(n, np.float64)
-            on = group[ent_col] == g
-            np.maximum.at(best, member_row[on], link_excl[on])
-            x[_COL[f"cover_{name}"]] = float(best.mean()) if n else 0.0
+            total = segment_sum(best[g], rings.set_ptr)
+            x[:, _COL[f"cover_{name}"]] = np.where(n > 0, total / np.maximum(n, 1), 0.0)
     base = _COL["ring_size"]
-    x[base] = math.log(max(n, 1) / 3.0)
-    x[base + 1] = _density(links, group, member_row, ent_col, n)
-    created = account_created[links.members]
-    created = created[np.isfinite(created)]
-    if created.shape[0] >= 2:
-        spread = float(np.percentile(created, 90) - np.percentile(created, 10))
-        x[base + 2] = max(0.0, math.log10(30 * _DAY / max(spread, 60.0)))
-    x[base + 3] = _link_burst(links, group, ent_col)
+    x[:, base] = [math.log(max(k, 1) / 3.0) for k in n.tolist()]
+    x[:, base + 1] = _density(rings, shared, group, on, n)
+    x[:, base + 2] = _signup_burst(rings, account_created)
+    x[:, base + 3] = _link_burst(index, rings, shared, group, on)
     return x
 
 
-def _density(
-    links: RingLinks, group: npt.NDArray[np.int64], row: npt.NDArray[np.int64], col: npt.NDArray[np.int64], n: int
-) -> float:
-    if n < 2:
-        return 0.0
-    strong = (links.exclusivity >= _DENSE_EXCLUSIVITY) & (group != GROUPS.index("common_ip"))
-    on = strong[col]
-    b = sparse.csr_matrix((np.ones(int(on.sum())), (row[on], col[on])), shape=(n, links.entities.shape[0]))
+def _density(rings: SetLinks, shared: SharedLinks, group: Ints, on: Ints, n: Ints) -> Floats:
+    """Share of member pairs sharing a strong entity: off-diagonal non-zeros of B·Bᵀ, per ring."""
+    strong = (shared.exclusivity >= _DENSE_EXCLUSIVITY) & (group != _COMMON)
+    on = on[strong[shared.link_shared[on]]]
+    row, col = rings.link_member[on], shared.link_shared[on]
+    m = rings.members.shape[0]
+    b = sparse.csr_matrix((np.ones(on.shape[0]), (row, col)), shape=(m, shared.entities.shape[0]))
     pairs = (b @ b.T).tocsr()
-    pairs.setdiag(0)
-    pairs.eliminate_zeros()
-    return float(pairs.nnz) / (n * (n - 1))
+    off = np.diff(pairs.indptr) - (np.bincount(row, minlength=m) > 0)
+    count = np.bincount(rings.member_set, weights=off.astype(np.float64), minlength=rings.n_sets)
+    out: Floats = np.where(n >= 2, count / np.maximum(n * (n - 1), 1), 0.0)
+    return out
 
 
-def _link_burst(links: RingLinks, group: npt.NDArray[np.int64], col: npt.NDArray[np.int64]) -> float:
-    keep = (group[col] != GROUPS.index("common_ip")) & np.isfinite(links.link_first)
-    if not keep.any():
-        return 0.0
-    ent = col[keep]
-    t = links.link_first[keep]
+def _signup_burst(rings: SetLinks, account_created: Floats) -> Floats:
+    """``max(0, log10(30 days / spread))`` of each ring's 10th-90th percentile sign-up spread."""
+    out = np.zeros(rings.n_sets, np.float64)
+    created = account_created[rings.members]
+    finite = np.flatnonzero(np.isfinite(created))
+    ptr = group_ptr(rings.member_set[finite], rings.n_sets)
+    count = np.diff(ptr)
+    for size in np.unique(count[count >= 2]).tolist():  # one np.percentile per ring size, not per ring
+        which = np.flatnonzero(count == size)
+        values = created[finite[ptr[which][:, None] + np.arange(size)]]
+        spread = np.percentile(values, 90, axis=1) - np.percentile(values, 10, axis=1)
+        out[which] = [max(0.0, math.log10(30 * DAY / max(s, 60.0))) for s in spread.tolist()]
+    return out
+
+
+def _link_burst(index: LinkIndex, rings: SetLinks, shared: SharedLinks, group: Ints, on: Ints) -> Floats:
+    """Share of links to shared entities first seen within 6 hours of another member's, per ring."""
+    at = shared.link_shared[on]
+    t = index.first[rings.link_pos[on]]
+    keep = (group[at] != _COMMON) & np.isfinite(t)
+    ent, t, ring = at[keep], t[keep], rings.link_set[on][keep]
     order = np.lexsort((t, ent))
-    ent, t = ent[order], t[order]
-    same_prev = np.r_[False, ent[1:] == ent[:-1]]
-    same_next = np.r_[ent[1:] == ent[:-1], False]
-    gap_prev = np.r_[np.inf, np.diff(t)]
-    gap_next = np.r_[np.diff(t), np.inf]
-    close = (same_prev & (gap_prev <= _LINK_WINDOW)) | (same_next & (gap_next <= _LINK_WINDOW))
-    return float(close.mean())
-
-
-def explain_coordination(
-    inc: Incidence, links: RingLinks, features: Floats, model: LogisticModel, index: LinkIndex
-) -> Explanation:
-    """The coordination score of one ring as a prior plus one item per piece of evidence."""
-    contrib = model.contributions(features[None, :])[0]
-    by_name = dict(zip(COORDINATION_FEATURES, contrib.tolist(), strict=True))
-    value = dict(zip(COORDINATION_FEATURES, features.tolist(), strict=True))
-    n = links.members.shape[0]
-    members = tuple(int(a) for a in links.members)
-    items = [EvidenceItem("prior", model.intercept, "Before any evidence: the base rate of coordinated rings.")]
-    group = index.group[links.entities]
-    for g, name in enumerate(GROUPS):
-        llr = by_name[f"shared_{name}"] + by_name.get(f"cover_{name}", 0.0)
-        if value[f"shared_{name}"] == 0.0 and value.get(f"cover_{name}", 0.0) == 0.0:
-            continue
-        sel = np.flatnonzero(group == g)
-        sel = sel[np.lexsort((links.entities[sel], -links.exclusivity[sel]))]
-        ents = links.entities[sel]
-        on = np.isin(links.link_ent, ents)
-        who = tuple(int(a) for a in np.unique(links.link_acc[on]))
-        top = int(sel[0])
-        key = str(inc.entity_keys[links.entities[top]])
-        noun = _NAMES[name]
-        sentence = (
-            f"{len(who)} of {n} accounts in this ring share {len(ents)} {noun}"
-            f"{'es' if noun.endswith('address') and len(ents) != 1 else ('' if len(ents) == 1 else 's')}; "
-            f"the most telling, {_short(key)}, is used by {int(links.inside[top])} ring members and "
-            f"{int(index.degree[links.entities[top]]) - int(links.inside[top])} other accounts."
-        )
-        items.append(EvidenceItem(f"shared_{name}", llr, sentence, who, tuple(int(e) for e in ents)))
-    items.append(EvidenceItem("ring_size", by_name["ring_size"], f"The ring has {n} accounts.", members))
-    if value["density"] > 0:
-        items.append(
-            EvidenceItem(
-                "density",
-                by_name["density"],
-                f"{value['density']:.0%} of member pairs share a rare identifier.",
-                members,
-            )
-        )
-    if value["signup_burst"] > 0:
-        spread = 30 * _DAY / 10 ** value["signup_burst"]
-        items.append(
-            EvidenceItem(
-                "signup_burst",
-                by_name["signup_burst"],
-                f"Most members signed up within {_duration(spread)} of each other.",
-                members,
-            )
-        )
-    if value["link_burst"] > 0:
-        items.append(
-            EvidenceItem(
-                "link_burst",
-                by_name["link_burst"],
-                f"{value['link_burst']:.0%} of the members' links to shared identifiers were first seen "
-                "within 6 hours of another member's.",
-                members,
-            )
-        )
-    return Explanation.of(items)
-
-
-def _short(key: str) -> str:
-    return key if len(key) <= 14 else key[:12] + "…"
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 2 * 3_600:
-        return f"{max(1, round(seconds / 60))} minutes"
-    if seconds < 2 * _DAY:
-        return f"{round(seconds / 3_600)} hours"
-    return f"{round(seconds / _DAY)} days"
-
-
-def score_one(
-    inc: Incidence,
-    index: LinkIndex,
-    members: Sequence[int] | npt.NDArray[np.integer],
-    account_created: Floats,
-    model: LogisticModel,
-) -> RingCoordination:
-    """Features and explained coordination score of one ring."""
-    links = ring_links(index, np.asarray(members, np.int64))
-    x = coordination_features(index, links, account_created)
-    return RingCoordination(links.members, x, explain_coordination(inc, links, x, model, index))
+    ent, t, ring = ent[order], t[order], ring[order]
+    same = ent[1:] == ent[:-1]
+    gap = np.diff(t)
+    near = same & (gap <= _LINK_WINDOW)
+    close = np.r_[False, near] | np.r_[near, False]
+    total = np.bincount(ring, minlength=rings.n_sets)
+    hits = np.bincount(ring, weights=close.astype(np.float64), minlength=rings.n_sets)
+    out: Floats = np.where(total > 0, hits / np.maximum(total, 1), 0.0)
+    return out

@@ -31,7 +31,7 @@ def logit(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EvidenceItem:
     """One piece of evidence and how much it moves the log odds.
 
@@ -58,7 +58,7 @@ class EvidenceItem:
     organization: int = -1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Explanation:
     """A probability and the evidence items whose log-likelihood ratios add up to its logit."""
 
@@ -81,4 +81,4 @@ class Explanation:
     def of(items: Sequence[EvidenceItem]) -> Explanation:
         """The explanation whose probability is sigmoid of the items' summed llr."""
         kept = tuple(items)
-        return Explanation(sigmoid(math.fsum(i.llr for i in kept)), kept)
+        return Explanation(sigmoid(math.fsum([i.llr for i in kept])), kept)

@@ -1,7 +1,7 @@
 """What scoring reads besides the :class:`~graph.links.Incidence`: organisations and their evidence.
 
 The Neo4j reader builds :class:`OrgIndicators` from ``KNOWN_MEMBER_OF`` edges, ``(:IP)-[:OPERATED_BY]->``
-enrichment and ``Account.email_domain``; bench/offline_scoring.py builds it straight from a bundle.
+enrichment and ``Account.email_domain``; bench/offline_bundle.py builds it straight from a bundle.
 """
 
 from __future__ import annotations
