@@ -69,13 +69,15 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
         if not len(keyring):
             _log.warning("RINGTRACE_API_KEYS is empty: every /v1 route answers 401")
         app.state.driver = driver
-        app.state.detections = DetectionRunner(driver, settings.neo4j_database)
+        app.state.detections = DetectionRunner(driver, settings.neo4j_database,
+                                               lease_seconds=settings.detection_lease_seconds)
         try:
             yield
         finally:
-            # A detection run in progress gets a grace period to finish and record itself.
-            if not app.state.detections.wait(timeout=api_settings.shutdown_grace_seconds):
-                _log.warning("closing the Neo4j driver while a detection run is still in progress")
+            # A detection run in progress gets a grace period to finish; one that does not is recorded
+            # failed, so the database's detection lock is free for the next run at once.
+            if not app.state.detections.shutdown(timeout=api_settings.shutdown_grace_seconds):
+                _log.warning("closing the Neo4j driver while a detection run (now recorded failed) still computes")
             driver.close()
 
     app = FastAPI(

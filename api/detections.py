@@ -1,4 +1,9 @@
-"""Detection runs started over HTTP: one at a time per process, in a background thread."""
+"""Detection runs started over HTTP: claimed in Neo4j before the 202, run in a background thread.
+
+"One detection at a time" is the database's rule, not this process's: `claim_detection` takes the
+database's detection lock and records the run as running in one transaction, so every API worker
+(and the CLI) refuses a second run, and any worker can follow the run the moment its 202 is sent.
+"""
 
 from __future__ import annotations
 
@@ -8,77 +13,87 @@ from dataclasses import dataclass
 
 import neo4j
 from graph.detection import DetectionParams
-from graph.pipeline.detect import new_run_id, run_detection
+from graph.pipeline.detect import ClaimedRun, claim_detection, run_claimed
 
-__all__ = ["DetectionBusyError", "DetectionRunner", "LocalRunState"]
+__all__ = ["DetectionRunner", "LocalRunState"]
 
 _log = logging.getLogger("ringtrace.api.detections")
 
 
-class DetectionBusyError(Exception):
-    def __init__(self, run_id: str) -> None:
-        super().__init__(run_id)
-        self.run_id = run_id
-
-
 @dataclass
 class LocalRunState:
-    """What this process knows of a run it started, before (or without) its DetectionRun node."""
+    """What this process knows of a run it started: its thread's outcome, which Neo4j may not know yet."""
 
     run_id: str
     params: DetectionParams
-    status: str  # pending, running, completed, failed
+    status: str  # running, completed, failed
     error: str | None = None
 
 
 class DetectionRunner:
-    """Starts `run_detection` in a thread; refuses a second start while one runs."""
+    """Claims a run (`DetectionRunningError` while one runs anywhere) and runs it in a thread."""
 
-    def __init__(self, driver: neo4j.Driver, database: str) -> None:
+    def __init__(self, driver: neo4j.Driver, database: str, *, lease_seconds: float | None = None) -> None:
         self._driver = driver
         self._database = database
+        self._lease_seconds = lease_seconds
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._threads: dict[str, threading.Thread] = {}
+        self._claims: dict[str, ClaimedRun] = {}
         self._runs: dict[str, LocalRunState] = {}
 
     def start(self, params: DetectionParams) -> LocalRunState:
+        """Claim and start a run; returns once its DetectionRun record is in Neo4j."""
+        claimed = claim_detection(self._driver, self._database, params, lease_seconds=self._lease_seconds)
+        state = LocalRunState(run_id=claimed.run_id, params=params, status="running")
+        thread = threading.Thread(target=self._run, args=(claimed, state), name=f"detect-{claimed.run_id}",
+                                  daemon=True)
         with self._lock:
-            current = self.current()
-            if current is not None:
-                raise DetectionBusyError(current.run_id)
-            state = LocalRunState(run_id=new_run_id(params), params=params, status="pending")
-            self._runs = {k: v for k, v in self._runs.items() if v.status in ("pending", "running")}
+            # Only unfinished runs need remembering: a finished one is read from Neo4j.
+            self._runs = {k: v for k, v in self._runs.items() if v.status == "running"}
             self._runs[state.run_id] = state
-            self._thread = threading.Thread(target=self._run, args=(state,), name=f"detect-{state.run_id}",
-                                            daemon=True)
-            self._thread.start()
-            return state
-
-    def current(self) -> LocalRunState | None:
-        """The run in progress in this process, if any."""
-        if self._thread is None or not self._thread.is_alive():
-            return None
-        return next((s for s in self._runs.values() if s.status in ("pending", "running")), None)
+            self._threads = {k: t for k, t in self._threads.items() if t.is_alive()}
+            self._threads[state.run_id] = thread
+            self._claims[state.run_id] = claimed
+        thread.start()
+        return state
 
     def local(self, run_id: str) -> LocalRunState | None:
         return self._runs.get(run_id)
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the run in progress; True when none is left running."""
-        thread = self._thread
-        if thread is not None:
+        """Wait for this process's runs in progress; True when none is left running."""
+        with self._lock:
+            threads = list(self._threads.values())
+        for thread in threads:
             thread.join(timeout)
-            return not thread.is_alive()
-        return True
+        return not any(thread.is_alive() for thread in threads)
 
-    def _run(self, state: LocalRunState) -> None:
-        state.status = "running"
+    def shutdown(self, timeout: float) -> bool:
+        """Give the runs in progress `timeout` seconds, then record the rest failed; True if all finished.
+
+        A run still computing when the process stops would otherwise hold the lock until its lease ran
+        out; recording it now frees the database for the next run at once. (Its thread, should it
+        reach the end, then finds the run no longer its own and cannot complete it.)
+        """
+        if self.wait(timeout):
+            return True
+        with self._lock:
+            unfinished = [self._claims.get(run_id) for run_id, t in self._threads.items() if t.is_alive()]
+        for claimed in filter(None, unfinished):
+            claimed.lease.fail("the API shut down before the run finished", retry_seconds=5.0)
+        return False
+
+    def _run(self, claimed: ClaimedRun, state: LocalRunState) -> None:
         try:
-            summary = run_detection(self._driver, self._database, state.params, run_id=state.run_id)
-        except Exception as error:  # the run records its own failure when it got that far
+            summary = run_claimed(self._driver, self._database, claimed)
+        except Exception as error:  # the run records its own failure (or its lease does)
             state.status = "failed"
             state.error = f"{type(error).__name__}: {error}"
             _log.error("detection run %s failed: %s", state.run_id, state.error)
             return
+        finally:
+            with self._lock:
+                self._claims.pop(state.run_id, None)
         state.status = "completed"
         _log.info("detection run %s completed: %s", state.run_id, summary.counts)

@@ -13,6 +13,8 @@ from typing import Any, Final
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from graph.ingest.card_numbers import mask_card_numbers
+
 __all__ = ["AccessLogMiddleware", "ApiMetrics", "access_logger"]
 
 access_logger: Final = logging.getLogger("ringtrace.api.access")
@@ -98,7 +100,7 @@ class AccessLogMiddleware:
                     "event": "http_request",
                     "request_id": request_id,
                     "method": scope["method"],
-                    "path": scope["path"],
+                    "path": mask_card_numbers(scope["path"]),  # an id in the path may be a card number
                     "route": route,
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 3),

@@ -15,7 +15,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from graph.errors import NotFoundError
+from graph.errors import NotFoundError, RunNotCompletedError
+from graph.ingest.excerpt import excerpt
 
 __all__ = [
     "PROBLEM_JSON",
@@ -116,7 +117,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc)
+    # A location can hold a key the client sent (`body.links.0.<key>`): card numbers masked.
+    return excerpt(".".join(str(part) for part in loc), 200)
 
 
 async def _on_validation(request: Request, error: Exception) -> JSONResponse:
@@ -143,6 +145,11 @@ async def _on_not_found(request: Request, error: Exception) -> JSONResponse:
     return problem_response(request, 404, str(error) or "not found")
 
 
+async def _on_run_not_completed(request: Request, error: Exception) -> JSONResponse:
+    # The run exists but is no result (yet, or ever): a conflict with the run's state, not a missing one.
+    return problem_response(request, 409, str(error), slug="run-not-completed", title="Detection run not completed")
+
+
 async def _on_neo4j_down(request: Request, error: Exception) -> JSONResponse:
     _log.warning("neo4j unavailable: %s", type(error).__name__)
     return problem_response(request, 503, "the graph database cannot be reached; retry later",
@@ -159,6 +166,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(NotFoundError, _on_not_found)
+    app.add_exception_handler(RunNotCompletedError, _on_run_not_completed)
     app.add_exception_handler(neo4j.exceptions.ServiceUnavailable, _on_neo4j_down)
     app.add_exception_handler(neo4j.exceptions.SessionExpired, _on_neo4j_down)
     app.add_exception_handler(Exception, _on_unexpected)

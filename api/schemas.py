@@ -154,6 +154,8 @@ class RingSummaryOut(BaseModel):
 
 
 class RingMemberOut(BaseModel):
+    """A member of the ring and how sure the run is that it belongs."""
+
     account_id: str = Field(examples=["acc-000123"])
     membership_confidence: float = Field(examples=[0.95])
 
@@ -163,10 +165,17 @@ class RingMemberOut(BaseModel):
 
 
 class RingDetailOut(BaseModel):
-    """One ring: members, coordination score with its evidence, attributions with theirs."""
+    """One ring: a page of its members, coordination score with its evidence, attributions with theirs."""
 
     ring: RingSummaryOut
-    members: list[RingMemberOut]
+    members: list[RingMemberOut] = Field(
+        description="A page of members, most confident first; `members_next_cursor` continues it."
+    )
+    member_count: int = Field(ge=0, description="How many members the ring has in this run, on all pages.",
+                              examples=[412])
+    members_next_cursor: str | None = Field(
+        description="Pass as `members_after` for the next page of members; null on the last page."
+    )
     coordination_prior_llr: float
     coordination_evidence: list[EvidenceOut]
     attributions: list[OrgAttributionOut]
@@ -176,6 +185,8 @@ class RingDetailOut(BaseModel):
         return cls(
             ring=RingSummaryOut.of(detail.summary),
             members=[RingMemberOut.of(m) for m in detail.members],
+            member_count=detail.member_count,
+            members_next_cursor=detail.members_next_cursor,
             coordination_prior_llr=detail.coordination_prior_llr,
             coordination_evidence=[EvidenceOut.of(e) for e in detail.coordination_evidence],
             attributions=[OrgAttributionOut.of(a) for a in detail.attributions],
@@ -249,9 +260,9 @@ class LinksIngested(BaseModel):
     """What a batch did. Rows with errors are skipped; the others are loaded together, once."""
 
     received: int
-    loaded: int = Field(description="Valid rows written (or already written by an identical earlier batch).")
+    loaded: int = Field(description="Valid rows written (or already written by an earlier request or load).")
     rejected: int
-    applied: bool = Field(description="False when an identical batch was applied before: nothing changed.")
+    applied: bool = Field(description="False when every observation was applied before: no count changed.")
     errors: list[LinkRowError]
 
 

@@ -225,6 +225,10 @@ class RunRecord:
     timings: dict[str, float]
     lineage: list[dict[str, Any]]
     error: str | None
+    # The lease: a `running` run whose heartbeat is older than `lease_seconds` has lost its process.
+    heartbeat_at: datetime | None = None
+    lease_seconds: float | None = None
+    previous_run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -276,11 +280,20 @@ class RingMember:
 
 @dataclass(frozen=True)
 class RingDetail:
+    """A ring with one page of its members (most confident first), its evidence and its attributions."""
+
     summary: RingSummary
-    members: tuple[RingMember, ...]
+    members: tuple[RingMember, ...]  # a page; `member_count` says how many the ring has
     coordination_prior_llr: float
     coordination_evidence: tuple[Evidence, ...]
     attributions: tuple[OrgAttribution, ...]
+    member_count: int = 0  # members on all pages; left at 0, `members` is taken to be all of them
+    members_next_cursor: str | None = None  # where the next page of members starts; None on the last page
+
+    def __post_init__(self) -> None:
+        # A ring has at least the members on this page: a smaller count means none was given.
+        if self.member_count < len(self.members):
+            object.__setattr__(self, "member_count", len(self.members))
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
 
     api_keys: SecretStr = Field(SecretStr(""), alias="RINGTRACE_API_KEYS")
 
+    # A running detection renews its lease (`heartbeat_at`) every lease/4 seconds at most; a run whose
+    # heartbeat is older than its lease is taken for dead (its process was killed or lost Neo4j) and
+    # marked failed by the next reader or detection. Longer than any pause of the heartbeat thread.
+    detection_lease_seconds: float = Field(60.0, gt=0, alias="RINGTRACE_DETECTION_LEASE_SECONDS")
+
     @field_validator("neo4j_home")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:

@@ -1,18 +1,55 @@
-"""Shared test configuration.
+"""Shared test configuration: which Neo4j the suite uses, and the `neo4j` marker.
 
-Tests that touch Cypher run against a real Neo4j. Unless NEO4J_URI is set, they use a local test
-server of their own (port 7688, data in .neo4j-test/), started here if it is not running, so a
-developer's demo data on 7687 is never wiped. `make test` stops it afterwards.
+Tests that touch Cypher run against a real Neo4j, and their fixtures delete everything in it. Unless
+NEO4J_URI is set, the suite uses a server of its own (port 7688, data in .neo4j-test/), started here
+if it is not running, so a developer's demo data on 7687 is never wiped. With NEO4J_URI set (plus
+RINGTRACE_NEO4J_BOLT_PORT, _HTTP_PORT and _HOME for a local server), the suite uses that server only
+if it can prove the database is a test database (tests/suite_database.py) and stops otherwise, before
+any fixture writes. `make test` stops the server afterwards.
+
+Every test whose fixtures reach Neo4j carries the `neo4j` marker, so `pytest -m "not neo4j"` runs the
+tests that need no database (and starts none).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import suppress
+
+import pytest
+
+import neo4j
+from graph.settings import Settings
+from graph.store.driver import create_driver
+from tests.suite_database import DEFAULT_TEST_HOME, accept_test_database, mark_database
 
 TEST_BOLT_PORT = "7688"
 
 if "NEO4J_URI" not in os.environ:
+    # The suite's own server, whole: a developer's RINGTRACE_NEO4J_* settings describe their own server.
     os.environ["NEO4J_URI"] = f"bolt://127.0.0.1:{TEST_BOLT_PORT}"
-    os.environ.setdefault("RINGTRACE_NEO4J_BOLT_PORT", TEST_BOLT_PORT)
-    os.environ.setdefault("RINGTRACE_NEO4J_HTTP_PORT", "7475")
-    os.environ.setdefault("RINGTRACE_NEO4J_HOME", os.path.join(os.path.dirname(__file__), "..", ".neo4j-test"))
+    os.environ["RINGTRACE_NEO4J_BOLT_PORT"] = TEST_BOLT_PORT
+    os.environ["RINGTRACE_NEO4J_HTTP_PORT"] = "7475"
+    os.environ["RINGTRACE_NEO4J_HOME"] = str(DEFAULT_TEST_HOME)
+
+#: The fixture every Neo4j fixture depends on; a test whose fixtures include it needs Neo4j.
+NEO4J_FIXTURE = "neo4j_test_settings"
+
+
+@pytest.fixture(scope="session")
+def neo4j_test_settings() -> Iterator[Settings]:
+    """Settings of a database the suite may wipe; the session stops here (pytest.exit) if there is none."""
+    settings = Settings()
+    accept_test_database(settings, os.environ)
+    yield settings
+    # A test that wiped everything also took the marker; leave the database recognisable for the next run.
+    # (A server gone by now is no test failure: the next session then says what it finds.)
+    with create_driver(settings) as driver, suppress(neo4j.exceptions.ServiceUnavailable):
+        mark_database(driver, settings.neo4j_database)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if NEO4J_FIXTURE in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.neo4j)

@@ -39,8 +39,10 @@ def links_router(limits: ApiSettings) -> APIRouter:
     def ingest_links(batch: LinkBatch, driver: Driver, database: Database, metrics: Metrics) -> LinksIngested:
         """Validate every row; load the valid ones in one transaction; report the others by index.
 
-        Sending the same batch again changes nothing (`applied: false`). A row with an error never
-        stops the others; a batch that is not JSON of this shape is refused whole with 422.
+        An observation counts once, whichever request or file brings it: sending rows that were
+        applied before changes no count (`applied: false`) but still enriches their IPs, so a retry
+        completes what a failed request left undone. A row with an error never stops the others; a
+        batch that is not JSON of this shape is refused whole with 422.
         """
         rows: list[dict[str, Any]] = []
         errors: list[LinkRowError] = []
@@ -53,7 +55,7 @@ def links_router(limits: ApiSettings) -> APIRouter:
         applied = False
         if rows:
             with metrics.neo4j("load_links"):
-                applied = load_rows(driver, database, "links", rows)
+                applied = load_rows(driver, database, "links", rows) > 0
         metrics.links_rows.labels("loaded").inc(len(rows))
         metrics.links_rows.labels("rejected").inc(len(errors))
         return LinksIngested(received=len(batch.links), loaded=len(rows), rejected=len(errors), applied=applied,

@@ -12,6 +12,7 @@ from api.problems import ProblemError, problem_responses
 from api.schemas import RingDetailOut, RingPage, RingSummaryOut
 from api.settings import ApiSettings
 from graph.store import results
+from graph.store.results import MAX_MEMBER_PAGE_SIZE, MEMBER_PAGE_SIZE
 
 __all__ = ["rings_router"]
 
@@ -54,17 +55,30 @@ def rings_router(limits: ApiSettings) -> APIRouter:
             raise ProblemError(422, f"cursor: {error}", slug="invalid-cursor", title="Invalid cursor") from None
         return RingPage(rings=[RingSummaryOut.of(r) for r in page], next_cursor=next_cursor)
 
-    @router.get("/{ring_id}", summary="One ring: members, scores, attributions and evidence paths")
+    @router.get("/{ring_id}", summary="One ring: a page of members, scores, attributions and evidence paths")
     def ring_detail(
         ring_id: Annotated[str, Path(min_length=1, max_length=128, examples=["ring-3f9a2c"])],
         driver: Driver,
         database: Database,
         metrics: Metrics,
         run_id: RunId = None,
+        members_limit: Annotated[int, Query(ge=1, le=MAX_MEMBER_PAGE_SIZE,
+                                            description="Members per page, most confident first.")] = (
+            MEMBER_PAGE_SIZE
+        ),
+        members_after: Annotated[str | None, Query(min_length=1, max_length=512,
+                                                   description="`members_next_cursor` of the previous page.")] = None,
     ) -> RingDetailOut:
-        """The ring as the run found it. 404 for a ring or run Neo4j does not hold."""
-        with metrics.neo4j("ring_detail"):
-            detail = results.ring_detail(driver, database, ring_id, run_id=run_id)
+        """The ring as the run found it, with one page of its members (`member_count` says how many in all).
+
+        404 for a ring or run Neo4j does not hold; 422 for a `members_after` this API did not issue.
+        """
+        try:
+            with metrics.neo4j("ring_detail"):
+                detail = results.ring_detail(driver, database, ring_id, run_id=run_id, members_limit=members_limit,
+                                             members_after=members_after)
+        except ValueError as error:  # the limit is bounded by the schema, so: a cursor that is not one of ours
+            raise ProblemError(422, f"members_after: {error}", slug="invalid-cursor", title="Invalid cursor") from None
         return RingDetailOut.of(detail)
 
     return router

@@ -7,7 +7,9 @@ CREATE CONSTRAINT email_address IF NOT EXISTS FOR (n:Email) REQUIRE n.address IS
 CREATE CONSTRAINT phone_number IF NOT EXISTS FOR (n:Phone) REQUIRE n.number IS UNIQUE;
 CREATE CONSTRAINT organization_name IF NOT EXISTS FOR (n:Organization) REQUIRE n.name IS UNIQUE;
 CREATE CONSTRAINT ip_range_cidr IF NOT EXISTS FOR (n:IPRange) REQUIRE n.cidr IS UNIQUE;
+// The version of the stored ranges, which every IP's enrichment is compared with: one node per table.
+CREATE CONSTRAINT ip_range_table_name IF NOT EXISTS FOR (n:IPRangeTable) REQUIRE n.name IS UNIQUE;
 CREATE CONSTRAINT ring_id IF NOT EXISTS FOR (n:Ring) REQUIRE n.ring_id IS UNIQUE;
 CREATE CONSTRAINT detection_run_id IF NOT EXISTS FOR (n:DetectionRun) REQUIRE n.run_id IS UNIQUE;
-CREATE CONSTRAINT applied_batch_id IF NOT EXISTS FOR (n:AppliedBatch) REQUIRE n.batch_id IS UNIQUE;
 CREATE CONSTRAINT scoring_model_version IF NOT EXISTS FOR (n:ScoringModel) REQUIRE n.version IS UNIQUE;
+CREATE CONSTRAINT detection_lock_name IF NOT EXISTS FOR (n:DetectionLock) REQUIRE n.name IS UNIQUE;

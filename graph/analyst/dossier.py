@@ -6,6 +6,11 @@ and phones they share, organisations), the timeline of first-seen links, and the
 (parameters, counts, code version, times) for the chain of custody. Everything is inline (CSS, SVG,
 a few lines of script) and a Content-Security-Policy forbids any fetch: the page works offline and
 stays the same when the database changes. Every value is escaped.
+
+A ring can hold thousands of accounts, so the page is bounded whatever its size: the drawing shows at
+most 60 accounts and 60 shared entities, chosen by evidence rank (what the strongest evidence names
+first, then the most confident members and the most widely shared entities) and says what it left
+out; the member table lists the first 1,000 members, most confident first.
 """
 
 from __future__ import annotations
@@ -29,14 +34,19 @@ from graph.analyst.charts import (
 )
 from graph.records import Evidence, RingDetail, RunRecord
 from graph.store.dossier_reads import read_organisation_ties, read_shared_entities
-from graph.store.results import ring_detail
+from graph.store.results import MAX_MEMBER_PAGE_SIZE, ring_detail
 from graph.store.runs import read_run
 
-__all__ = ["Dossier", "TimelineLink", "gather_dossier", "render_dossier", "ring_dossier"]
+__all__ = ["Dossier", "DrawingExtent", "TimelineLink", "gather_dossier", "render_dossier", "ring_dossier"]
 
-_MAX_ENTITIES: Final = 60
+#: What one page draws and lists at most: a drawing of more nodes is unreadable, and a page of any size
+#: must stay cheap to build and to open.
+_MAX_DRAWN_ACCOUNTS: Final = 60
+_MAX_DRAWN_ENTITIES: Final = 60
+_MAX_DRAWN_ORGANISATIONS: Final = 12
+_MAX_MEMBER_ROWS: Final = MAX_MEMBER_PAGE_SIZE
 _MAX_TIMELINE_ROWS: Final = 300
-
+_NOT_ENTITIES: Final = frozenset({"Account", "Organization"})
 
 
 @dataclass(frozen=True)
@@ -50,13 +60,50 @@ class TimelineLink:
 
 
 @dataclass(frozen=True)
+class DrawingExtent:
+    """How much of the ring the evidence drawing shows, against how much there is."""
+
+    members_drawn: int
+    members: int
+    entities_drawn: int
+    entities: int
+    organisations_drawn: int = 0
+    organisations: int = 0
+
+    @property
+    def capped(self) -> bool:
+        return (self.members_drawn, self.entities_drawn, self.organisations_drawn) != (
+            self.members, self.entities, self.organisations)
+
+    def note(self) -> str:
+        if not self.capped:
+            return f"Showing all {self.members:,} members and {self.entities:,} shared entities."
+        organisations = (f", {self.organisations_drawn:,} of {self.organisations:,} organisations"
+                         if self.organisations_drawn != self.organisations else "")
+        return (f"Showing {self.members_drawn:,} of {self.members:,} members and {self.entities_drawn:,} of "
+                f"{self.entities:,} shared entities{organisations}: the drawing is capped, and shows what the "
+                "strongest evidence names first, then the most confident members and the most widely shared "
+                "entities.")
+
+
+@dataclass(frozen=True)
 class Dossier:
-    detail: RingDetail
+    detail: RingDetail  # with the first page of members (at most 1,000)
     run: RunRecord | None
     nodes: tuple[GraphNode, ...]
     edges: tuple[GraphEdge, ...]
     timeline: tuple[TimelineLink, ...]
     generated_at: datetime
+    extent: DrawingExtent | None = None  # None: the nodes are all there is
+
+    def drawing_extent(self) -> DrawingExtent:
+        if self.extent is not None:
+            return self.extent
+        members = {m.account_id for m in self.detail.members}
+        drawn = sum(1 for n in self.nodes if n.label == "Account" and n.key in members)
+        entities = sum(1 for n in self.nodes if n.label not in _NOT_ENTITIES)
+        organisations = sum(1 for n in self.nodes if n.label == "Organization")
+        return DrawingExtent(drawn, self.detail.member_count, entities, entities, organisations, organisations)
 
 
 def _native(value: Any) -> datetime | None:
@@ -67,61 +114,112 @@ def _native(value: Any) -> datetime | None:
 
 
 def _evidence_items(detail: RingDetail) -> list[Evidence]:
+    """Every evidence item of the ring, strongest first (coordination before attribution on ties)."""
     items = list(detail.coordination_evidence)
     for attribution in detail.attributions:
         items.extend(attribution.evidence)
-    return items
+    return sorted(items, key=lambda item: -abs(item.llr))  # stable: ties keep their stored rank
+
+
+def _ranked_accounts(detail: RingDetail, items: list[Evidence]) -> dict[str, GraphNode]:
+    """Accounts in drawing order: those the strongest evidence names (its paths, then its accounts),
+    then the remaining members, most confident first."""
+    members = {m.account_id: m.membership_confidence for m in detail.members}
+    named: dict[str, str] = {}
+    for item in items:
+        for path in item.paths:
+            for node in path.nodes:
+                if node.label == "Account":
+                    named.setdefault(node.value, item.kind)
+        for account in item.accounts:
+            named.setdefault(account, item.kind)
+    for account in members:
+        named.setdefault(account, "")
+    ranked = {}
+    for account, kind in named.items():
+        note = (f"membership confidence {members[account]:.2f}" if account in members
+                else f"named by the evidence ({kind})")
+        ranked[account] = GraphNode(f"Account:{account}", "Account", account, note)
+    return ranked
+
+
+def _ranked_entities(items: list[Evidence], shared: list[dict[str, Any]]) -> dict[str, GraphNode]:
+    """Shared entities in drawing order: those on the strongest evidence's paths, then the most shared."""
+    ranked: dict[str, GraphNode] = {}
+    for item in items:
+        for path in item.paths:
+            for node in path.nodes:
+                node_id = f"{node.label}:{node.value}"
+                if node.label not in _NOT_ENTITIES and node_id not in ranked:
+                    ranked[node_id] = GraphNode(node_id, node.label, node.value, item.kind)
+    for record in shared:  # most shared first, as read
+        node_id = f"{record['label']}:{record['key']}"
+        if node_id not in ranked:
+            network = f", {record['network']} network" if record["network"] else ""
+            ranked[node_id] = GraphNode(node_id, record["label"], record["key"],
+                                        f"shared by {len(record['links'])} members{network}")
+    return ranked
 
 
 def gather_dossier(driver: neo4j.Driver, database: str, ring_id: str, *, run_id: str | None = None) -> Dossier:
     """Read what the dossier shows; NotFoundError for an unknown ring or run."""
-    detail = ring_detail(driver, database, ring_id, run_id=run_id)
+    detail = ring_detail(driver, database, ring_id, run_id=run_id, members_limit=_MAX_MEMBER_ROWS)
     run_id = detail.summary.run_id
     run = read_run(driver, database, run_id)
     shared = read_shared_entities(driver, database, ring_id, run_id)
+    items = _evidence_items(detail)
 
-    nodes: dict[str, GraphNode] = {}
+    accounts = _ranked_accounts(detail, items)
+    entities = _ranked_entities(items, shared)
+    account_nodes = {node.id: node for node in list(accounts.values())[:_MAX_DRAWN_ACCOUNTS]}
+    drawn_entities = dict(list(entities.items())[:_MAX_DRAWN_ENTITIES])
+    drawn: dict[str, GraphNode] = {**account_nodes, **drawn_entities}
+
+    organisations = [a.organization for a in detail.attributions]
+    addresses = [n.key for n in drawn_entities.values() if n.label == "IP"]
+    ties = [t for t in read_organisation_ties(driver, database, ring_id, run_id, addresses, organisations)
+            if f"{t['label']}:{t['key']}" in drawn]
+    # Organisations: on the strongest evidence's paths, the three most likely, then those tied to the drawing.
+    candidates = [n.value for item in items for path in item.paths for n in path.nodes if n.label == "Organization"]
+    candidates += organisations[:3] + [t["organization"] for t in ties]
+    ranked_organisations = list(dict.fromkeys(candidates))
+    for name in ranked_organisations[:_MAX_DRAWN_ORGANISATIONS]:
+        drawn[f"Organization:{name}"] = GraphNode(f"Organization:{name}", "Organization", name)
+
     edges: set[GraphEdge] = set()
-    for member in detail.members:
-        nodes[f"Account:{member.account_id}"] = GraphNode(
-            f"Account:{member.account_id}", "Account", member.account_id,
-            f"membership confidence {member.membership_confidence:.2f}")
-    # Evidence paths first: they are what the scores rest on.
-    for item in _evidence_items(detail):
+    for item in items:
         for path in item.paths:
             ids = [f"{n.label}:{n.value}" for n in path.nodes]
-            for n, node_id in zip(path.nodes, ids, strict=True):
-                nodes.setdefault(node_id, GraphNode(node_id, n.label, n.value, item.kind))
-            for rel in path.relationships:
-                edges.add(GraphEdge(ids[rel.start], ids[rel.end], rel.type))
+            edges.update(GraphEdge(ids[r.start], ids[r.end], r.type) for r in path.relationships
+                         if ids[r.start] in drawn and ids[r.end] in drawn)
     timeline: list[TimelineLink] = []
-    entity_count = sum(1 for n in nodes.values() if n.label not in ("Account", "Organization"))
     for record in shared:
         node_id = f"{record['label']}:{record['key']}"
         links = record["links"]
-        if node_id not in nodes and entity_count < _MAX_ENTITIES:
-            note = f"shared by {len(links)} members" + (f", {record['network']} network" if record["network"] else "")
-            nodes[node_id] = GraphNode(node_id, record["label"], record["key"], note)
-            entity_count += 1
         for link in links:
-            if node_id in nodes:
+            if node_id in drawn and f"Account:{link['account_id']}" in drawn:
                 edges.add(GraphEdge(f"Account:{link['account_id']}", node_id, link["type"]))
             when = _native(link["first_seen"])
             if when is not None:
                 timeline.append(TimelineLink(when, link["account_id"], link["type"], record["label"], record["key"],
                                              len(links) - 1))
-    organisations = [a.organization for a in detail.attributions]
-    addresses = [n.key for n in nodes.values() if n.label == "IP"]
-    related = read_organisation_ties(driver, database, ring_id, run_id, addresses, organisations)
-    for record in related:
-        org_id = f"Organization:{record['organization']}"
-        nodes.setdefault(org_id, GraphNode(org_id, "Organization", record["organization"]))
-        edges.add(GraphEdge(f"{record['label']}:{record['key']}", org_id, record["type"]))
-    for name in organisations[:3]:
-        nodes.setdefault(f"Organization:{name}", GraphNode(f"Organization:{name}", "Organization", name))
+    for tie in ties:
+        org_id = f"Organization:{tie['organization']}"
+        if org_id in drawn:
+            edges.add(GraphEdge(f"{tie['label']}:{tie['key']}", org_id, tie["type"]))
     timeline.sort(key=lambda t: (t.first_seen, t.account_id, t.entity))
-    return Dossier(detail, run, tuple(nodes.values()), tuple(sorted(edges, key=lambda e: (e.source, e.target, e.type))),
-                   tuple(timeline), datetime.now(UTC))
+
+    members = {m.account_id for m in detail.members} | {a for i in detail.coordination_evidence for a in i.accounts}
+    extent = DrawingExtent(
+        members_drawn=sum(1 for node in account_nodes.values() if node.key in members),
+        members=detail.member_count,
+        entities_drawn=len(drawn_entities),
+        entities=len(entities),
+        organisations_drawn=min(len(ranked_organisations), _MAX_DRAWN_ORGANISATIONS),
+        organisations=len(ranked_organisations),
+    )
+    return Dossier(detail, run, tuple(drawn.values()), tuple(sorted(edges, key=lambda e: (e.source, e.target, e.type))),
+                   tuple(timeline), datetime.now(UTC), extent)
 
 
 def ring_dossier(driver: neo4j.Driver, database: str, ring_id: str, *, run_id: str | None = None) -> str:
@@ -154,6 +252,14 @@ def _evidence_table(items: tuple[Evidence, ...]) -> str:
     return _table(["evidence", "LLR", "share", "what it says", "accounts"],
                   [[i.kind, f"{i.llr:+.2f}", f"{i.share:.0%}", i.sentence, len(i.accounts)] for i in items],
                   "evidence")
+
+
+def _members_note(detail: RingDetail) -> str:
+    if detail.member_count <= len(detail.members):
+        return ""
+    return (f'<p class="note">Listing the {len(detail.members):,} most confident of {detail.member_count:,} members; '
+            f"the API lists them all, a page at a time (GET /v1/rings/{_e(detail.summary.ring_id)}, "
+            "following members_next_cursor).</p>")
 
 
 def _run_section(run: RunRecord | None, run_id: str) -> str:
@@ -208,6 +314,7 @@ svg.graph{display:block;margin:0 auto;max-height:900px;border:1px solid #e3e6eb;
 .legend span{display:inline-block;margin-right:12px}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:4px}
 footer{color:#8d99a8;font-size:12px;margin-top:32px}
+.note{color:#5b6472;font-style:italic}
 """
 
 _SCRIPT: Final = """
@@ -237,7 +344,7 @@ def render_dossier(dossier: Dossier) -> str:
     detail, summary = dossier.detail, dossier.detail.summary
     top = detail.attributions[0] if detail.attributions else None
     cards = [
-        ("members", str(len(detail.members))),
+        ("members", f"{detail.member_count:,}"),
         ("coordination score", _p(summary.score)),
         ("attributed to", top.organization if top else "no organisation"),
         ("attribution confidence", _p(top.confidence) if top else "n/a"),
@@ -266,6 +373,7 @@ def render_dossier(dossier: Dossier) -> str:
             for label, color in (("Account", "#4C8EDA"), ("Device", "#F79767"), ("PaymentMethod", "#FFC454"),
                                  ("IP", "#57C7E3"), ("Email", "#8DCC93"), ("Phone", "#D9C8AE"),
                                  ("Organization", "#C990C0"))) + "</p>",
+        f'<p class="note" id="drawing-extent">{_e(dossier.drawing_extent().note())}</p>',
         graph_svg(list(dossier.nodes), list(dossier.edges)),
         "<h2>Coordination</h2>",
         "<p>How likely the ring is one operator rather than coincidental sharing: the prior log-odds plus each "
@@ -289,6 +397,7 @@ def render_dossier(dossier: Dossier) -> str:
                             [[a.organization, f"{a.confidence:.3f}"] for a in detail.attributions[3:]]))
     parts += [
         "<h2>Members</h2>",
+        _members_note(detail),
         f'<table class="members"><thead><tr><th>account</th><th>membership confidence</th></tr></thead>'
         f"<tbody>{members}</tbody></table>",
         "<h2>Timeline of first-seen links</h2>",

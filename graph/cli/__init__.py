@@ -13,7 +13,7 @@ import typer
 
 import neo4j
 from graph.cli import analyst, data, detection, results, server
-from graph.cli.common import console
+from graph.cli.common import console, literal
 from graph.errors import RingtraceError
 from graph.settings import get_settings
 
@@ -50,7 +50,7 @@ def main() -> None:
     except neo4j.exceptions.ServiceUnavailable as error:
         settings = get_settings()
         console.print(
-            f"[bold red]error:[/] cannot reach Neo4j at {settings.neo4j_uri} ({error}). "
+            f"[bold red]error:[/] cannot reach Neo4j at {literal(settings.neo4j_uri)} ({literal(error)}). "
             "Start the local server with `ringtrace neo4j start`, or set NEO4J_URI."
         )
         raise SystemExit(1) from None
@@ -58,5 +58,5 @@ def main() -> None:
         console.print("[bold red]error:[/] Neo4j refused the credentials; check NEO4J_USER and NEO4J_PASSWORD.")
         raise SystemExit(1) from None
     except RingtraceError as error:
-        console.print(f"[bold red]error:[/] {error}")
+        console.print(f"[bold red]error:[/] {literal(error)}")
         raise SystemExit(1) from None

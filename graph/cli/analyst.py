@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 import neo4j
-from graph.cli.common import console, fail
+from graph.cli.common import console, fail, literal
 from graph.errors import RingtraceError
 from graph.settings import get_settings
 from graph.store.driver import create_driver
@@ -67,7 +67,7 @@ def query_command(
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*(display(row[c]) for c in columns))
+        table.add_row(*(literal(display(row[c])) for c in columns))
     console.print(table)
     console.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
 
@@ -82,7 +82,7 @@ def bloom_export(
     target = out or PERSPECTIVE_PATH
     perspective = write_perspective(target)
     console.print(
-        f"wrote {target}: {len(perspective['categories'])} categories, "
+        f"wrote {literal(target)}: {len(perspective['categories'])} categories, "
         f"{len(perspective['relationshipTypes'])} relationship types, "
         f"{len(perspective['templates'])} search phrases, {len(perspective['sceneActions'])} scene actions"
     )
@@ -95,9 +95,10 @@ def report_command(
 ) -> None:
     """Write a ring dossier: a self-contained HTML page to attach to a case."""
     from graph.analyst.dossier import ring_dossier
+    from graph.cli.results import run_read_errors
 
     settings = get_settings()
-    with create_driver(settings) as driver:
+    with create_driver(settings) as driver, run_read_errors():
         html_text = ring_dossier(driver, settings.neo4j_database, ring_id, run_id=run)
     out.write_text(html_text, encoding="utf-8")
-    console.print(f"wrote {out} ({len(html_text.encode()):,} bytes)")
+    console.print(f"wrote {literal(out)} ({len(html_text.encode()):,} bytes)")

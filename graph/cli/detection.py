@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from graph.cli.common import console, fail
+from graph.cli.common import console, fail, literal
 from graph.settings import get_settings
 from graph.store.driver import create_driver
 
@@ -27,6 +27,7 @@ def detect(
     """Detect rings in everything loaded and write them back under a new DetectionRun."""
     from graph.cli.render import stage_progress
     from graph.detection import DetectionParams
+    from graph.errors import DetectionRunningError
     from graph.pipeline.detect import run_detection
 
     try:
@@ -36,10 +37,13 @@ def detect(
     except ValueError as error:
         raise fail(error) from error
     settings = get_settings()
-    with create_driver(settings) as driver, stage_progress(console, "detecting") as progress:
-        summary = run_detection(driver, settings.neo4j_database, params, progress=progress)
+    try:
+        with create_driver(settings) as driver, stage_progress(console, "detecting") as progress:
+            summary = run_detection(driver, settings.neo4j_database, params, progress=progress)
+    except DetectionRunningError as error:  # one detection per database, whichever process runs it
+        raise fail(error) from None
     counts = summary.counts
-    console.print(f"run [bold]{summary.run_id}[/]")
+    console.print(f"run [bold]{literal(summary.run_id)}[/]")
     console.print(
         f"{counts['accounts']:,} accounts, {counts['links']:,} links, {counts['entities']:,} entities "
         f"({counts['weak_entities']:,} too widely shared to link accounts), {counts['edges']:,} account pairs"
@@ -79,7 +83,7 @@ def calibrate(
             raise fail(error) from error
     if out is not None:
         save_model(model, out)
-    console.print(f"model [bold]{model.version}[/] fitted on {model.fitted_on}; now the active model")
+    console.print(f"model [bold]{literal(model.version)}[/] fitted on {model.fitted_on}; now the active model")
     for name, part in (("coordination", model.coordination), ("attribution", model.attribution)):
         terms = ", ".join(f"{f} {c:+.2f}" for f, c in zip(part.features, part.coefficients, strict=True) if c)
         console.print(f"{name}: intercept {part.intercept:+.2f}; {terms}")

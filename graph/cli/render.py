@@ -1,4 +1,9 @@
-"""Terminal presentation shared by the CLI commands: progress bars and summary tables."""
+"""Terminal presentation shared by the CLI commands: progress bars and summary tables.
+
+Everything that comes from data (account and ring ids, organisation names, rejected values, file
+paths, error messages) is printed through `literal`: rich markup in it is shown, not obeyed, and
+control characters are spelled out. Lines made only of data are printed with markup off.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from graph.cli.common import literal
 from graph.evaluation.reliability import ReliabilityBin
+from graph.ingest.excerpt import printable
 from graph.ingest.loader import LoadReport
 from graph.records import AccountAttributionView, Evidence, EvidencePath, RingDetail
 
@@ -82,21 +89,21 @@ def print_load_report(console: Console, report: LoadReport) -> None:
     for file in report.files:
         rate = file.read / file.seconds if file.seconds > 0 else 0.0
         table.add_row(
-            file.name, f"{file.read:,}", f"{file.loaded:,}", f"{file.skipped:,}",
+            literal(file.name), f"{file.read:,}", f"{file.loaded:,}", f"{file.skipped:,}",
             f"[red]{file.rejected:,}[/]" if file.rejected else "0", f"{rate:,.0f}",
         )
     console.print(table)
     console.print(f"IP addresses enriched from ranges: {report.enriched_ips:,}; took {report.seconds:.1f} s")
     for file in report.files:
         if file.error:
-            console.print(f"[bold red]{file.path}: not loaded:[/] {file.error}")
+            console.print(f"[bold red]{literal(file.path)}: not loaded:[/] {literal(file.error)}")
     rejects = [r for f in report.files for r in f.rejects]
     for reject in rejects[:_MAX_REJECTS_SHOWN]:
-        console.print(f"[yellow]rejected[/] {reject}")
+        console.print(f"[yellow]rejected[/] {literal(reject)}")
     if len(rejects) > _MAX_REJECTS_SHOWN:
         console.print(f"... and {len(rejects) - _MAX_REJECTS_SHOWN:,} more")
     if report.rejects_path:
-        console.print(f"every rejected row, with its reason: {report.rejects_path}")
+        console.print(f"every rejected row, with its reason: {literal(report.rejects_path)}")
 
 
 def format_path(path: EvidencePath) -> str:
@@ -130,53 +137,57 @@ def _evidence_lines(items: tuple[Evidence, ...], top: int) -> list[str]:
         bar = "█" * max(1, round(item.share * 20))
         lines.append(f"  {sign}{abs(item.llr):5.2f} {bar:<20} {item.sentence}")
         lines.extend(f"         path: {format_path(p)}" for p in item.paths[:2])
-    return lines
+    return [printable(line) for line in lines]  # printed with markup off
 
 
 def print_ring(console: Console, rank: int, detail: RingDetail, evidence: int) -> None:
     summary = detail.summary
+    organization = literal(summary.organization)
     who = (
-        f"attributed to [bold]{summary.organization}[/] ({summary.attribution_confidence:.2f})"
+        f"attributed to [bold]{organization}[/] ({summary.attribution_confidence:.2f})"
         if summary.organization and (summary.attribution_confidence or 0.0) >= 0.5
-        else (f"best candidate {summary.organization} ({summary.attribution_confidence:.2f})"
+        else (f"best candidate {organization} ({summary.attribution_confidence:.2f})"
               if summary.organization else "no organisation in evidence")
     )
     console.print(
-        f"[bold]#{rank} {summary.ring_id}[/]  {summary.size} accounts  "
+        f"[bold]#{rank} {literal(summary.ring_id)}[/]  {summary.size} accounts  "
         f"coordination [bold]{summary.score:.3f}[/]  {who}"
     )
     for line in _evidence_lines(detail.coordination_evidence, evidence):
         console.print(line, highlight=False, markup=False)
     if detail.attributions and evidence:
         top = detail.attributions[0]
-        console.print(f"  why {top.organization}:", highlight=False)
+        console.print(f"  why {literal(top.organization)}:", highlight=False)
         for line in _evidence_lines(top.evidence, evidence):
             console.print(line, highlight=False, markup=False)
 
 
 def print_account(console: Console, view: AccountAttributionView, ring: RingDetail | None, evidence: int) -> None:
-    console.rule(f"account {view.account_id}")
+    console.rule(f"account {literal(view.account_id)}")
     if view.run_id is None:
         console.print("no detection run yet: run `ringtrace detect`")
         return
     if view.ring is not None:
         console.print(
-            f"member of [bold]{view.ring.ring_id}[/] ({view.ring.size} accounts, coordination "
-            f"{view.ring.score:.3f}) with membership confidence {view.membership_confidence:.2f} in {view.run_id}"
+            f"member of [bold]{literal(view.ring.ring_id)}[/] ({view.ring.size} accounts, coordination "
+            f"{view.ring.score:.3f}) with membership confidence {view.membership_confidence:.2f} "
+            f"in {literal(view.run_id)}"
         )
     else:
-        console.print(f"in no ring of {view.run_id}")
+        console.print(f"in no ring of {literal(view.run_id)}")
     if not view.attributions:
         console.print("not attributed to any organisation")
     for attribution in view.attributions:
         console.print(
-            f"[bold]{attribution.organization}[/]: confidence {attribution.confidence:.3f} "
+            f"[bold]{literal(attribution.organization)}[/]: confidence {attribution.confidence:.3f} "
             f"(prior log-odds {attribution.prior_llr:+.2f}, evidence below adds up to the rest)"
         )
         for line in _evidence_lines(attribution.evidence, evidence):
             console.print(line, highlight=False, markup=False)
     if ring is not None:
-        console.print(f"why {ring.summary.ring_id} looks operated together (score {ring.summary.score:.3f}):")
+        console.print(
+            f"why {literal(ring.summary.ring_id)} looks operated together (score {ring.summary.score:.3f}):"
+        )
         for line in _evidence_lines(ring.coordination_evidence, evidence):
             console.print(line, highlight=False, markup=False)
 
@@ -184,17 +195,17 @@ def print_account(console: Console, view: AccountAttributionView, ring: RingDeta
 def print_metrics(
     console: Console, title: str, rows: Sequence[tuple[str, ...]], columns: Sequence[str] = ("value",)
 ) -> None:
-    table = Table(title=title)
+    table = Table(title=literal(title))  # titles name runs and files
     table.add_column("metric")
     for column in columns:
         table.add_column(column, justify="right")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(literal(cell) for cell in row))
     console.print(table)
 
 
 def print_reliability(console: Console, title: str, bins: list[ReliabilityBin]) -> None:
-    table = Table(title=title)
+    table = Table(title=literal(title))  # titles name runs and files
     for column in ("predicted", "count", "mean predicted", "observed rate"):
         table.add_column(column, justify="right")
     for b in bins:

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from graph.cli.common import console, run_or_latest
+from graph.cli.common import console, fail, literal, run_or_latest
+from graph.errors import NotFoundError, RunNotCompletedError
 from graph.settings import get_settings
 from graph.store.driver import create_driver
 
-__all__ = ["evaluate", "explain", "export", "rings"]
+__all__ = ["evaluate", "explain", "export", "rings", "run_read_errors"]
+
+
+@contextmanager
+def run_read_errors() -> Iterator[None]:
+    """Exit 1 with one line for a `--run` that names no run, or a run that is running or failed.
+
+    Around the run's resolution, before any output is written: a typo must not leave empty export
+    files behind with exit code 0, nor a half-written run pass for a result.
+    """
+    try:
+        yield
+    except (NotFoundError, RunNotCompletedError) as error:
+        raise fail(error) from None
 
 
 def rings(
@@ -24,11 +40,11 @@ def rings(
     from graph.store.results import list_rings, ring_detail
 
     settings = get_settings()
-    with create_driver(settings) as driver:
+    with create_driver(settings) as driver, run_read_errors():
         run_id = run_or_latest(driver, settings.neo4j_database, run)
         page, _ = list_rings(driver, settings.neo4j_database, run_id=run_id, limit=top)
         details = [ring_detail(driver, settings.neo4j_database, r.ring_id, run_id=run_id) for r in page]
-    console.rule(f"top {len(details)} rings of {run_id}")
+    console.rule(f"top {len(details)} rings of {literal(run_id)}")
     for rank, detail in enumerate(details, start=1):
         print_ring(console, rank, detail, evidence)
 
@@ -43,7 +59,7 @@ def explain(
     from graph.store.results import account_attribution, ring_detail
 
     settings = get_settings()
-    with create_driver(settings) as driver:
+    with create_driver(settings) as driver, run_read_errors():
         view = account_attribution(driver, settings.neo4j_database, account_id, run_id=run)
         ring = None
         if view.ring is not None:
@@ -60,11 +76,12 @@ def export(
 
     settings = get_settings()
     with create_driver(settings) as driver:
-        run_id = run_or_latest(driver, settings.neo4j_database, run)
+        with run_read_errors():
+            run_id = run_or_latest(driver, settings.neo4j_database, run)
         written = export_run(driver, settings.neo4j_database, run_id, out)
     for name, rows in written.items():
-        console.print(f"{out / name}: {rows:,} rows")
-    console.print(f"exported run {run_id}")
+        console.print(f"{literal(out / name)}: {rows:,} rows")
+    console.print(f"exported run {literal(run_id)}")
 
 
 def evaluate(
@@ -81,7 +98,8 @@ def evaluate(
     labels = read_truth(truth)
     settings = get_settings()
     with create_driver(settings) as driver:
-        run_id = run_or_latest(driver, settings.neo4j_database, run)
+        with run_read_errors():
+            run_id = run_or_latest(driver, settings.neo4j_database, run)
         scored = read_scored_rings(driver, settings.neo4j_database, run_id)
     every = [ring.members for ring in scored]
     coordinated = [ring.members for ring in scored if ring.score >= 0.5]

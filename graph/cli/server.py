@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from graph import local_server
-from graph.cli.common import console, fail
+from graph.cli.common import console, fail, literal
 from graph.errors import RingtraceError
 from graph.settings import get_settings
 from graph.store.driver import create_driver
@@ -35,7 +35,7 @@ def neo4j_start(timeout: Annotated[float, typer.Option(help="Seconds to wait for
     except RingtraceError as error:
         raise fail(error) from error
     verb = "already running" if was.running and was.bolt_answers else "started"
-    console.print(f"Neo4j {verb}: pid {now.pid}, {now.bolt_uri}, data in {now.home}")
+    console.print(f"Neo4j {verb}: pid {now.pid}, {literal(now.bolt_uri)}, data in {literal(now.home)}")
 
 
 @neo4j_app.command("stop")

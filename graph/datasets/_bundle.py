@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, TextIO
 
+from graph.ingest.card_numbers import contains_card_number
 from graph.ingest.normalise import normalise_email, normalise_ip, normalise_phone
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
 ACCOUNT_COLUMNS: Final[tuple[str, ...]] = ("account_id", "created_at", "email", "country", "status")
 LINK_COLUMNS: Final[tuple[str, ...]] = ("account_id", "kind", "value", "first_seen", "last_seen", "count")
 TRUTH_COLUMNS: Final[tuple[str, ...]] = ("account_id", "ring_id", "organization", "cohort")
+_MIN_TOKEN_HEX: Final = 20
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,14 @@ def iso_utc(moment: datetime) -> str:
 def token(namespace: str, value: str, length: int = 24) -> str:
     """A stable opaque token ``<namespace>_<hex>`` for a value that must not be stored raw.
 
-    Hex with a letter prefix never looks like a card number, so the loader's PAN guard accepts it.
-    An unsalted hash of a small value space (a 9-digit SSN, a 16-digit PAN with known BIN) can be
-    reversed by enumeration: tokens are for linking, not for secrecy.
+    The hex part has at least 20 characters: the loader's card-number guard does not search a
+    hexadecimal word that long (graph/ingest/card_numbers.py), while a shorter one can hold a
+    Luhn-valid run of 13+ digits by chance. An unsalted hash of a small value space (a 9-digit SSN,
+    a 16-digit PAN with known BIN) can be reversed by enumeration: tokens are for linking, not for
+    secrecy.
     """
+    if length < _MIN_TOKEN_HEX:
+        raise ValueError(f"a token has at least {_MIN_TOKEN_HEX} hex characters, not {length}")
     digest = hashlib.sha256(f"ringtrace:{namespace}:{value}".encode()).hexdigest()
     return f"{namespace}_{digest[:length]}"
 
@@ -152,7 +158,12 @@ def connected_groups(pairs: Iterable[tuple[str, str]], min_size: int = 2) -> lis
 
 
 class BundleBuilder:
-    """Collects accounts, links and truth rows, normalises identifiers and writes the bundle."""
+    """Collects accounts, links and truth rows, normalises identifiers and writes the bundle.
+
+    Nothing it writes holds a card number (the loader would refuse the row): a value or property
+    that looks like one is dropped and counted, and an account id that does is a mistake of the
+    adapter (ValueError: derive such ids with `token`).
+    """
 
     def __init__(self, dataset: str, extra_account_columns: Sequence[str] = ()) -> None:
         self.dataset = dataset
@@ -165,8 +176,13 @@ class BundleBuilder:
     def skip(self, reason: str, n: int = 1) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + n
 
+    def _check_id(self, account_id: str) -> None:
+        if contains_card_number(account_id):
+            raise ValueError(f"{self.dataset}: an account id looks like a card number; derive ids with token()")
+
     def account(self, account_id: str, **fields: str) -> None:
         """Add (or complete) an account; `email` is normalised, a malformed one is dropped and counted."""
+        self._check_id(account_id)
         row = self.accounts.setdefault(account_id, {"account_id": account_id})
         for name, value in fields.items():
             if name not in self.account_columns:
@@ -179,6 +195,9 @@ class BundleBuilder:
                 except ValueError:
                     self.skip("malformed email")
                     continue
+            if contains_card_number(value):
+                self.skip(f"{name} that looks like a card number")
+                continue
             row.setdefault(name, value)
 
     def link(self, account_id: str, kind: str, value: str, seen: str = "") -> str | None:
@@ -197,6 +216,10 @@ class BundleBuilder:
         except ValueError:
             self.skip(f"malformed {kind}")
             return None
+        self._check_id(account_id)
+        if contains_card_number(value):  # e.g. one 14-digit phone number in ten passes the Luhn check
+            self.skip(f"{kind} that looks like a card number")
+            return None
         key = (account_id, kind, value)
         current = self.links.get(key)
         if current is None:
@@ -210,6 +233,7 @@ class BundleBuilder:
         return value
 
     def label(self, account_id: str, ring_id: str, cohort: str, organization: str = "") -> None:
+        self._check_id(account_id)
         self.truth[account_id] = (ring_id, organization, cohort)
 
     def write(self, out: Path) -> ImportSummary:

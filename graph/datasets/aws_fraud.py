@@ -84,7 +84,7 @@ def _registrations(bundle: BundleBuilder, path: Path, prefix: str, rings: list[t
         for kind, value in (
             ("ip", row.get("ip_address", "")),
             ("phone", row.get("phone_number", "")),
-            ("device", token("ua", user_agent, 16) if user_agent else ""),
+            ("device", token("ua", user_agent, 20) if user_agent else ""),
         ):
             stored = bundle.link(account, kind, value, seen)
             if stored is not None and cohort == "fraud" and kind in _RING_KINDS_REGISTRATION:
@@ -108,7 +108,7 @@ def _transactions(bundle: BundleBuilder, path: Path, rings: list[tuple[str, str]
             ("ip", row.get("ip_address", "")),
             ("email", row.get("customer_email", "")),
             ("phone", row.get("billing_phone", "")),
-            ("device", token("ua", user_agent, 16) if user_agent else ""),
+            ("device", token("ua", user_agent, 20) if user_agent else ""),
         ):
             stored = bundle.link(account, kind, value, seen)
             if stored is not None:

@@ -6,8 +6,9 @@ redistribute or commit the data.
 
 Mapping:
 
-- client ``ID`` -> account ``ps-<ID>``. The raw 16-digit ids start with 4 like card numbers and many
-  are Luhn-valid, which the loader refuses in any account column; the prefix keeps them ids.
+- client ``ID`` -> account ``ps_<hash>`` (a token of the id). The raw 16-digit ids start with 4 like
+  card numbers and many are Luhn-valid: the loader refuses a card number in any field, with or
+  without a prefix, so the ids are hashed (every one, so that all accounts look alike).
 - ``EMAIL`` -> the account's ``email`` (linked like an ``email`` link, domain kept).
 - ``PHONENUMBER`` -> ``phone`` link (digits only; the ``997-586-014`` values carry no country code).
 - ``SSN`` -> **not exported**. There is no SSN kind; mapping it to ``device`` or ``payment`` would
@@ -34,6 +35,7 @@ from graph.datasets._bundle import (
     find_source_file,
     read_csv,
     ring_ids,
+    token,
 )
 
 __all__ = ["ADAPTER", "import_paysim"]
@@ -48,7 +50,7 @@ def import_paysim(source: Path, out: Path) -> ImportSummary:
         if not row.get("ID"):
             bundle.skip("client without ID")
             continue
-        account = f"ps-{row['ID']}"
+        account = token("ps", row["ID"])
         bundle.account(account, email=row.get("EMAIL", ""))
         bundle.link(account, "phone", row.get("PHONENUMBER", ""))
         if row.get("ISFRAUD", "").lower() == "true":

@@ -8,6 +8,7 @@ organisation through the edge that names it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -171,7 +172,7 @@ class PathBuilder:
         for item, share in explanation.ranked(top):
             result.append(Evidence(
                 kind=item.kind,
-                llr=round(item.llr, 6),
+                llr=item.llr,  # unrounded, like the prior: prior + the items' LLRs is the stored log-odds
                 share=round(share, 6),
                 sentence=item.sentence,
                 paths=tuple(self._paths(item, ring_id)),
@@ -191,4 +192,4 @@ def domain_accounts(links: LinkIndex, explanations: Sequence[Explanation]) -> se
 
 
 def prior_llr(explanation: Explanation) -> float:
-    return round(sum(i.llr for i in explanation.items if i.kind == "prior"), 6)
+    return math.fsum(i.llr for i in explanation.items if i.kind == "prior")

@@ -1,5 +1,9 @@
 """The population while it is being drawn: per-account columns indexed by slot, plus the side tables.
 
+Cohorts: the benign majority (home .. traveller), ring members and earlier cases' accounts
+(prior_case), and the hard negatives that look coordinated in the usage log and are not (student,
+researcher, pipeline, team).
+
 Accounts are drawn cohort by cohort into contiguous slots; only when everything is drawn are they
 ordered by sign-up time and given their account ids, so ids say nothing about cohorts.
 """
@@ -36,6 +40,10 @@ COHORTS: tuple[str, ...] = (
     "traveller",
     "ring",
     "prior_case",
+    "student",
+    "researcher",
+    "pipeline",
+    "team",
 )
 STATUSES: tuple[str, ...] = ("active", "suspended", "closed")
 COUNTRY_CODES: tuple[str, ...] = tuple(code for code, _, _ in COUNTRIES)
@@ -67,6 +75,9 @@ class Draft:
     cohort: Ints = field(init=False)
     ring: Ints = field(init=False)  # ring index or -1
     organization: Ints = field(init=False)  # actor index or -1
+    cell: Ints = field(init=False)  # device cell within the ring, -1 outside rings
+    operated_from: Ints = field(init=False)  # when an operator starts using the account (0: never)
+    operated_until: Ints = field(init=False)  # when it stops
     emails: list[tuple[int, pa.Array]] = field(default_factory=list)
     known: list[KnownAttribution] = field(default_factory=list)
 
@@ -78,6 +89,9 @@ class Draft:
         self.cohort = np.full(n, -1, dtype=np.int64)
         self.ring = np.full(n, -1, dtype=np.int64)
         self.organization = np.full(n, -1, dtype=np.int64)
+        self.cell = np.full(n, -1, dtype=np.int64)
+        self.operated_from = np.zeros(n, dtype=np.int64)
+        self.operated_until = np.zeros(n, dtype=np.int64)
 
     def set_emails(self, first_slot: int, addresses: pa.Array) -> None:
         """The sign-up email of the contiguous slots starting at `first_slot`."""

@@ -19,7 +19,10 @@ __all__ = [
     "HOSTING_PROVIDERS",
     "HOTSPOT_OPERATORS",
     "LAST_NAMES",
+    "PIPELINE_TAILS",
     "RESIDENTIAL_ISPS",
+    "TEAM_TAILS",
+    "UNIVERSITY_PLACES",
     "VPN_PROVIDERS",
     "slug",
 ]
@@ -356,6 +359,30 @@ COMPANY_TAILS: Final = (
     "Labs",
     "Freight",
     "Bank",
+)
+
+# Software companies running API pipelines, and companies whose teams share an internal assistant.
+# Neither list shares a word with COMPANY_TAILS, so their names never collide with other companies'.
+PIPELINE_TAILS: Final = ("Cloud", "AI", "Data", "Apps", "Analytics", "Automation", "Platforms", "Commerce")
+TEAM_TAILS: Final = ("Software", "Support", "Agency", "Publishing", "Telecom", "Travel", "Education", "Games")
+# Universities: "<place> University", "University of <place>", "<place> Institute of Technology".
+UNIVERSITY_PLACES: Final = (
+    "Northfield",
+    "Eastbrook",
+    "Westmere",
+    "Southgate",
+    "Ashford",
+    "Riverton",
+    "Lakemont",
+    "Highcliff",
+    "Stonebridge",
+    "Fairhaven",
+    "Glenwood",
+    "Marlow",
+    "Kingsbury",
+    "Oakridge",
+    "Brightwater",
+    "Elmstead",
 )
 
 # Actor organisations: the ones rings can be attributed to. Marine names, never reused by companies.

@@ -1,5 +1,10 @@
 """Writes the bundle: accounts, links, known, ip_ranges and truth as UTF-8 CSV with exact headers.
 
+Besides truth.csv (one row per account) the ground truth has truth_rings.csv, one row per true ring:
+its operation and campaign, what its members share, whether they are fresh or bought accounts, its
+device cells, how it is tied to the operation's earlier campaign, and when it ran. The usage log
+(events.csv) is written by `graph.generator.usage`.
+
 Arrow's CSV writer quotes header names, so the header line is written by hand and the body by
 Arrow without quoting (no generated value contains a comma, quote or newline).
 """
@@ -27,12 +32,25 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "links.csv": ("account_id", "kind", "value", "first_seen", "last_seen", "count", "brand", "bin", "last4"),
     "known.csv": ("account_id", "organization", "source"),
     "ip_ranges.csv": ("cidr", "asn", "organization", "network"),
-    "truth.csv": ("account_id", "ring_id", "organization", "cohort"),
+    "truth.csv": ("account_id", "ring_id", "organization", "cohort", "operation_id"),
+    "truth_rings.csv": (
+        "ring_id",
+        "operation_id",
+        "campaign",
+        "organization",
+        "size",
+        "sharing",
+        "accounts",
+        "cells",
+        "tie",
+        "start",
+        "end",
+    ),
 }
 
 
 def write_bundle(out_dir: Path, draft: Draft, world: RingWorld, rank: Ints, links: Links) -> dict[str, int]:
-    """Write all five files; returns rows per file name."""
+    """Write the bundle and its ground truth; returns rows per file name."""
     out_dir.mkdir(parents=True, exist_ok=True)
     slot_of = np.argsort(rank)
     width = max(7, len(str(draft.accounts - 1)))
@@ -60,10 +78,10 @@ def write_bundle(out_dir: Path, draft: Draft, world: RingWorld, rank: Ints, link
             pa.array([r.network for r in ranges], pa.string()),
         ],
     )
-    ring_width = max(4, len(str(len(world.plans))))
-    ring_ids = prefixed_numbers("R", np.arange(1, len(world.plans) + 1, dtype=np.int64), ring_width)
+    ring_ids, operation_ids = truth_ids(world)
     ring = draft.ring[slot_of]
     actor = draft.organization[slot_of]
+    operation = _operations(draft, world)[slot_of]
     actors = pa.array([a.name for a in world.actors], pa.string())
     rows["truth.csv"] = _write(
         out_dir / "truth.csv",
@@ -72,9 +90,54 @@ def write_bundle(out_dir: Path, draft: Draft, world: RingWorld, rank: Ints, link
             ring_ids.take(pa.array(np.maximum(ring, 0), mask=ring < 0)),
             actors.take(pa.array(np.maximum(actor, 0), mask=actor < 0)),
             pa.array(COHORTS).take(pa.array(draft.cohort[slot_of])),
+            operation_ids.take(pa.array(np.maximum(operation, 0), mask=operation < 0)),
         ],
     )
+    rows["truth_rings.csv"] = _write(out_dir / "truth_rings.csv", _ring_columns(draft, world, ring_ids, operation_ids))
     return rows
+
+
+def truth_ids(world: RingWorld) -> tuple[pa.Array, pa.Array]:
+    """Ring ids (R0001, ...) and operation ids (OP0001, ...) in plan order."""
+    ring_width = max(4, len(str(len(world.plans))))
+    ring_ids = prefixed_numbers("R", np.arange(1, len(world.plans) + 1, dtype=np.int64), ring_width)
+    op_width = max(4, len(str(world.operations)))
+    operation_ids = prefixed_numbers("OP", np.arange(1, world.operations + 1, dtype=np.int64), op_width)
+    return ring_ids, operation_ids
+
+
+def _operations(draft: Draft, world: RingWorld) -> Ints:
+    """Each account's operation: its ring's, or for an earlier case's account the ring it preceded."""
+    of_ring = np.array([p.operation for p in world.plans] + [-1], dtype=np.int64)
+    operation: Ints = of_ring[draft.ring]  # ring -1 picks the trailing -1
+    prior = np.flatnonzero(draft.cohort == COHORTS.index("prior_case"))
+    if len(prior):
+        # Earlier cases' accounts come in plan order, one block per ring with prior accounts.
+        blocks = np.repeat([p.operation for p in world.plans], [p.prior_accounts for p in world.plans])
+        operation[prior] = blocks
+    return operation
+
+
+def _ring_columns(draft: Draft, world: RingWorld, ring_ids: pa.Array, operation_ids: pa.Array) -> list[pa.Array]:
+    plans = world.plans
+    members = [np.flatnonzero(draft.ring == i) for i in range(len(plans))]
+    start = np.array([int(draft.operated_from[m].min()) for m in members], dtype=np.int64)
+    end = np.array([int(draft.operated_until[m].max()) for m in members], dtype=np.int64)
+    actor = np.array([p.actor for p in plans], dtype=np.int64)
+    actors = pa.array([a.name for a in world.actors], pa.string())
+    return [
+        ring_ids,
+        operation_ids.take(pa.array([p.operation for p in plans], pa.int64())),
+        pa.array([p.campaign + 1 for p in plans], pa.int64()),
+        actors.take(pa.array(np.maximum(actor, 0), mask=actor < 0)),
+        pa.array([p.size for p in plans], pa.int64()),
+        pa.array([p.sharing for p in plans], pa.string()),
+        pa.array(["bought" if p.aged else "fresh" for p in plans], pa.string()),
+        pa.array([p.cells for p in plans], pa.int64()),
+        pa.array([p.tie for p in plans], pa.string()),
+        iso_timestamps(start),
+        iso_timestamps(end),
+    ]
 
 
 def _write(path: Path, columns: list[pa.Array]) -> int:

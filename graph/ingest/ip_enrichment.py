@@ -8,13 +8,14 @@ binary searches per address, vectorised over a whole batch.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["IPRange", "RangeTable"]
+__all__ = ["IPRange", "RangeCache", "RangeTable"]
 
 
 @dataclass(frozen=True)
@@ -105,3 +106,25 @@ class RangeTable:
                 if hit >= 0:
                     found[position] = self.ranges[int(hit)]
         return found
+
+
+class RangeCache:
+    """The range table of one version, built once and shared by a process's requests and loads.
+
+    Building a table reads every range (hundreds of thousands in production); a request should pay
+    for that only when the stored ranges changed, which their version says.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: Hashable | None = None
+        self._table = RangeTable(())
+
+    def table(self, key: Hashable, fetch: Callable[[], Iterable[IPRange]]) -> RangeTable:
+        """The table for `key` (a database and its ranges' version), from `fetch` if not held yet."""
+        # One fetch at a time: concurrent requests after a change wait for it rather than repeat it.
+        with self._lock:
+            if key != self._key:
+                self._table = RangeTable(fetch())
+                self._key = key
+            return self._table

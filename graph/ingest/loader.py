@@ -1,9 +1,13 @@
-"""Loading an input bundle (DESIGN.md §4) into Neo4j, file by file, with a report of every row's fate."""
+"""Loading an input bundle (DESIGN.md §4) into Neo4j, file by file, with a report of every row's fate.
+
+What makes a re-load, a re-run after a crash or the same rows through the API count once lives in
+`graph.store.ingest` (observation digests on each link); here rows are parsed, given their digests,
+and IPs are enriched from the stored ranges (`graph.store.ip_ranges` records which IPs still need it).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -14,16 +18,30 @@ from typing import Any, Final
 
 import neo4j
 from graph.errors import BundleError
-from graph.ingest.ip_enrichment import RangeTable
+from graph.ingest.ip_enrichment import RangeCache, RangeTable
+from graph.ingest.observations import distinct_links, with_email_digests
 from graph.ingest.readers import BundleFile, find_bundle_files, read_rows
 from graph.ingest.rows import PARSERS, RowError
-from graph.store.ingest import read_ip_addresses, read_ip_ranges, write_batch
+from graph.spreadsheet import write_csv
+from graph.store.ingest import IPEnrichment, write_accounts, write_known, write_links
+from graph.store.ip_ranges import (
+    read_ip_ranges,
+    read_pending_ips,
+    read_ranges_version,
+    write_ip_enrichment,
+    write_ip_ranges,
+)
 
 __all__ = ["BATCH_ROWS", "FileReport", "LoadReport", "Reject", "enrich_ips", "load_bundle", "load_rows"]
 
-# Part of each batch's identity in the ledger: changing it would make a re-load count twice.
+# Rows per transaction. Any size gives the same counts (identity is per observation, not per batch).
 BATCH_ROWS: Final = 10000
 _ENRICH_BATCH: Final = 10000
+# IPs an API request enriches besides its own: what a crashed load or a range change left behind,
+# through the ip_ranges_version index, so a request's cost stays bounded by this and by its rows.
+_REQUEST_PENDING_IPS: Final = 1000
+# One range table per process, refreshed when the stored ranges' version changes.
+_RANGES: Final = RangeCache()
 # One batch in flight while the next is parsed. Two concurrent writers measured no faster on two
 # cores and deadlock on carrier-NAT IPs' relationship groups at 1M accounts (retried, but wasted).
 _WRITERS: Final = 1
@@ -50,8 +68,8 @@ class FileReport:
     name: str
     path: str
     read: int = 0
-    loaded: int = 0
-    skipped: int = 0
+    loaded: int = 0  # rows that changed the graph now
+    skipped: int = 0  # valid rows whose observation was already applied (before, or earlier in the file)
     rejects: list[Reject] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
@@ -110,15 +128,17 @@ def _load_file(
     started = time.perf_counter()
     total = _count_lines(bundle_file.path)
     # Parsing (Python) and writing (Neo4j) overlap, with up to _WRITERS batches in flight. Should
-    # concurrent batches deadlock, the driver retries them, and the ledger keeps a retried batch from
-    # counting twice.
-    in_flight: deque[tuple[Future[bool], int]] = deque()
+    # concurrent batches deadlock, the driver retries them; observation digests keep a retried batch
+    # from counting twice.
+    in_flight: deque[tuple[Future[int], int]] = deque()
     with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
         try:
             for batch in _parsed_batches(bundle_file, report):
+                # Digests are computed here, while the previous batch is written: writing is the bottleneck.
+                rows = _prepare(bundle_file.name, batch)
                 while len(in_flight) >= _WRITERS:
                     _settle(report, *in_flight.popleft())
-                in_flight.append((pool.submit(write_batch, driver, database, bundle_file.name, batch), len(batch)))
+                in_flight.append((pool.submit(_apply, driver, database, bundle_file.name, rows), len(batch)))
                 if progress is not None:
                     progress(bundle_file.name, report.read, total)
             while in_flight:
@@ -138,42 +158,74 @@ def _load_file(
     return report
 
 
-def _settle(report: FileReport, future: Future[bool], rows: int) -> None:
-    if future.result():
-        report.loaded += rows
-    else:
-        report.skipped += rows
+def _settle(report: FileReport, future: Future[int], rows: int) -> None:
+    applied = future.result()
+    report.loaded += applied
+    report.skipped += rows - applied
 
 
-def enrich_ips(driver: neo4j.Driver, database: str, *, everything: bool) -> int:
-    """Set asn/org/network on IPs from the stored ranges (all IPs, or those not yet looked up)."""
-    table = RangeTable(read_ip_ranges(driver, database))
-    addresses = read_ip_addresses(driver, database, unenriched_only=not everything)
+def _prepare(file_kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Parsed rows with their observations' digests; each link observation once."""
+    if file_kind == "links":
+        return distinct_links(rows)
+    if file_kind == "accounts":
+        return with_email_digests(rows)
+    return rows
+
+
+def _apply(driver: neo4j.Driver, database: str, file_kind: str, rows: list[dict[str, Any]]) -> int:
+    """Write one prepared batch of `file_kind`; the number of rows that changed the graph."""
+    if file_kind == "links":
+        return write_links(driver, database, rows)
+    if file_kind == "accounts":
+        return write_accounts(driver, database, rows)
+    if file_kind == "known":
+        return write_known(driver, database, rows)
+    if file_kind == "ip_ranges":
+        return write_ip_ranges(driver, database, rows)
+    raise ValueError(f"no writer for bundle file {file_kind!r}")
+
+
+def _range_table(driver: neo4j.Driver, database: str) -> tuple[RangeTable, int]:
+    """The stored ranges' version and their table, read again only when the version changed."""
+    version = read_ranges_version(driver, database)
+    return _RANGES.table((database, version), lambda: read_ip_ranges(driver, database)), version
+
+
+def _enrichment(table: RangeTable, addresses: list[str], version: int) -> IPEnrichment:
+    rows = []
+    for address, found in zip(addresses, table.lookup(addresses), strict=True):
+        rows.append({
+            "address": address,
+            "cidr": found.cidr if found else None,
+            "asn": found.asn if found else None,
+            "organization": found.organization if found else None,
+            "network": found.network if found else "unknown",
+        })
+    return rows, version
+
+
+def enrich_ips(driver: neo4j.Driver, database: str, *, limit: int | None = None) -> int:
+    """Enrich every IP not enriched from the current ranges yet (new ones, and all after the ranges
+    changed), or at most `limit` of them; the number enriched. A pass cut short leaves the rest
+    pending for the next one."""
+    table, version = _range_table(driver, database)
+    addresses = read_pending_ips(driver, database, version, limit=limit)
     for start in range(0, len(addresses), _ENRICH_BATCH):
-        chunk = addresses[start : start + _ENRICH_BATCH]
-        rows = []
-        for address, found in zip(chunk, table.lookup(chunk), strict=True):
-            rows.append({
-                "address": address,
-                "cidr": found.cidr if found else None,
-                "asn": found.asn if found else None,
-                "organization": found.organization if found else None,
-                "network": found.network if found else "unknown",
-            })
-        write_batch(driver, database, "ip_enrichment", rows, ledger=False)
+        rows, _ = _enrichment(table, addresses[start : start + _ENRICH_BATCH], version)
+        write_ip_enrichment(driver, database, rows, version)
     return len(addresses)
 
 
 def _write_rejects(reports: list[FileReport], path: Path) -> Path | None:
+    """rejects.csv: one row per rejected row. Its values are excerpts (card numbers masked), and every
+    cell that a spreadsheet would evaluate as a formula is neutralised (graph/spreadsheet.py)."""
     rejects = [r for report in reports for r in report.rejects]
     if not rejects:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["file", "line", "field", "value", "reason"])
-        for reject in rejects:
-            writer.writerow([reject.file, reject.line, reject.field, reject.value, reject.reason])
+    write_csv(path, ("file", "line", "field", "value", "reason"),
+              ((r.file, r.line, r.field, r.value, r.reason) for r in rejects))
     return path
 
 
@@ -195,16 +247,28 @@ def load_bundle(
             break
     result = LoadReport(reports)
     if all(r.error is None or "Neo4j" not in r.error for r in reports):
-        ranges_changed = any(r.name == "ip_ranges" and r.loaded for r in reports)
-        result.enriched_ips = enrich_ips(driver, database, everything=ranges_changed)
+        # Also what an earlier load left pending: its IPs, or every IP if it changed the ranges.
+        result.enriched_ips = enrich_ips(driver, database)
     result.rejects_path = _write_rejects(reports, rejects_path or directory / "rejects.csv")
     result.seconds = time.perf_counter() - started
     return result
 
 
-def load_rows(driver: neo4j.Driver, database: str, file_kind: str, rows: list[dict[str, Any]]) -> bool:
-    """Apply already validated rows (the API's ingest path); True if applied, False if seen before."""
-    applied = write_batch(driver, database, file_kind, rows)
-    if applied and file_kind == "links" and any(row["kind"] == "ip" for row in rows):
-        enrich_ips(driver, database, everything=False)
-    return applied
+def load_rows(driver: neo4j.Driver, database: str, file_kind: str, rows: list[dict[str, Any]]) -> int:
+    """Apply already validated rows (the API's ingest path); the number of observations new to the graph.
+
+    The rows' IPs are enriched in the same transaction, whether or not their observations were seen
+    before: a retry after any failure leaves them enriched. Then up to _REQUEST_PENDING_IPS other IPs
+    still pending are enriched, so what a crashed load left behind does not wait for the next load.
+    """
+    if file_kind != "links":
+        raise ValueError(f"the API ingests links, not {file_kind!r}")
+    links = distinct_links(rows)
+    addresses = sorted({row["value"] for row in links if row["kind"] == "ip"})
+    enrichment = None
+    if addresses:
+        table, version = _range_table(driver, database)
+        enrichment = _enrichment(table, addresses, version)
+    new = write_links(driver, database, links, enrichment)
+    enrich_ips(driver, database, limit=_REQUEST_PENDING_IPS)
+    return new

@@ -1,96 +1,161 @@
 """Validated, normalised bundle rows, or a rejection that names file, line and field.
 
 Each `parse_*` function takes the raw fields of one row and returns a plain dict ready to be sent to
-Cypher as a parameter, or raises `RowError` naming the field at fault.
+Cypher as a parameter, or raises `RowError` naming the field at fault. Before any field-specific
+check, every field of the row, and the name of every column that has a value, passes one guard
+(`_screen`): no card number anywhere (graph/ingest/card_numbers.py), clean Unicode text (no control
+characters, no bytes that were not UTF-8, no byte-order mark) and a length cap per field. A row
+that fails is refused whole, so nothing of it is stored; what a `RowError` carries is an excerpt,
+with card numbers masked (graph/ingest/excerpt.py).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
+from graph.ingest.card_numbers import contains_card_number
+from graph.ingest.excerpt import excerpt
 from graph.ingest.normalise import (
+    MAX_EMAIL_LENGTH,
     email_domain,
-    looks_like_pan,
-    mask_pan,
     normalise_email,
     normalise_ip,
     normalise_phone,
     parse_timestamp,
 )
+from graph.ingest.readers import FILE_PROBLEM, ROW_PROBLEM, ROW_TEXT
 from graph.vocabulary import ENTITY_KINDS, NETWORK_CLASSES
 
-__all__ = ["PARSERS", "RowError", "parse_account", "parse_ip_range", "parse_known", "parse_link"]
+__all__ = ["MAX_COUNT", "PARSERS", "RowError", "parse_account", "parse_ip_range", "parse_known", "parse_link"]
 
 _ACCOUNT_COLUMNS: Final = frozenset({"account_id", "created_at", "email", "country", "status"})
-_PROPERTY_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_PROPERTY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # fullmatch: `$` would let "plan\n" through
 # Extra account columns may not overwrite what ringtrace itself maintains.
 _RESERVED_PROPERTIES: Final = frozenset({"email_domain", "ring_id", "score"})
 _PAYMENT_EXTRAS: Final = ("brand", "bin", "last4", "country")
-_MAX_ID_LENGTH: Final = 256
+
+# Longest accepted value per field: identifiers 256, emails 254 (RFC 5321), times and numbers far
+# less; any other column (extra account properties) 1,024. Values of `links.value` have the cap of
+# their kind. Caps keep every later step (validation, Neo4j, messages) bounded by the row.
+_ID_LENGTH: Final = 256
+_TEXT_LENGTH: Final = 1024
+_FIELD_LENGTHS: Final[Mapping[str, int]] = {
+    "account_id": _ID_LENGTH, "value": _ID_LENGTH, "organization": _ID_LENGTH, "source": _ID_LENGTH,
+    "email": MAX_EMAIL_LENGTH, "kind": 32, "network": 32, "cidr": 64, "asn": 16, "count": 32,
+    "created_at": 64, "first_seen": 64, "last_seen": 64, "since": 64,
+    "brand": 64, "bin": 16, "last4": 16, "country": 64, "status": 64,
+}
+_VALUE_LENGTHS: Final[Mapping[str, int]] = {"email": MAX_EMAIL_LENGTH, "phone": 32, "ip": 64}
+_SHORTEST_CAP: Final = min(_FIELD_LENGTHS.values())
+#: Counts above 2^53 lose precision as floats (JSON, JavaScript, Bloom) and above 2^63 overflow Neo4j's integers.
+MAX_COUNT: Final = 2**53
+_MAX_ASN: Final = 2**32 - 1
+_ASCII_DIGITS: Final = re.compile(r"[0-9]+")
+# C0 and C1 controls but tab and line breaks, surrogates (undecodable bytes, JSON's lone "\ud800"), BOM.
+_UNCLEAN: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff]")
+_CARD_NUMBER_REASON: Final = (
+    "looks like a raw card number (a Luhn-valid 13-19 digit number); send a token or fingerprint, never the "
+    "card number"
+)
 
 
 class RowError(ValueError):
-    """One field of one row is wrong."""
+    """One field of one row is wrong. Field, reason and value are excerpts: card numbers masked."""
 
     def __init__(self, field: str, reason: str, value: str = "") -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-        self.value = value
+        self.field = excerpt(field, 80)
+        self.reason = excerpt(reason, 300)
+        self.value = excerpt(value, 80)
+        super().__init__(f"{self.field}: {self.reason}")
 
 
-def _structural(fields: dict[str, str]) -> None:
-    if "__width__" in fields:
-        raise RowError("(row)", fields["__width__"])
-    if "__json__" in fields:
-        raise RowError("(row)", fields["__json__"])
+def _unclean(text: str) -> str | None:
+    """Why `text` is not clean Unicode text, or None."""
+    found = _UNCLEAN.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    if 0xDC80 <= ord(char) <= 0xDCFF:
+        return f"not UTF-8 text (byte 0x{ord(char) - 0xDC00:02X}); save the file as UTF-8"
+    if 0xD800 <= ord(char) <= 0xDFFF:
+        return f"not UTF-8 text (an unpaired surrogate U+{ord(char):04X})"
+    if char == "\ufeff":
+        return "contains a byte-order mark (U+FEFF); were two files joined?"
+    return f"contains a control character (U+{ord(char):04X})"
 
 
-def _required(fields: dict[str, str], name: str) -> str:
+def _screen_text(field: str, text: str) -> None:
+    if contains_card_number(text):  # first: of all reasons, this is the one the sender must hear
+        raise RowError(field, _CARD_NUMBER_REASON, text)
+    problem = _unclean(text)
+    if problem is not None:
+        raise RowError(field, problem, text)
+
+
+def _screen(fields: Mapping[str, str]) -> None:
+    """The guard every row passes first: caps, clean text, no card number, in any field or column name."""
+    if ROW_PROBLEM in fields:
+        raise RowError("(row)", fields[ROW_PROBLEM], fields.get(ROW_TEXT, ""))
+    if FILE_PROBLEM in fields:
+        raise RowError("(file)", fields[FILE_PROBLEM])
+    # One pass over the whole row for the common, clean case: a line break ends any run of digits
+    # or hexadecimal word, so nothing found in the joined text spans two fields.
+    joined = "\n".join((*fields.values(), *fields))
+    if _UNCLEAN.search(joined) is not None or contains_card_number(joined):
+        for name, value in fields.items():
+            # Before the caps: a card number is named as such even in an overlong value.
+            _screen_text(name, value)
+            if value.strip():  # a column name with a value may become a property key (accounts)
+                _screen_text(name, name)
+    for name, value in fields.items():
+        if len(value) <= _SHORTEST_CAP:
+            continue
+        cap = _FIELD_LENGTHS.get(name, _TEXT_LENGTH)
+        if len(value) > cap and len(value.strip()) > cap:  # the cap is on the value, not the padding
+            raise RowError(name, f"longer than {cap:,} characters, the limit for this field", value)
+
+
+def _required(fields: Mapping[str, str], name: str) -> str:
     value = fields.get(name, "").strip()
     if not value:
         raise RowError(name, "required but empty")
-    if len(value) > _MAX_ID_LENGTH:
-        raise RowError(name, f"longer than {_MAX_ID_LENGTH} characters", value[:40])
     return value
 
 
-def _timestamp(fields: dict[str, str], name: str) -> datetime | None:
+def _timestamp(fields: Mapping[str, str], name: str) -> datetime | None:
     value = fields.get(name, "").strip()
     if not value:
         return None
     try:
         return parse_timestamp(value)
     except ValueError:
-        raise RowError(name, "not an ISO 8601 timestamp", value) from None
+        raise RowError(name, "not an ISO 8601 timestamp (years 1 to 9999 in UTC)", value) from None
 
 
-def _guard_pan(fields: dict[str, str], names: tuple[str, ...]) -> None:
-    for name in names:
-        value = fields.get(name, "")
-        if looks_like_pan(value):
-            raise RowError(
-                name,
-                "looks like a raw card number (Luhn-valid, 13-19 digits); send a token or fingerprint, "
-                "never the card number",
-                mask_pan(value),
-            )
+def _whole_number(name: str, text: str, low: int, high: int) -> int:
+    """A whole number of ASCII digits in [low, high]: `int()` would also take `1_000`, `+5` and `١٢`."""
+    if not _ASCII_DIGITS.fullmatch(text):
+        raise RowError(name, "not a whole number", text)
+    number = int(text)
+    if not low <= number <= high:
+        raise RowError(name, f"must be from {low:,} to {high:,}", text)
+    return number
 
 
 def parse_account(fields: dict[str, str]) -> dict[str, Any]:
-    _structural(fields)
-    _guard_pan(fields, tuple(fields))
+    _screen(fields)
     account_id = _required(fields, "account_id")
     row: dict[str, Any] = {"account_id": account_id, "created_at": _timestamp(fields, "created_at")}
     email = fields.get("email", "").strip()
     if email:
         try:
             row["email"] = normalise_email(email)
-        except ValueError:
-            raise RowError("email", "not an email address", email) from None
+        except ValueError as error:
+            raise RowError("email", str(error), email) from None
         row["email_domain"] = email_domain(row["email"])
     else:
         row["email"] = None
@@ -103,14 +168,17 @@ def parse_account(fields: dict[str, str]) -> dict[str, Any]:
     for name, value in fields.items():
         if name in _ACCOUNT_COLUMNS or not value.strip():
             continue
-        if not _PROPERTY_NAME.match(name) or name in _RESERVED_PROPERTIES:
-            raise RowError(name, "column name cannot be a property name", value[:40])
+        if not _PROPERTY_NAME.fullmatch(name) or name in _RESERVED_PROPERTIES:
+            raise RowError(name, "column name cannot be a property name", value)
         props[name] = value.strip()
     row["props"] = props
     return row
 
 
 def _entity_value(kind: str, value: str) -> str:
+    cap = _VALUE_LENGTHS.get(kind)
+    if cap is not None and len(value) > cap:
+        raise RowError("value", f"longer than {cap} characters, the limit for kind {kind}", value)
     try:
         if kind == "ip":
             return normalise_ip(value)
@@ -124,26 +192,17 @@ def _entity_value(kind: str, value: str) -> str:
 
 
 def parse_link(fields: dict[str, str]) -> dict[str, Any]:
-    _structural(fields)
+    _screen(fields)
     account_id = _required(fields, "account_id")
     kind = fields.get("kind", "").strip().lower()
     if kind not in ENTITY_KINDS:
         raise RowError("kind", f"unknown kind; expected one of {', '.join(ENTITY_KINDS)}", kind)
-    raw_value = _required(fields, "value")
-    if kind == "payment":
-        _guard_pan(fields, ("value", *_PAYMENT_EXTRAS))
-    value = _entity_value(kind, raw_value)
+    value = _entity_value(kind, _required(fields, "value"))
     first_seen = _timestamp(fields, "first_seen")
     last_seen = _timestamp(fields, "last_seen")
     if first_seen is not None and last_seen is not None and last_seen < first_seen:
         raise RowError("last_seen", "earlier than first_seen", fields["last_seen"])
-    count_text = fields.get("count", "").strip() or "1"
-    try:
-        count = int(count_text)
-    except ValueError:
-        raise RowError("count", "not a whole number", count_text) from None
-    if count < 1:
-        raise RowError("count", "must be at least 1", count_text)
+    count = _whole_number("count", fields.get("count", "").strip() or "1", 1, MAX_COUNT)
     entity: dict[str, str] = {}
     if kind == "payment":
         entity = _payment_properties(fields)
@@ -158,19 +217,19 @@ def parse_link(fields: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _payment_properties(fields: dict[str, str]) -> dict[str, str]:
+def _payment_properties(fields: Mapping[str, str]) -> dict[str, str]:
     properties: dict[str, str] = {}
     brand = fields.get("brand", "").strip()
     if brand:
         properties["brand"] = brand.lower()
     bin_ = fields.get("bin", "").strip()
     if bin_:
-        if not (bin_.isdigit() and 6 <= len(bin_) <= 8):
+        if not (_ASCII_DIGITS.fullmatch(bin_) and 6 <= len(bin_) <= 8):
             raise RowError("bin", "a BIN has 6 to 8 digits", bin_)
         properties["bin"] = bin_
     last4 = fields.get("last4", "").strip()
     if last4:
-        if not (last4.isdigit() and len(last4) == 4):
+        if not (_ASCII_DIGITS.fullmatch(last4) and len(last4) == 4):
             raise RowError("last4", "last4 has exactly 4 digits", last4)
         properties["last4"] = last4
     country = fields.get("country", "").strip()
@@ -180,7 +239,7 @@ def _payment_properties(fields: dict[str, str]) -> dict[str, str]:
 
 
 def parse_known(fields: dict[str, str]) -> dict[str, Any]:
-    _structural(fields)
+    _screen(fields)
     return {
         "account_id": _required(fields, "account_id"),
         "organization": _required(fields, "organization"),
@@ -190,18 +249,14 @@ def parse_known(fields: dict[str, str]) -> dict[str, Any]:
 
 
 def parse_ip_range(fields: dict[str, str]) -> dict[str, Any]:
-    _structural(fields)
+    _screen(fields)
     cidr_text = _required(fields, "cidr")
     try:
         network = ipaddress.ip_network(cidr_text, strict=False)
     except ValueError:
         raise RowError("cidr", "not a CIDR range", cidr_text) from None
     asn_text = fields.get("asn", "").strip().upper().removeprefix("AS")
-    asn: int | None = None
-    if asn_text:
-        if not asn_text.isdigit():
-            raise RowError("asn", "not an AS number", fields["asn"])
-        asn = int(asn_text)
+    asn = _whole_number("asn", asn_text, 0, _MAX_ASN) if asn_text else None
     network_class = fields.get("network", "").strip().lower() or "unknown"
     if network_class not in NETWORK_CLASSES:
         raise RowError("network", f"expected one of {', '.join(NETWORK_CLASSES)}", network_class)

@@ -3,6 +3,12 @@
 Each stage is timed and reported to `progress`; the run's DetectionRun record holds every parameter
 (:class:`~graph.detection.DetectionParams`), the scoring model's version, the code version, input
 counts and stage timings, and ends ``completed`` or ``failed``.
+
+A run first claims the database's one detection lock (:func:`claim_detection`; refused with
+`DetectionRunningError` while another run is alive, in any process) and keeps a lease on it while it
+works (:class:`~graph.pipeline.lease.RunLease`). Everything after the claim is inside the failure
+path, and the write stage's results become what analysts see only in the transaction that marks the
+run completed (`graph.store.runs.complete_run`).
 """
 
 from __future__ import annotations
@@ -25,15 +31,17 @@ from graph.detection.ring_ids import assign_ring_ids
 from graph.evidence.paths import domain_accounts
 from graph.links import index_links
 from graph.pipeline.explain import explain_run, explanations
+from graph.pipeline.lease import RunLease
 from graph.pipeline.version import code_version
 from graph.projection import project
-from graph.scoring import attribute_accounts, prepare, score_rings
+from graph.scoring import ScoringModel, attribute_accounts, prepare, score_rings
+from graph.settings import get_settings
 from graph.store.observation_reads import read_account_emails, read_observations
-from graph.store.runs import finish_run, latest_run_id, read_ring_members, start_run
+from graph.store.runs import claim_run, complete_run, latest_run_id, read_ring_members
 from graph.store.scoring_models import active_model
 from graph.store.write_back import write_results
 
-__all__ = ["RunSummary", "new_run_id", "run_detection"]
+__all__ = ["ClaimedRun", "RunSummary", "claim_detection", "new_run_id", "run_claimed", "run_detection"]
 
 Progress = Callable[[str, float], None]
 
@@ -57,8 +65,41 @@ def new_run_id(params: DetectionParams, started: datetime | None = None) -> str:
     return f"run-{started:%Y%m%dT%H%M%S%f}Z-{digest.hexdigest()[:6]}"
 
 
+@dataclass(frozen=True)
+class ClaimedRun:
+    """A run recorded ``running`` in Neo4j that holds the detection lock, its lease kept alive."""
+
+    run_id: str
+    params: DetectionParams
+    model: ScoringModel
+    lease: RunLease
+
+
+def claim_detection(
+    driver: neo4j.Driver,
+    database: str,
+    params: DetectionParams,
+    *,
+    run_id: str | None = None,
+    lease_seconds: float | None = None,
+) -> ClaimedRun:
+    """Record a new run as running and take the database's detection lock; `DetectionRunningError` if taken.
+
+    The lease defaults to `RINGTRACE_DETECTION_LEASE_SECONDS`. The caller must hand the claim to
+    :func:`run_claimed` (or fail it): until then its heartbeat keeps the lock.
+    """
+    run_id = run_id or new_run_id(params)
+    lease_seconds = lease_seconds or get_settings().detection_lease_seconds
+    model = active_model(driver, database)
+    claim_run(driver, database, run_id, {**params.as_dict(), "scoring_model": model.version}, code_version(),
+              lease_seconds=lease_seconds)
+    return ClaimedRun(run_id, params, model, RunLease(driver, database, run_id, lease_seconds).start())
+
+
 @contextmanager
-def _stage(timings: dict[str, float], name: str, progress: Progress | None) -> Iterator[None]:
+def _stage(timings: dict[str, float], name: str, progress: Progress | None, lease: RunLease) -> Iterator[None]:
+    # A run that lost its lease is someone else's failure by now: stop before doing more work for it.
+    lease.check()
     if progress is not None:
         progress(name, 0.0)
     started = time.perf_counter()
@@ -81,70 +122,81 @@ def run_detection(
     progress: Progress | None = None,
     *,
     run_id: str | None = None,
+    lease_seconds: float | None = None,
 ) -> RunSummary:
     """Detect rings in everything the database holds and write them back under a new DetectionRun.
 
-    `run_id` lets a caller (the API) announce the id before the run starts; by default a new one.
+    `run_id` names the run (by default a new id); `DetectionRunningError` while another run is alive.
     """
-    run_id = run_id or new_run_id(params)
+    claimed = claim_detection(driver, database, params, run_id=run_id, lease_seconds=lease_seconds)
+    return run_claimed(driver, database, claimed, progress)
+
+
+def run_claimed(
+    driver: neo4j.Driver, database: str, claimed: ClaimedRun, progress: Progress | None = None
+) -> RunSummary:
+    """Run the stages of a claimed run; it ends ``completed``, or ``failed`` with the error that stopped it."""
+    run_id, params, model, lease = claimed.run_id, claimed.params, claimed.model, claimed.lease
     timings: dict[str, float] = {}
-    model = active_model(driver, database)
-    start_run(driver, database, run_id, {**params.as_dict(), "scoring_model": model.version}, code_version())
-    previous_run_id = latest_run_id(driver, database)
+    previous_run_id: str | None = None
     try:
-        with _stage(timings, "read", progress):
+        previous_run_id = latest_run_id(driver, database)
+        with _stage(timings, "read", progress, lease):
             observations = read_observations(driver, database)
-        with _stage(timings, "project", progress):
+        with _stage(timings, "project", progress, lease):
             links = index_links(observations.incidence)
             account_graph = project(links, params.projection)
-        with _stage(timings, "detect", progress):
+        with _stage(timings, "detect", progress, lease):
             rings = detect_rings(account_graph, params)
-        with _stage(timings, "stabilise", progress):
+        with _stage(timings, "stabilise", progress, lease):
             confidence = _membership_confidence(membership_stability(account_graph, rings, params))
-        with _stage(timings, "ids", progress):
+        with _stage(timings, "ids", progress, lease):
             account_ids = observations.incidence.account_ids
             members = [frozenset(account_ids[ring].tolist()) for ring in rings]
             previous = read_ring_members(driver, database, previous_run_id) if previous_run_id else {}
             assignment = assign_ring_ids(previous, members)
-        with _stage(timings, "score", progress):
+        with _stage(timings, "score", progress, lease):
             scoring_input = prepare(links, observations.org_indicators, observations.account_created)
             ring_scores = score_rings(scoring_input, rings, model)
             account_scores = attribute_accounts(scoring_input, rings, ring_scores, membership=confidence, model=model)
-        with _stage(timings, "explain", progress):
+        with _stage(timings, "explain", progress, lease):
             needed = domain_accounts(links, explanations(ring_scores, account_scores))
             explained = explain_run(
                 links, observations.org_indicators, read_account_emails(driver, database, needed),
                 account_graph, rings, assignment.ids, confidence, ring_scores, account_scores,
             )
-        with _stage(timings, "write", progress):
+        with _stage(timings, "write", progress, lease):
             write_results(
                 driver, database, run_id, rings=explained.rings, memberships=explained.memberships,
                 ring_attributions=explained.ring_attributions, account_attributions=explained.account_attributions,
             )
+        counts = {
+            "accounts": int(account_ids.shape[0]),
+            "links": observations.n_links,
+            "entities": int(observations.incidence.entity_keys.shape[0]),
+            "edges": account_graph.n_edges,
+            "weak_entities": int(account_graph.weak_entities.entity.shape[0]),
+            "rings": len(rings),
+            "ring_accounts": int(sum(r.shape[0] for r in rings)),
+            "coordinated_rings": sum(1 for r in ring_scores if r.score >= 0.5),
+            "attributed_rings": sum(1 for r in ring_scores if r.top is not None and r.top.confidence >= 0.5),
+            "attributed_accounts": sum(
+                1 for a in account_scores.values() if a.attributions and a.attributions[0].confidence >= 0.5
+            ),
+        }
+        lineage = [
+            {"kind": e.kind, "new_id": e.new_id, "old_ids": list(e.old_ids), "jaccard": round(e.jaccard, 4)}
+            for e in assignment.events
+        ]
+        lease.check()
+        complete_run(driver, database, run_id, counts=counts, timings=timings, lineage=lineage,
+                     previous_run_id=previous_run_id)
     except BaseException as error:
-        finish_run(driver, database, run_id, status="failed", counts={}, timings=timings, lineage=[],
-                   previous_run_id=previous_run_id, error=f"{type(error).__name__}: {error}")
+        # Everything after the claim lands here, Ctrl-C and a lost Neo4j included. If the failure
+        # cannot be recorded now, the stopped heartbeat lets the lease record it.
+        lease.fail(f"{type(error).__name__}: {error}", timings, previous_run_id)
         raise
-    counts = {
-        "accounts": int(account_ids.shape[0]),
-        "links": observations.n_links,
-        "entities": int(observations.incidence.entity_keys.shape[0]),
-        "edges": account_graph.n_edges,
-        "weak_entities": int(account_graph.weak_entities.entity.shape[0]),
-        "rings": len(rings),
-        "ring_accounts": int(sum(r.shape[0] for r in rings)),
-        "coordinated_rings": sum(1 for r in ring_scores if r.score >= 0.5),
-        "attributed_rings": sum(1 for r in ring_scores if r.top is not None and r.top.confidence >= 0.5),
-        "attributed_accounts": sum(
-            1 for a in account_scores.values() if a.attributions and a.attributions[0].confidence >= 0.5
-        ),
-    }
-    lineage = [
-        {"kind": e.kind, "new_id": e.new_id, "old_ids": list(e.old_ids), "jaccard": round(e.jaccard, 4)}
-        for e in assignment.events
-    ]
-    finish_run(driver, database, run_id, status="completed", counts=counts, timings=timings, lineage=lineage,
-               previous_run_id=previous_run_id)
+    lease.stop()
     return RunSummary(
         run_id=run_id,
         previous_run_id=previous_run_id,

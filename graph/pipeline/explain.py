@@ -78,9 +78,9 @@ def explain_run(
         result.rings.append(RingRecord(
             ring_id=ring_id,
             size=int(ring.shape[0]),
-            score=round(score.score, 6),
+            score=score.score,  # unrounded: the stored evidence must add up to its logit
             organization=top.name if top is not None else None,
-            attribution_confidence=round(top.confidence, 6) if top is not None else None,
+            attribution_confidence=top.confidence if top is not None else None,
             edges=int(edges[index]),
             weighted_density=round(float(weight[index]) / pairs if pairs else 0.0, 6),
             coordination_prior_llr=prior_llr(coordination),
@@ -94,7 +94,7 @@ def explain_run(
             AttributionRecord(
                 subject=ring_id,
                 organization=attribution.name,
-                confidence=round(attribution.confidence, 6),
+                confidence=attribution.confidence,
                 prior_llr=prior_llr(attribution.explanation),
                 evidence=tuple(paths.evidence(attribution.explanation, ring_id=ring_id)),
             )
@@ -106,7 +106,7 @@ def explain_run(
             AttributionRecord(
                 subject=str(account_ids[account]),
                 organization=attribution.name,
-                confidence=round(attribution.confidence, 6),
+                confidence=attribution.confidence,
                 prior_llr=prior_llr(attribution.explanation),
                 evidence=tuple(paths.evidence(attribution.explanation, ring_id=account_ring)),
                 ring_id=account_ring,

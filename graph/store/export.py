@@ -1,12 +1,16 @@
-"""`ringtrace export`: a run's memberships, rings and attributions as CSV files (DESIGN.md §4)."""
+"""`ringtrace export`: a run's memberships, rings and attributions as CSV files (DESIGN.md §4).
+
+Organisation names and account ids come from data: a cell a spreadsheet would evaluate as a
+formula is written with a leading single quote (graph/spreadsheet.py); everything else is exact.
+"""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Final
 
 import neo4j
+from graph.spreadsheet import write_csv
 
 __all__ = ["export_run"]
 
@@ -35,12 +39,6 @@ def export_run(driver: neo4j.Driver, database: str, run_id: str, out: Path) -> d
     written: dict[str, int] = {}
     with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS, fetch_size=10000) as session:
         for name, (header, query) in _FILES.items():
-            rows = 0
-            with open(out / name, "w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(header)
-                for record in session.run(query, run_id=run_id):
-                    writer.writerow(["" if v is None else v for v in record.values()])
-                    rows += 1
-            written[name] = rows
+            rows = (record.values() for record in session.run(query, run_id=run_id))
+            written[name] = write_csv(out / name, header, rows)
     return written

@@ -21,7 +21,9 @@ CALL () {
 OPTIONAL MATCH (run)-[:FOLLOWS]->(previous:DetectionRun)
 CALL (run) {
   MATCH (ring:Ring)-[found:FOUND_IN]->(run)
-  RETURN ring ORDER BY found.score DESC, found.size DESC, ring.ring_id LIMIT 1
+  // An attributed ring if there is one, so the attribution phrases have something to show.
+  RETURN ring ORDER BY EXISTS { (ring)-[:ATTRIBUTED_TO {run_id: run.run_id}]->() } DESC,
+                       found.score DESC, found.size DESC, ring.ring_id LIMIT 1
 }
 CALL (run, ring) {
   MATCH (a:Account)-[:MEMBER_OF {run_id: run.run_id}]->(ring)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from typing import Any, Final
 
 import neo4j
-from graph.errors import NotFoundError
+from graph.errors import NotFoundError, RunNotCompletedError
 from graph.records import (
     AccountAttributionView,
     AttributionRecord,
@@ -22,11 +23,23 @@ from graph.records import (
     RingSummary,
     ScoredRing,
 )
-from graph.store.runs import latest_run_id
+from graph.store.runs import latest_run_id, run_status
 
-__all__ = ["account_attribution", "list_rings", "read_scored_rings", "resolve_run", "ring_detail"]
+__all__ = [
+    "MAX_MEMBER_PAGE_SIZE",
+    "MEMBER_PAGE_SIZE",
+    "account_attribution",
+    "list_rings",
+    "read_scored_rings",
+    "resolve_run",
+    "ring_detail",
+]
 
 _READ: Final = neo4j.RoutingControl.READ
+#: Members per page of a ring, by default and at most: what one answer about a ring may carry.
+MEMBER_PAGE_SIZE: Final = 100
+MAX_MEMBER_PAGE_SIZE: Final = 1000
+_MEMBER_CURSOR_TAG: Final = "m"
 
 _ACCOUNT: Final = """
 MATCH (a:Account {account_id: $account_id})
@@ -42,8 +55,16 @@ RETURN m.confidence AS membership, ring.ring_id AS ring_id, properties(found) AS
 _RING: Final = """
 MATCH (ring:Ring {ring_id: $ring_id})-[found:FOUND_IN]->(:DetectionRun {run_id: $run_id})
 CALL (ring) {
+  MATCH (:Account)-[m:MEMBER_OF {run_id: $run_id}]->(ring)
+  RETURN count(m) AS member_count
+}
+CALL (ring) {
   MATCH (a:Account)-[m:MEMBER_OF {run_id: $run_id}]->(ring)
+  WHERE $after IS NULL
+     OR m.confidence < $after.confidence
+     OR (m.confidence = $after.confidence AND a.account_id > $after.account_id)
   WITH a, m ORDER BY m.confidence DESC, a.account_id
+  LIMIT $limit
   RETURN collect({account_id: a.account_id, confidence: m.confidence}) AS members
 }
 CALL (ring) {
@@ -53,7 +74,7 @@ CALL (ring) {
                       ELSE {organization: o.name, confidence: t.confidence, prior_llr: t.prior_llr,
                             evidence: t.evidence} END) AS attributions
 }
-RETURN properties(found) AS found, members, attributions
+RETURN properties(found) AS found, member_count, members, attributions
 """
 
 _PAGE: Final = """
@@ -70,19 +91,22 @@ LIMIT $limit
 
 
 def resolve_run(driver: neo4j.Driver, database: str, run_id: str | None, *, cached: bool = True) -> str | None:
-    """The run to read: `run_id` (`NotFoundError` if there is no such run), or the latest completed run.
+    """The run to read: `run_id`, which must name a completed run, or else the latest completed run.
 
-    None when no `run_id` is given and no run has completed yet. `cached` is passed to `latest_run_id`:
-    the API's lookups answer from a copy at most a second old; the CLI, a one-shot process, asks Neo4j.
+    Only completed runs are results: `NotFoundError` for an unknown `run_id`, `RunNotCompletedError`
+    (with its status and reason) for one that is running or failed; a run whose process is gone (lease
+    run out) is marked failed on the way. None when no `run_id` is given and no run has completed yet.
+    `cached` is passed to `latest_run_id`: the API's lookups answer from a copy at most a second old;
+    the CLI, a one-shot process, asks Neo4j.
     """
     if run_id is None:
         return latest_run_id(driver, database, cached=cached)
-    records, _, _ = driver.execute_query(
-        "MATCH (run:DetectionRun {run_id: $run_id}) RETURN run.status AS status",
-        run_id=run_id, database_=database, routing_=_READ,
-    )
-    if not records:
+    found = run_status(driver, database, run_id)
+    if found is None:
         raise NotFoundError(f"no detection run {run_id!r}")
+    status, error = found
+    if status != "completed":
+        raise RunNotCompletedError(run_id, status, error)
     return run_id
 
 
@@ -116,23 +140,77 @@ def account_attribution(
     )
 
 
-def ring_detail(driver: neo4j.Driver, database: str, ring_id: str, *, run_id: str | None = None) -> RingDetail:
-    """Members, coordination evidence and attributions of a ring as `run_id` found it."""
+def ring_detail(
+    driver: neo4j.Driver,
+    database: str,
+    ring_id: str,
+    *,
+    run_id: str | None = None,
+    members_limit: int = MEMBER_PAGE_SIZE,
+    members_after: str | None = None,
+) -> RingDetail:
+    """Coordination evidence, attributions and a page of members of a ring as `run_id` found it.
+
+    Members come most confident first (then by account id), at most `members_limit` of them after the
+    cursor `members_after` (the `members_next_cursor` of the previous page): a ring of any size costs a
+    bounded answer. ValueError for a limit outside 1..MAX_MEMBER_PAGE_SIZE or a cursor this module did
+    not issue; NotFoundError for an unknown ring or run.
+    """
+    if not 1 <= members_limit <= MAX_MEMBER_PAGE_SIZE:
+        raise ValueError(f"members_limit must be between 1 and {MAX_MEMBER_PAGE_SIZE}, got {members_limit}")
+    after = _decode_member_cursor(members_after) if members_after is not None else None
     run = resolve_run(driver, database, run_id)
     records: list[neo4j.Record] = []
     if run is not None:
-        records, _, _ = driver.execute_query(_RING, ring_id=ring_id, run_id=run, database_=database, routing_=_READ)
+        records, _, _ = driver.execute_query(
+            _RING, ring_id=ring_id, run_id=run, after=after, limit=members_limit + 1,
+            database_=database, routing_=_READ,
+        )
     if not records or run is None:
         raise NotFoundError(f"no ring {ring_id!r} in run {run!r}")
     record = records[0]
     ring = RingRecord.from_properties(ring_id, record["found"])
+    members = tuple(RingMember(m["account_id"], float(m["confidence"])) for m in record["members"])
+    page = members[:members_limit]
     return RingDetail(
         summary=ring.summary(run),
-        members=tuple(RingMember(m["account_id"], float(m["confidence"])) for m in record["members"]),
+        members=page,
+        member_count=int(record["member_count"]),
+        members_next_cursor=_encode_member_cursor(page[-1]) if len(members) > members_limit else None,
         coordination_prior_llr=ring.coordination_prior_llr,
         coordination_evidence=ring.coordination_evidence,
         attributions=_attributions(record["attributions"]),
     )
+
+
+def _encode_member_cursor(member: RingMember) -> str:
+    # Tagged, so a cursor of the ring list is not mistaken for one of a member list (and back).
+    payload = json.dumps([_MEMBER_CURSOR_TAG, member.membership_confidence, member.account_id])
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def _decode_member_cursor(cursor: str) -> dict[str, Any]:
+    tag, confidence, account_id = _cursor_fields(cursor, 3)
+    if tag != _MEMBER_CURSOR_TAG or not _is_finite_number(confidence) or not isinstance(account_id, str):
+        raise ValueError(f"not a member cursor this API issued: {cursor!r}")
+    return {"confidence": float(confidence), "account_id": account_id}
+
+
+def _cursor_fields(cursor: str, count: int) -> list[Any]:
+    """The JSON list of `count` items inside a cursor; ValueError for anything else."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        fields = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError) as error:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise ValueError(f"not a cursor this API issued: {cursor!r}") from error
+    if not isinstance(fields, list) or len(fields) != count:
+        raise ValueError(f"not a cursor this API issued: {cursor!r}")
+    return fields
+
+
+def _is_finite_number(value: Any) -> bool:
+    # bool is an int to Python, and NaN/Infinity parse as JSON numbers: neither is a score we issued.
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _encode_cursor(score: float, ring_id: str) -> str:
@@ -140,12 +218,10 @@ def _encode_cursor(score: float, ring_id: str) -> str:
 
 
 def _decode_cursor(cursor: str) -> dict[str, Any]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        score, ring_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return {"score": float(score), "ring_id": str(ring_id)}
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"not a cursor this API issued: {cursor!r}") from error
+    score, ring_id = _cursor_fields(cursor, 2)
+    if not _is_finite_number(score) or not isinstance(ring_id, str):
+        raise ValueError(f"not a cursor this API issued: {cursor!r}")
+    return {"score": float(score), "ring_id": ring_id}
 
 
 def list_rings(

@@ -5,14 +5,37 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import neo4j
+from graph.errors import RingtraceError
 from graph.resources import resource_dir
 
-__all__ = ["SCHEMA_DIR", "SchemaReport", "apply_schema", "schema_statements"]
+__all__ = [
+    "LOAD_REQUIRES",
+    "SCHEMA_DIR",
+    "SchemaNotAppliedError",
+    "SchemaReport",
+    "apply_schema",
+    "missing_schema",
+    "require_schema",
+    "schema_statements",
+]
 
 SCHEMA_DIR = resource_dir("cypher") / "schema"
 _NAME = re.compile(r"CREATE\s+(?:CONSTRAINT|INDEX)\s+(\w+)", re.IGNORECASE)
+
+#: What loading relies on. Without a key's uniqueness constraint two concurrent MERGEs can create the
+#: same node twice, splitting one identifier's observations (and the counts their digests guard)
+#: between two nodes; without `ip_ranges_version`, finding IPs that still need enrichment scans all.
+LOAD_REQUIRES: Final[tuple[str, ...]] = (
+    "account_id", "ip_address", "device_fingerprint", "payment_fingerprint", "email_address", "phone_number",
+    "organization_name", "ip_range_cidr", "ip_range_table_name", "ip_ranges_version",
+)
+
+
+class SchemaNotAppliedError(RingtraceError):
+    """The database lacks constraints or indexes that writing to it relies on."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +51,27 @@ def schema_statements(directory: Path = SCHEMA_DIR) -> list[str]:
         text = "\n".join(line for line in path.read_text().splitlines() if not line.strip().startswith("//"))
         statements.extend(part.strip() for part in text.split(";") if part.strip())
     return statements
+
+
+def missing_schema(driver: neo4j.Driver, database: str, names: tuple[str, ...] = LOAD_REQUIRES) -> list[str]:
+    """Which of `names` (constraints or indexes) the database lacks or has not finished building."""
+    records, _, _ = driver.execute_query(
+        "SHOW INDEXES YIELD name, state", database_=database, routing_=neo4j.RoutingControl.READ
+    )
+    # A uniqueness constraint is served by an index of its name; an index still POPULATING or FAILED
+    # does not yet make MERGE safe or fast.
+    online = {str(r["name"]) for r in records if r["state"] == "ONLINE"}
+    return [name for name in names if name not in online]
+
+
+def require_schema(driver: neo4j.Driver, database: str) -> None:
+    """Return if the database has what loading relies on; SchemaNotAppliedError, naming what is missing."""
+    missing = missing_schema(driver, database)
+    if missing:
+        raise SchemaNotAppliedError(
+            f"database {database!r} lacks {', '.join(missing)} (constraints and indexes that loading "
+            "relies on); run `ringtrace schema apply` first"
+        )
 
 
 def _existing_names(driver: neo4j.Driver, database: str) -> set[str]:

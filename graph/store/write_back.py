@@ -16,11 +16,13 @@ __all__ = ["write_results"]
 
 _BATCH: Final = 5000
 
+# Only the run's own FOUND_IN gets its figures here; the shared Ring node (what analysts see, what
+# Bloom styles by) takes them in the transaction that marks the run completed (runs.complete_run),
+# so a run that fails half-way never changes it. A ring first found by this run is a bare node until then.
 _WRITE_RINGS: Final = """
 MATCH (run:DetectionRun {run_id: $run_id})
 UNWIND $rows AS row
 MERGE (ring:Ring {ring_id: row.ring_id})
-SET ring += row.props, ring.run_id = $run_id
 MERGE (ring)-[found:FOUND_IN]->(run)
 SET found += row.props
 """
@@ -66,7 +68,10 @@ def write_results(
     ring_attributions: Sequence[AttributionRecord],
     account_attributions: Sequence[AttributionRecord],
 ) -> None:
-    """Write everything `run_id` found; its DetectionRun node must exist."""
+    """Write everything `run_id` found, under its own run id; its DetectionRun node must exist.
+
+    Nothing written here is a result until `complete_run` marks the run completed.
+    """
     _write(driver, database, _WRITE_RINGS, run_id,
            [{"ring_id": r.ring_id, "props": r.properties()} for r in rings])
     _write(driver, database, _WRITE_MEMBERSHIPS, run_id,

@@ -1,42 +1,34 @@
 """The API against a real Neo4j holding a generated population, loaded and detected once per session.
 
-On its own (`pytest tests/api`) the API tests use a Neo4j of their own (port 7689, data in
-.neo4j-api/), started here if it is not running. Inside `make test` the root conftest has already
-pointed NEO4J_URI at the shared test server (7688); the population is then reloaded whenever another
-module's tests have wiped it.
+The database is the one the root conftest admitted (`neo4j_test_settings`: the suite's own server, or
+one proven to be a test database); the population is reloaded whenever another module's tests have
+wiped it.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-_REPO = Path(__file__).resolve().parents[2]
-os.environ.setdefault("NEO4J_URI", "bolt://127.0.0.1:7689")
-os.environ.setdefault("RINGTRACE_NEO4J_BOLT_PORT", "7689")
-os.environ.setdefault("RINGTRACE_NEO4J_HTTP_PORT", "7476")
-os.environ.setdefault("RINGTRACE_NEO4J_HOME", str(_REPO / ".neo4j-api"))
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
-from collections.abc import Iterator  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-
-import pytest  # noqa: E402
-from fastapi import FastAPI  # noqa: E402
-from fastapi.testclient import TestClient  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
-
-import neo4j  # noqa: E402
-from api.app import create_app  # noqa: E402
-from api.settings import ApiSettings  # noqa: E402
-from graph import local_server  # noqa: E402
-from graph.evaluation.truth import read_truth  # noqa: E402
-from graph.generator.population import generate_population  # noqa: E402
-from graph.ingest.loader import load_bundle  # noqa: E402
-from graph.pipeline.detect import DetectionParams, run_detection  # noqa: E402
-from graph.settings import Settings  # noqa: E402
-from graph.store.driver import create_driver  # noqa: E402
-from graph.store.runs import read_run  # noqa: E402
-from graph.store.schema import apply_schema  # noqa: E402
+import neo4j
+from api.app import create_app
+from api.settings import ApiSettings
+from graph.detection import DetectionParams
+from graph.evaluation.truth import read_truth
+from graph.generator.population import generate_population
+from graph.ingest.loader import load_bundle
+from graph.pipeline.detect import run_detection
+from graph.settings import Settings
+from graph.store.driver import create_driver
+from graph.store.runs import read_run
+from graph.store.schema import apply_schema
+from tests.suite_database import wipe_database
 
 KEYS = {"read": "test-read-key-0001", "ingest": "test-ingest-key-0002", "admin": "test-admin-key-0003"}
 API_KEYS = ";".join(f"{key}:{scope}" for scope, key in KEYS.items())
@@ -58,11 +50,8 @@ class Population:
 
 
 @pytest.fixture(scope="session")
-def api_settings() -> Settings:
-    settings = Settings().model_copy(update={"api_keys": SecretStr(API_KEYS)})
-    if settings.neo4j_uri.endswith(f":{settings.neo4j_bolt_port}"):
-        local_server.start(settings, timeout=180)
-    return settings
+def api_settings(neo4j_test_settings: Settings) -> Settings:
+    return neo4j_test_settings.model_copy(update={"api_keys": SecretStr(API_KEYS)})
 
 
 @pytest.fixture(scope="session")
@@ -83,8 +72,7 @@ _loaded: dict[str, Population] = {}
 
 
 def _load(driver: neo4j.Driver, database: str, bundle: Path) -> Population:
-    with driver.session(database=database) as session:
-        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+    wipe_database(driver, database)
     apply_schema(driver, database)
     load_bundle(driver, database, bundle, rejects_path=bundle.parent / f"{bundle.name}-rejects.csv")
     summary = run_detection(driver, database, DetectionParams(seed=1))

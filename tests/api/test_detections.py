@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from typing import Any
 
+import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import Population, assert_problem, auth
+from api.app import create_app
+from graph import local_server
+from graph.settings import Settings
+from graph.store import write_back
+from tests.api.conftest import LIMITS, Population, assert_problem, auth
 
 
 def test_start_refuse_second_and_follow(client: TestClient, population: Population) -> None:
@@ -15,7 +24,7 @@ def test_start_refuse_second_and_follow(client: TestClient, population: Populati
     run = started.json()
     run_id = run["run_id"]
     assert started.headers["location"] == f"/v1/detections/{run_id}"
-    assert run["status"] == "pending"
+    assert run["status"] == "running"  # recorded in Neo4j before the 202
     assert run["params"]["seed"] == 1
 
     second = client.post("/v1/detections", json={}, headers=auth("admin"))
@@ -33,7 +42,7 @@ def test_start_refuse_second_and_follow(client: TestClient, population: Populati
             break
         time.sleep(0.2)
     assert state["status"] == "completed", state
-    assert statuses <= {"pending", "running", "completed"}
+    assert statuses <= {"running", "completed"}
     assert state["counts"]["accounts"] > 0 and state["finished_at"] and state["version"]
 
     rings = client.get("/v1/rings", headers=auth("read"), params={"run_id": run_id})
@@ -66,3 +75,115 @@ def test_invalid_parameters_are_422(client: TestClient, population: Population) 
 
 def test_unknown_run_is_404(client: TestClient, population: Population) -> None:
     assert_problem(client.get("/v1/detections/run-nope", headers=auth("admin")), 404, "not-found")
+
+
+@pytest.fixture
+def stalled_writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Detection runs in this process stop at their write stage until the event is set."""
+    release = threading.Event()
+    write = write_back._write
+
+    def wait_then_write(*args: Any, **kwargs: Any) -> None:
+        release.wait(timeout=600)
+        write(*args, **kwargs)
+
+    monkeypatch.setattr(write_back, "_write", wait_then_write)
+    yield release
+    release.set()
+
+
+def _follow(client: TestClient, run_id: str, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get(f"/v1/detections/{run_id}", headers=auth("admin"))
+        if response.status_code == 200 and response.json()["status"] in ("completed", "failed"):
+            state: dict[str, Any] = response.json()
+            return state
+        assert time.monotonic() < deadline, response.text
+        time.sleep(0.25)
+
+
+def test_one_detection_per_database_across_workers(
+    client: TestClient, app: FastAPI, api_settings: Settings, population: Population,
+    stalled_writes: threading.Event,
+) -> None:
+    # A second app with its own driver and runner: what the other worker of `compose` is.
+    with TestClient(create_app(api_settings, LIMITS), raise_server_exceptions=False) as other:
+        started = client.post("/v1/detections", json={"seed": 1}, headers=auth("admin"))
+        assert started.status_code == 202, started.text
+        run_id = started.json()["run_id"]
+        # The run is in Neo4j before the 202: the other worker finds it at once.
+        seen = other.get(f"/v1/detections/{run_id}", headers=auth("admin"))
+        assert seen.status_code == 200, seen.text
+        assert seen.json()["status"] == "running" and seen.json()["params"]["seed"] == 1
+        for worker in (other, client):
+            refused = worker.post("/v1/detections", json={}, headers=auth("admin"))
+            body = assert_problem(refused, 409, "detection-running")
+            assert run_id in str(body["detail"])
+        # A running run is not a result.
+        for path in ("/v1/rings", f"/v1/rings/{population.ring_ids[0]}",
+                     f"/v1/accounts/{population.benign_account}/attribution"):
+            body = assert_problem(client.get(path, params={"run_id": run_id}, headers=auth("read")), 409,
+                                  "run-not-completed")
+            assert run_id in str(body["detail"]) and "running" in str(body["detail"])
+        stalled_writes.set()
+        assert app.state.detections.wait(timeout=300)
+        assert _follow(other, run_id, 60)["status"] == "completed"
+        assert client.get("/v1/rings", params={"run_id": run_id}, headers=auth("read")).status_code == 200
+
+
+def test_neo4j_stopped_during_a_detection_gives_503_then_recovers(
+    client: TestClient, app: FastAPI, api_settings: Settings, population: Population,
+    stalled_writes: threading.Event,
+) -> None:
+    if not (api_settings.neo4j_uri.endswith(f":{api_settings.neo4j_bolt_port}")
+            and local_server.status(api_settings).running):
+        pytest.skip("needs a local Neo4j server that this test may stop and start")
+    latest = client.get("/v1/rings", params={"limit": 1}, headers=auth("read")).json()["rings"][0]["run_id"]
+    started = client.post("/v1/detections", json={"seed": 1}, headers=auth("admin"))
+    assert started.status_code == 202, started.text
+    run_id = started.json()["run_id"]
+    local_server.stop(api_settings)
+    try:
+        for path, scope in ((f"/v1/detections/{run_id}", "admin"), ("/v1/rings", "read"),
+                            (f"/v1/accounts/{population.benign_account}/attribution", "read")):
+            response = client.get(path, headers=auth(scope))
+            assert_problem(response, 503, "neo4j-unavailable")
+            assert int(response.headers["retry-after"]) > 0
+        stalled_writes.set()  # the write stage now meets a Neo4j that is gone
+        time.sleep(1)
+    finally:
+        local_server.start(api_settings, timeout=180)
+    # No manual step: the run is recorded as failed, Neo4j is served again, the lock is free.
+    state = _follow(client, run_id, 180)
+    assert state["status"] == "failed" and state["error"], state
+    assert client.get("/readyz").status_code == 200
+    page = client.get("/v1/rings", params={"limit": 1}, headers=auth("read"))
+    assert page.status_code == 200 and page.json()["rings"][0]["run_id"] == latest
+    body = assert_problem(client.get("/v1/rings", params={"run_id": run_id}, headers=auth("read")), 409,
+                          "run-not-completed")
+    assert "failed" in str(body["detail"])
+    again = client.post("/v1/detections", json={"seed": 1}, headers=auth("admin"))
+    assert again.status_code == 202, again.text
+    assert app.state.detections.wait(timeout=300)
+    assert _follow(client, again.json()["run_id"], 60)["status"] == "completed"
+
+
+def test_shutdown_records_an_unfinished_run_failed_and_frees_the_lock(
+    client: TestClient, app: FastAPI, api_settings: Settings, population: Population,
+    stalled_writes: threading.Event,
+) -> None:
+    quick = LIMITS.model_copy(update={"shutdown_grace_seconds": 0.5})
+    with TestClient(create_app(api_settings, quick), raise_server_exceptions=False) as worker:
+        started = worker.post("/v1/detections", json={"seed": 1}, headers=auth("admin"))
+        assert started.status_code == 202, started.text
+        run_id = started.json()["run_id"]
+    # That worker has stopped with its run still at the write stage: recorded failed, not left running.
+    state = client.get(f"/v1/detections/{run_id}", headers=auth("admin")).json()
+    assert state["status"] == "failed" and "shut down" in state["error"], state
+    stalled_writes.set()  # the orphaned thread meets a closed driver: it can neither write nor complete
+    again = client.post("/v1/detections", json={"seed": 1}, headers=auth("admin"))
+    assert again.status_code == 202, again.text
+    assert app.state.detections.wait(timeout=300)
+    assert _follow(client, again.json()["run_id"], 60)["status"] == "completed"
+    assert client.get(f"/v1/detections/{run_id}", headers=auth("admin")).json()["status"] == "failed"

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 import neo4j
+from graph.ingest import loader
+from graph.ingest.ip_enrichment import IPRange
+from graph.ingest.loader import load_bundle
 from graph.settings import Settings
 from tests.api.conftest import LIMITS, Population, assert_problem, auth
 
@@ -139,3 +145,120 @@ def test_injection_strings_in_the_body_are_stored_as_plain_values(
     assert _links(graph_driver, api_settings, account) == [{"type": "USED_DEVICE", "count": 1, "value": device}]
     after, _, _ = graph_driver.execute_query("MATCH (n) RETURN count(n) AS n", database_=api_settings.neo4j_database)
     assert after[0]["n"] >= before[0]["n"] + 1
+
+
+def _figures(driver: neo4j.Driver, settings: Settings, account_id: str) -> list[tuple[object, ...]]:
+    records, _, _ = driver.execute_query(
+        "MATCH (a:Account {account_id: $id})-[r]->(e) RETURN type(r) AS type, "
+        "coalesce(e.address, e.fingerprint, e.number) AS value, r.count AS count, "
+        "toString(r.first_seen) AS first, toString(r.last_seen) AS last ORDER BY type, value",
+        id=account_id, database_=settings.neo4j_database,
+    )
+    return [tuple(r.values()) for r in records]
+
+
+def test_duplicate_rows_in_one_request_count_once(
+    client: TestClient, population: Population, graph_driver: neo4j.Driver, api_settings: Settings
+) -> None:
+    account, device = _unique("acc-dup"), _unique("dev")
+    row = {"account_id": account, "kind": "device", "value": device, "first_seen": "2024-03-01T10:00:00Z",
+           "last_seen": "2024-03-02T10:00:00Z", "count": 3}
+    response = client.post("/v1/links", json={"links": [row, row, {**row, "count": 2}, row]}, headers=auth("ingest"))
+    assert response.status_code == 200, response.text
+    assert _figures(graph_driver, api_settings, account) == [
+        ("USED_DEVICE", device, 3 + 2, "2024-03-01T10:00:00Z", "2024-03-02T10:00:00Z")]
+
+
+def test_rows_a_file_loaded_count_once_when_sent_again_through_the_api(
+    client: TestClient, population: Population, graph_driver: neo4j.Driver, api_settings: Settings, bundle: Path
+) -> None:
+    with open(bundle / "links.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    account = rows[0]["account_id"]
+    own = [r for r in rows if r["account_id"] == account]
+    before = _figures(graph_driver, api_settings, account)
+    assert len(own) >= 2 and before
+    # A few of the file's rows, in another order and grouping than the loader's batches.
+    resent = [{**{k: v for k, v in r.items() if v}, "count": int(r["count"])}
+              for r in reversed(own[: max(2, len(own) // 2)])]
+    response = client.post("/v1/links", json={"links": resent}, headers=auth("ingest"))
+    assert response.status_code == 200, response.text
+    assert response.json()["applied"] is False
+    assert _figures(graph_driver, api_settings, account) == before
+
+
+def test_rows_the_api_took_count_once_when_a_file_brings_them_again(
+    client: TestClient, population: Population, graph_driver: neo4j.Driver, api_settings: Settings, tmp_path: Path
+) -> None:
+    account = _unique("acc-route")
+    fields = ["account_id", "kind", "value", "first_seen", "last_seen", "count"]
+    rows = [[account, "device", f"{account}-d{i}", f"2024-04-0{i + 1}T00:00:00Z", "", i + 1] for i in range(4)]
+    body = [{name: value for name, value in zip(fields, r, strict=True) if value != ""} for r in rows[:3]]
+    sent = client.post("/v1/links", json={"links": body}, headers=auth("ingest"))
+    assert sent.status_code == 200, sent.text
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    with open(folder / "links.csv", "w", newline="") as handle:
+        csv.writer(handle).writerows([fields, *reversed(rows)])
+    report = load_bundle(graph_driver, api_settings.neo4j_database, folder, rejects_path=tmp_path / "r.csv")
+    assert (report.files[0].loaded, report.files[0].skipped) == (1, 3)
+    assert [f[2] for f in _figures(graph_driver, api_settings, account)] == [1, 2, 3, 4]
+
+
+def _fresh_benchmark_address(driver: neo4j.Driver, settings: Settings) -> str:
+    # 198.18.0.0/15 (RFC 2544) is in no generated range; pick an address no node has yet.
+    while True:
+        address = f"198.18.{uuid.uuid4().int % 256}.{uuid.uuid4().int % 254 + 1}"
+        found, _, _ = driver.execute_query("MATCH (ip:IP {address: $a}) RETURN count(ip) AS n", a=address,
+                                           database_=settings.neo4j_database)
+        if found[0]["n"] == 0:
+            return address
+
+
+def test_a_retry_enriches_ips_that_a_failed_enrichment_left_behind(
+    client: TestClient, population: Population, graph_driver: neo4j.Driver, api_settings: Settings,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    address = _fresh_benchmark_address(graph_driver, api_settings)
+    batch = {"links": [{"account_id": _unique("acc-enrich"), "kind": "ip", "value": address}]}
+    assert client.post("/v1/links", json=batch, headers=auth("ingest")).status_code == 200
+    # New ranges commit, then the process that loaded them dies before enriching any IP.
+    ranges = tmp_path / "ranges"
+    ranges.mkdir()
+    (ranges / "ip_ranges.csv").write_text("cidr,asn,organization,network\n198.18.0.0/15,64512,,hosting\n")
+    (ranges / "accounts.csv").write_text("account_id\n")
+
+    def die(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("the process died after the ranges committed")
+
+    monkeypatch.setattr(loader, "enrich_ips", die)
+    with pytest.raises(RuntimeError):
+        load_bundle(graph_driver, api_settings.neo4j_database, ranges, rejects_path=tmp_path / "r.csv")
+    monkeypatch.undo()
+    retry = client.post("/v1/links", json=batch, headers=auth("ingest"))
+    assert retry.status_code == 200 and retry.json()["applied"] is False
+    records, _, _ = graph_driver.execute_query(
+        "MATCH (ip:IP {address: $a}) RETURN ip.network AS network, ip.asn AS asn, ip.range AS range",
+        a=address, database_=api_settings.neo4j_database,
+    )
+    assert [tuple(r.values()) for r in records] == [("hosting", 64512, "198.18.0.0/15")]
+
+
+def test_a_request_reads_the_range_table_only_when_it_changed(
+    client: TestClient, population: Population, graph_driver: neo4j.Driver, api_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reads: list[str] = []
+    real = loader.read_ip_ranges
+
+    def counted(driver: neo4j.Driver, database: str) -> list[IPRange]:
+        reads.append(database)
+        return real(driver, database)
+
+    monkeypatch.setattr(loader, "read_ip_ranges", counted)
+    for _ in range(2):  # the first request may fill the cache; no later one reads the table again
+        reads.clear()
+        address = _fresh_benchmark_address(graph_driver, api_settings)
+        batch = {"links": [{"account_id": _unique("acc-cache"), "kind": "ip", "value": address}]}
+        assert client.post("/v1/links", json=batch, headers=auth("ingest")).status_code == 200
+    assert reads == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -28,22 +30,66 @@ def _node_count(driver: neo4j.Driver, settings: Settings) -> int:
     return int(records[0]["n"])
 
 
+def _error_fields(problem: dict[str, object]) -> list[str]:
+    errors = problem["errors"]
+    assert isinstance(errors, list)
+    return [str(error["field"]) for error in errors]
+
+
+def _cursor(payload: str) -> str:
+    """A cursor made up the way ours are made (URL-safe base64 of JSON), holding `payload`."""
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def _every_ring(client: TestClient, **params: str | float) -> list[dict[str, Any]]:
+    """All pages of GET /v1/rings with these filters, in order."""
+    rings: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for _ in range(1000):
+        query: dict[str, str | float] = {**params, "limit": LIMITS.max_page_size}
+        if cursor is not None:
+            query["cursor"] = cursor
+        response = client.get("/v1/rings", headers=auth("read"), params=query)
+        assert response.status_code == 200, response.text
+        rings += response.json()["rings"]
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            return rings
+    raise AssertionError("the ring list does not end")
+
+
+def _attributed_ring(client: TestClient, population: Population) -> dict[str, Any]:
+    """The most coordinated ring attributed to an organisation (the population has several)."""
+    attributed = [r for r in _every_ring(client, run_id=population.run_id)
+                  if r["organization"] is not None and r["attribution_confidence"] >= 0.5]
+    assert attributed, "the generated population has attributed rings"
+    return attributed[0]
+
+
 def test_attribution_of_a_ring_member(client: TestClient, population: Population) -> None:
-    ring_id, members = next(iter(population.ring_members.items()))
+    ring = _attributed_ring(client, population)
+    members = population.ring_members[ring["ring_id"]]
     response = client.get(f"/v1/accounts/{members[0]}/attribution", headers=auth("read"),
                           params={"run_id": population.run_id})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["account_id"] == members[0]
     assert body["run_id"] == population.run_id
-    assert body["ring"]["ring_id"] == ring_id
+    assert body["ring"]["ring_id"] == ring["ring_id"]
     assert body["ring"]["size"] == len(members)
     assert 0.0 <= body["membership_confidence"] <= 1.0
+    assert body["attributions"], "a member of an attributed ring is attributed too"
+    assert ring["organization"] in [a["organization"] for a in body["attributions"]]
+    paths = []
     for attribution in body["attributions"]:
         assert 0.0 <= attribution["confidence"] <= 1.0
-        for item in attribution["evidence"]:
-            for path in item["paths"]:
-                assert path["nodes"] and all(0 <= r["start"] < len(path["nodes"]) for r in path["relationships"])
+        assert attribution["evidence"]
+        paths += [p for item in attribution["evidence"] for p in item["paths"]]
+    assert paths, "the evidence names paths in the graph"
+    for path in paths:
+        assert path["nodes"] and path["relationships"]
+        assert all(0 <= r["start"] < len(path["nodes"]) and 0 <= r["end"] < len(path["nodes"])
+                   for r in path["relationships"])
 
 
 def test_attribution_of_an_account_in_no_ring(client: TestClient, population: Population) -> None:
@@ -67,9 +113,66 @@ def test_ring_detail(client: TestClient, population: Population) -> None:
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["ring"]["ring_id"] == ring_id
-    assert sorted(m["account_id"] for m in body["members"]) == members
+    assert sorted(m["account_id"] for m in body["members"]) == members  # fewer than a page: all of them
+    assert body["member_count"] == len(members) and body["members_next_cursor"] is None
     assert 0.0 <= body["ring"]["score"] <= 1.0
-    assert isinstance(body["coordination_evidence"], list)
+    assert body["coordination_evidence"], "every ring is explained"
+
+
+def _largest_ring(population: Population) -> tuple[str, list[str]]:
+    ring_id = max(population.ring_members, key=lambda r: (len(population.ring_members[r]), r))
+    return ring_id, population.ring_members[ring_id]
+
+
+def test_ring_members_come_in_pages(client: TestClient, population: Population) -> None:
+    ring_id, members = _largest_ring(population)
+    assert len(members) >= 7
+    seen: list[dict[str, Any]] = []
+    after: str | None = None
+    pages = 0
+    while True:
+        params: dict[str, str | int] = {"run_id": population.run_id, "members_limit": 3}
+        if after is not None:
+            params["members_after"] = after
+        response = client.get(f"/v1/rings/{ring_id}", headers=auth("read"), params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["member_count"] == len(members)
+        assert len(body["members"]) <= 3
+        seen += body["members"]
+        pages += 1
+        after = body["members_next_cursor"]
+        if after is None:
+            break
+        assert len(body["members"]) == 3 and pages < len(members)
+    assert pages == -(-len(members) // 3)
+    assert sorted(m["account_id"] for m in seen) == members  # each member once
+    order = [(-m["membership_confidence"], m["account_id"]) for m in seen]
+    assert order == sorted(order)  # most confident first, then by id, across pages
+
+
+def test_member_page_size_is_bounded(client: TestClient, population: Population) -> None:
+    ring_id, members = _largest_ring(population)
+    for limit in (0, 1001, "all"):
+        body = assert_problem(client.get(f"/v1/rings/{ring_id}", headers=auth("read"),
+                                         params={"members_limit": limit}), 422, "validation-error")
+        assert "query.members_limit" in _error_fields(body)
+    one = client.get(f"/v1/rings/{ring_id}", headers=auth("read"), params={"members_limit": 1}).json()
+    assert len(one["members"]) == 1 and one["member_count"] == len(members) and one["members_next_cursor"]
+    most = client.get(f"/v1/rings/{ring_id}", headers=auth("read"), params={"members_limit": 1000}).json()
+    assert len(most["members"]) == len(members) and most["members_next_cursor"] is None
+
+
+def test_made_up_member_cursors_are_422(client: TestClient, population: Population) -> None:
+    ring_id, _ = _largest_ring(population)
+    ring_cursor = client.get("/v1/rings", headers=auth("read"),
+                             params={"run_id": population.run_id, "limit": 1}).json()["next_cursor"]
+    assert ring_cursor  # a real cursor, of the ring list: not one for members
+    for cursor in ("not-a-cursor", "' OR 1=1 //", ring_cursor, _cursor('["m", "0.5", "acc-1"]'),
+                   _cursor('["m", true, "acc-1"]'), _cursor('["m", 0.5, 7]'), _cursor('["m", NaN, "acc-1"]'),
+                   _cursor('["m", 0.5]')):
+        assert_problem(client.get(f"/v1/rings/{ring_id}", headers=auth("read"),
+                                  params={"members_after": cursor}), 422, "invalid-cursor")
 
 
 def test_unknown_ring_and_run_are_404(client: TestClient, population: Population) -> None:
@@ -78,7 +181,7 @@ def test_unknown_ring_and_run_are_404(client: TestClient, population: Population
 
 
 def test_ring_pages_cover_every_ring_once_in_score_order(client: TestClient, population: Population) -> None:
-    seen: list[dict[str, object]] = []
+    seen: list[dict[str, Any]] = []
     cursor: str | None = None
     for _ in range(1000):
         params: dict[str, str | int] = {"run_id": population.run_id, "limit": 7}
@@ -100,14 +203,18 @@ def test_ring_pages_cover_every_ring_once_in_score_order(client: TestClient, pop
 
 
 def test_ring_filters(client: TestClient, population: Population) -> None:
-    response = client.get("/v1/rings", headers=auth("read"), params={"run_id": population.run_id, "min_score": 0.5,
-                                                                      "limit": LIMITS.max_page_size})
-    assert response.status_code == 200
-    assert all(r["score"] >= 0.5 for r in response.json()["rings"])
-    for organization in population.organizations[:3]:
-        response = client.get("/v1/rings", headers=auth("read"), params={"organization": organization})
-        assert response.status_code == 200
-        assert all(r["organization"] == organization for r in response.json()["rings"])
+    everything = _every_ring(client, run_id=population.run_id)
+    assert sorted(r["ring_id"] for r in everything) == sorted(population.ring_ids)
+    high = _every_ring(client, run_id=population.run_id, min_score=0.5)
+    assert high, "the population has coordinated rings"
+    assert [r["ring_id"] for r in high] == [r["ring_id"] for r in everything if r["score"] >= 0.5]
+    assert len(high) < len(everything), "and rings below 0.5, or the filter is not tested"
+    organisations = sorted({r["organization"] for r in everything if r["organization"]})
+    assert organisations, "the population has attributed rings"
+    for organization in organisations[:3]:
+        filtered = _every_ring(client, run_id=population.run_id, organization=organization)
+        assert [r["ring_id"] for r in filtered] == [r["ring_id"] for r in everything
+                                                    if r["organization"] == organization]
 
 
 def test_default_page_size(client: TestClient, population: Population) -> None:
@@ -124,16 +231,20 @@ def test_default_page_size(client: TestClient, population: Population) -> None:
 ])
 def test_invalid_query_is_422_naming_the_field(client: TestClient, params: dict[str, object], field: str) -> None:
     body = assert_problem(client.get("/v1/rings", headers=auth("read"), params=params), 422, "validation-error")
-    assert field in [e["field"] for e in body["errors"]]  # type: ignore[union-attr]
+    assert field in _error_fields(body)
     assert field in str(body["detail"])
 
 
-def test_malformed_cursor_is_refused_not_crashed(client: TestClient, population: Population) -> None:
-    for cursor in ("not-a-cursor", "' OR 1=1 //", "eyJ4IjoxfQ"):
-        response = client.get("/v1/rings", headers=auth("read"), params={"cursor": cursor})
-        assert response.status_code in (200, 404, 422), response.text
-        if response.status_code != 200:
-            assert_problem(response, response.status_code)
+@pytest.mark.parametrize("cursor", [
+    "not-a-cursor", "' OR 1=1 //", "eyJ4IjoxfQ",
+    # Well-formed base64 JSON, but not a (score, ring id) pair this API would issue:
+    _cursor('["0.5", "ring-x"]'), _cursor('[true, "ring-x"]'), _cursor('[0.5, 3]'), _cursor('[NaN, "ring-x"]'),
+    _cursor('[Infinity, "ring-x"]'), _cursor('{"1": 0, "ring-x": 0}'), _cursor('[0.5, "ring-x", 1]'),
+])
+def test_made_up_cursor_is_422(client: TestClient, population: Population, cursor: str) -> None:
+    body = assert_problem(client.get("/v1/rings", headers=auth("read"), params={"cursor": cursor}), 422,
+                          "invalid-cursor")
+    assert "cursor" in str(body["detail"])
 
 
 @pytest.mark.parametrize("text", INJECTIONS)

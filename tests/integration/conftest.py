@@ -1,33 +1,32 @@
-"""A driver to the test Neo4j and an empty database for each test that asks for one."""
+"""A driver to the test Neo4j and an empty database for each test that asks for one.
+
+Both rest on the root conftest's `neo4j_test_settings`, which refuses a database the suite may not
+wipe before anything here runs.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import neo4j
-from graph import local_server
 from graph.settings import Settings
 from graph.store.driver import create_driver
 from graph.store.schema import apply_schema
+from tests.suite_database import MARKER_LABEL, wipe_database
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    return Settings()
+def settings(neo4j_test_settings: Settings) -> Settings:
+    return neo4j_test_settings
 
 
 @pytest.fixture(scope="session")
 def driver(settings: Settings) -> Iterator[neo4j.Driver]:
-    if os.environ.get("RINGTRACE_NEO4J_BOLT_PORT") and settings.neo4j_uri.endswith(
-        f":{settings.neo4j_bolt_port}"
-    ):
-        local_server.start(settings, timeout=180)
     with create_driver(settings) as created:
         created.verify_connectivity()
         yield created
@@ -35,17 +34,16 @@ def driver(settings: Settings) -> Iterator[neo4j.Driver]:
 
 @pytest.fixture
 def empty_db(driver: neo4j.Driver, settings: Settings) -> neo4j.Driver:
-    """The driver, with an empty database that has the schema."""
-    with driver.session(database=settings.neo4j_database) as session:
-        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+    """The driver, with an empty database (but for the suite's marker) that has the schema."""
+    wipe_database(driver, settings.neo4j_database)
     apply_schema(driver, settings.neo4j_database)
     return driver
 
 
 def counts(driver: neo4j.Driver, database: str) -> dict[str, int]:
-    """Nodes per label and relationships per type."""
+    """Nodes per label and relationships per type, leaving out the suite's marker node."""
     records, _, _ = driver.execute_query(
-        "MATCH (n) UNWIND labels(n) AS label RETURN label AS k, count(*) AS n "
+        f"MATCH (n) WHERE NOT n:{MARKER_LABEL} UNWIND labels(n) AS label RETURN label AS k, count(*) AS n "
         "UNION ALL MATCH ()-[r]->() RETURN type(r) AS k, count(*) AS n",
         database_=database,
     )

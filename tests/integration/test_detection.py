@@ -87,3 +87,22 @@ def test_links_without_times_are_read_and_detected(empty_db: neo4j.Driver, setti
     load_bundle(empty_db, settings.neo4j_database, bundle, rejects_path=tmp_path / "r.csv")
     summary = run_detection(empty_db, settings.neo4j_database, DetectionParams(seed=1))
     assert summary.ring_sizes == (4,)
+
+
+def test_ring_nodes_show_what_the_latest_completed_run_found(loaded: neo4j.Driver, settings: Settings) -> None:
+    db = settings.neo4j_database
+    summary = run_detection(loaded, db, DetectionParams(seed=3))
+    records, _, _ = loaded.execute_query(
+        "MATCH (ring:Ring)-[found:FOUND_IN]->(:DetectionRun {run_id: $run_id}) "
+        "RETURN ring.ring_id AS ring_id, properties(ring) AS ring, properties(found) AS found",
+        run_id=summary.run_id, database_=db,
+    )
+    assert len(records) == summary.counts["rings"] > 0
+    # Copied whole when the run completed: a property the run left out is gone from the node too.
+    for r in records:
+        assert r["ring"] == {**r["found"], "ring_id": r["ring_id"], "run_id": summary.run_id}
+    run = read_run(loaded, db, summary.run_id)
+    assert run is not None and run.status == "completed" and run.heartbeat_at is not None
+    assert run.lease_seconds is not None and run.lease_seconds > 0
+    records, _, _ = loaded.execute_query("MATCH (lock:DetectionLock) RETURN properties(lock) AS p", database_=db)
+    assert len(records) == 1 and records[0]["p"].get("run_id") is None  # released with the completion

@@ -1,21 +1,42 @@
 from __future__ import annotations
 
 import csv
+import random
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import neo4j
-from graph.ingest.loader import BATCH_ROWS, load_bundle
+from graph.ingest import loader
+from graph.ingest.loader import load_bundle, load_rows
+from graph.ingest.rows import parse_link
 from graph.settings import Settings
 from tests.integration.conftest import FIXTURES, counts
+from tests.integration.graph_state import enrichment, link_figures, snapshot
+from tests.suite_database import wipe_database
+
+_LINKS_HEADER = "account_id,kind,value,first_seen,last_seen,count\n"
+
+
+def _links_bundle(directory: Path, rows: list[str]) -> Path:
+    directory.mkdir(parents=True)
+    (directory / "links.csv").write_text(_LINKS_HEADER + "\n".join(rows) + "\n")
+    return directory
+
+
+def _total_count(driver: neo4j.Driver, database: str, relationship: str) -> int:
+    records, _, _ = driver.execute_query(
+        "MATCH ()-[r]->() WHERE type(r) = $type RETURN sum(r.count) AS n", type=relationship, database_=database
+    )
+    return int(records[0]["n"])
 
 
 def _props(driver: neo4j.Driver, database: str) -> list[Any]:
     records, _, _ = driver.execute_query(
-        "MATCH (n) WHERE NOT n:AppliedBatch RETURN labels(n) AS l, properties(n) AS p",
+        "MATCH (n) RETURN labels(n) AS l, properties(n) AS p",
         database_=database,
     )
     rels, _, _ = driver.execute_query(
@@ -69,28 +90,144 @@ def test_an_interrupted_load_is_finished_by_a_rerun(
     empty_db: neo4j.Driver, settings: Settings, tmp_path: Path
 ) -> None:
     db = settings.neo4j_database
-    bundle = tmp_path / "big"
-    bundle.mkdir()
     rows = [f"u{i},device,dev-{i % 700},2026-01-01T00:00:00Z,2026-01-02T00:00:00Z,1" for i in range(12000)]
-    (bundle / "links.csv").write_text("account_id,kind,value,first_seen,last_seen,count\n" + "\n".join(rows))
+    bundle = _links_bundle(tmp_path / "big", rows)
     full = load_bundle(empty_db, db, bundle, rejects_path=tmp_path / "r.csv")
-    reference = counts(empty_db, db)
-    total = empty_db.execute_query("MATCH ()-[r:USED_DEVICE]->() RETURN sum(r.count) AS n", database_=db)
-    assert total.records[0]["n"] == 12000 and full.files[0].loaded == 12000
-    # Start again as if the process had died after committing only the first batch, then re-run.
-    with empty_db.session(database=db) as session:
-        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
-    partial = bundle / "partial"
-    partial.mkdir()
-    (partial / "links.csv").write_text(
-        "account_id,kind,value,first_seen,last_seen,count\n" + "\n".join(rows[:BATCH_ROWS])
-    )
-    load_bundle(empty_db, db, partial, rejects_path=tmp_path / "r.csv")  # the first batch committed
+    reference = snapshot(empty_db, db)
+    assert full.files[0].loaded == 12000 and _total_count(empty_db, db, "USED_DEVICE") == 12000
+    # Start again as if the process had died after committing some rows, wherever a batch ended
+    # (here 7,321 rows: not a multiple of any batch size), then re-run the whole file.
+    wipe_database(empty_db, db)
+    load_bundle(empty_db, db, _links_bundle(tmp_path / "partial", rows[:7321]), rejects_path=tmp_path / "r.csv")
     rerun = load_bundle(empty_db, db, bundle, rejects_path=tmp_path / "r.csv")
-    assert rerun.files[0].skipped == BATCH_ROWS and rerun.files[0].loaded == 12000 - BATCH_ROWS
-    assert counts(empty_db, db) == reference
-    total = empty_db.execute_query("MATCH ()-[r:USED_DEVICE]->() RETURN sum(r.count) AS n", database_=db)
-    assert total.records[0]["n"] == 12000
+    assert rerun.files[0].skipped == 7321 and rerun.files[0].loaded == 12000 - 7321
+    assert snapshot(empty_db, db) == reference
+
+
+def test_duplicate_rows_count_once(empty_db: neo4j.Driver, settings: Settings, tmp_path: Path) -> None:
+    db = settings.neo4j_database
+    row = "d1,device,dev-dup,2026-01-01T00:00:00Z,2026-01-02T00:00:00Z,4"
+    other = "d1,device,dev-dup,2026-01-03T00:00:00Z,2026-01-04T00:00:00Z,2"
+    report = load_bundle(empty_db, db, _links_bundle(tmp_path / "b", [row, other, row, row]),
+                         rejects_path=tmp_path / "r.csv")
+    assert (report.files[0].loaded, report.files[0].skipped) == (2, 2)
+    figures = link_figures(empty_db, db)[("USED_DEVICE", "d1", "dev-dup")]
+    assert figures[0] == 4 + 2
+    assert figures[1].startswith("2026-01-01T00:00") and figures[2].startswith("2026-01-04T00:00")
+
+
+def test_a_re_sorted_bundle_changes_nothing(empty_db: neo4j.Driver, settings: Settings, tmp_path: Path) -> None:
+    db = settings.neo4j_database
+    load_bundle(empty_db, db, FIXTURES / "small", rejects_path=tmp_path / "r.csv")
+    reference = snapshot(empty_db, db)
+    resorted = tmp_path / "resorted"
+    resorted.mkdir()
+    for source in (FIXTURES / "small").glob("*.csv"):
+        header, *lines = source.read_text().splitlines()
+        (resorted / source.name).write_text("\n".join([header, *reversed(lines)]) + "\n")
+    report = load_bundle(empty_db, db, resorted, rejects_path=tmp_path / "r.csv")
+    assert snapshot(empty_db, db) == reference
+    assert sum(f.loaded for f in report.files) == 0
+
+
+def test_fixing_a_rejected_row_adds_only_that_row(
+    empty_db: neo4j.Driver, settings: Settings, tmp_path: Path
+) -> None:
+    db = settings.neo4j_database
+    rows = [f"f{i},device,dev-{i % 7},2026-01-01T00:00:00Z,2026-01-02T00:00:00Z,{i + 1}" for i in range(200)]
+    broken = [*rows[:50], "f50,carrier-pigeon,dev-0,2026-01-01T00:00:00Z,,1", *rows[51:]]
+    first = load_bundle(empty_db, db, _links_bundle(tmp_path / "broken", broken), rejects_path=tmp_path / "r.csv")
+    assert first.rejected == 1 and first.files[0].loaded == 199
+    fixed = load_bundle(empty_db, db, _links_bundle(tmp_path / "fixed", rows), rejects_path=tmp_path / "r.csv")
+    assert (fixed.files[0].loaded, fixed.files[0].skipped) == (1, 199)
+    assert _total_count(empty_db, db, "USED_DEVICE") == sum(range(1, 201))
+
+
+def test_appending_a_row_adds_only_that_row(empty_db: neo4j.Driver, settings: Settings, tmp_path: Path) -> None:
+    db = settings.neo4j_database
+    rows = [f"g{i % 40},ip,198.51.100.{i % 9},2026-01-0{1 + i % 5}T00:00:00Z,,{1 + i % 3}" for i in range(300)]
+    load_bundle(empty_db, db, _links_bundle(tmp_path / "first", rows), rejects_path=tmp_path / "r.csv")
+    before = _total_count(empty_db, db, "USED_IP")
+    appended = [*rows, "g1,ip,198.51.100.1,2026-03-01T00:00:00Z,2026-03-02T00:00:00Z,10"]
+    load_bundle(empty_db, db, _links_bundle(tmp_path / "appended", appended), rejects_path=tmp_path / "r.csv")
+    assert _total_count(empty_db, db, "USED_IP") == before + 10
+    assert link_figures(empty_db, db)[("USED_IP", "g1", "198.51.100.1")][2].startswith("2026-03-02T00:00")
+
+
+def test_an_observation_in_another_file_counts_once(
+    empty_db: neo4j.Driver, settings: Settings, tmp_path: Path
+) -> None:
+    db = settings.neo4j_database
+    shared = "h1,phone,+15550100,2026-01-01T00:00:00Z,2026-01-05T00:00:00Z,3"
+    load_bundle(empty_db, db, _links_bundle(tmp_path / "one", ["h2,phone,+15550100,,,1", shared]),
+                rejects_path=tmp_path / "r.csv")
+    load_bundle(empty_db, db, _links_bundle(tmp_path / "two", [shared, "h1,phone,+15550100,2025-12-01T00:00:00Z,,2"]),
+                rejects_path=tmp_path / "r.csv")
+    figures = link_figures(empty_db, db)
+    assert figures[("HAS_PHONE", "h1", "+15550100")][:2] == (3 + 2, "2025-12-01T00:00:00Z")
+    assert figures[("HAS_PHONE", "h2", "+15550100")][0] == 1
+
+
+def test_an_account_email_counts_alike_whichever_file_comes_first(
+    empty_db: neo4j.Driver, settings: Settings, tmp_path: Path
+) -> None:
+    db = settings.neo4j_database
+    accounts = tmp_path / "accounts"
+    accounts.mkdir()
+    (accounts / "accounts.csv").write_text("account_id,created_at,email\nm1,2026-01-01T00:00:00Z,m1@example.org\n")
+    links = _links_bundle(tmp_path / "links", ["m1,email,m1@example.org,2026-02-01T00:00:00Z,,4"])
+    load_bundle(empty_db, db, accounts, rejects_path=tmp_path / "r.csv")
+    load_bundle(empty_db, db, links, rejects_path=tmp_path / "r.csv")
+    accounts_first = snapshot(empty_db, db)
+    wipe_database(empty_db, db)
+    load_bundle(empty_db, db, links, rejects_path=tmp_path / "r.csv")
+    load_bundle(empty_db, db, accounts, rejects_path=tmp_path / "r.csv")
+    assert snapshot(empty_db, db) == accounts_first
+    assert accounts_first["links"][("HAS_EMAIL", "m1", "m1@example.org")][0] == 1 + 4
+
+
+def test_a_known_member_keeps_the_earliest_since_in_any_order(
+    empty_db: neo4j.Driver, settings: Settings, tmp_path: Path
+) -> None:
+    db = settings.neo4j_database
+    undated, dated = tmp_path / "undated", tmp_path / "dated"
+    for folder, since in ((undated, ""), (dated, "2024-05-01T00:00:00Z")):
+        folder.mkdir()
+        (folder / "accounts.csv").write_text("account_id\nk1\n")
+        (folder / "known.csv").write_text(f"account_id,organization,source,since\nk1,Krill Labs,case-1,{since}\n")
+    query = "MATCH (:Account {account_id: 'k1'})-[r:KNOWN_MEMBER_OF]->() RETURN toString(r.since) AS since"
+    seen = []
+    for order in ((undated, dated), (dated, undated)):
+        wipe_database(empty_db, db)
+        for folder in order:
+            load_bundle(empty_db, db, folder, rejects_path=tmp_path / "r.csv")
+        seen.append(empty_db.execute_query(query, database_=db).records[0]["since"])
+    assert seen == ["2024-05-01T00:00:00Z", "2024-05-01T00:00:00Z"]
+
+
+def test_concurrent_writers_count_each_observation_once(empty_db: neo4j.Driver, settings: Settings) -> None:
+    """Loads and API requests at once, each sending every observation of one link in its own order:
+    without a lock taken before the digests are read, two of them would both count one observation."""
+    db = settings.neo4j_database
+    fields = ["account_id", "kind", "value", "first_seen", "last_seen", "count"]
+    rows = [parse_link(dict(zip(fields, ["c1", "device", "dev-hot", f"2026-01-{1 + i // 24:02d}T{i % 24:02d}:00:00Z",
+                                         "", str(i + 1)], strict=True)))
+            for i in range(120)]
+    applied: list[int] = []
+
+    def write(seed: int) -> None:
+        order = rows[:]
+        random.Random(seed).shuffle(order)
+        applied.append(sum(load_rows(empty_db, db, "links", [row]) for row in order))
+
+    threads = [threading.Thread(target=write, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(applied) == len(rows)
+    assert link_figures(empty_db, db)[("USED_DEVICE", "c1", "dev-hot")] == (
+        sum(range(1, 121)), "2026-01-01T00:00:00Z", "2026-01-05T23:00:00Z")
 
 
 def test_normalised_entities_and_payment_details(empty_db: neo4j.Driver, settings: Settings, tmp_path: Path) -> None:
@@ -156,6 +293,55 @@ def test_ranges_loaded_later_re_enrich_known_ips(
         database_=db,
     ).records
     assert [(r["n"], r["o"]) for r in network] == [("corporate", "Krill Labs")]
+
+
+def _ranges_bundle(directory: Path, ranges: str) -> Path:
+    directory.mkdir()
+    (directory / "ip_ranges.csv").write_text("cidr,asn,organization,network\n" + ranges)
+    (directory / "accounts.csv").write_text("account_id\n")
+    return directory
+
+
+def test_ranges_committed_before_their_enrichment_are_applied_by_a_rerun(
+    empty_db: neo4j.Driver, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = settings.neo4j_database
+    bundle = tmp_path / "b"
+    shutil.copytree(FIXTURES / "small", bundle)
+    (bundle / "ip_ranges.csv").unlink()
+    load_bundle(empty_db, db, bundle, rejects_path=tmp_path / "r.csv")
+    ranges = _ranges_bundle(tmp_path / "ranges", (FIXTURES / "small" / "ip_ranges.csv").read_text().split("\n", 1)[1])
+
+    def die(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("the process died after the ranges committed")
+
+    monkeypatch.setattr(loader, "enrich_ips", die)
+    with pytest.raises(RuntimeError):
+        load_bundle(empty_db, db, ranges, rejects_path=tmp_path / "r.csv")
+    monkeypatch.undo()
+    load_bundle(empty_db, db, ranges, rejects_path=tmp_path / "r.csv")  # the re-run
+    assert enrichment(empty_db, db) == {
+        "192.0.2.1": ("unknown", None, None, None),
+        "198.51.100.20": ("hosting", 64502, "Nimbus Cloud", "198.51.100.16/28"),
+        "2001:db8::1": ("hosting", 64503, "Nimbus Cloud", "2001:db8::/32"),
+        "203.0.113.7": ("corporate", 64500, "Krill Labs", "203.0.113.0/24"),
+    }
+
+
+def test_a_changed_range_moves_it_and_its_ips_to_the_new_organization(
+    empty_db: neo4j.Driver, settings: Settings, tmp_path: Path
+) -> None:
+    db = settings.neo4j_database
+    load_bundle(empty_db, db, FIXTURES / "small", rejects_path=tmp_path / "r.csv")
+    load_bundle(empty_db, db, _ranges_bundle(tmp_path / "moved", "203.0.113.0/24,64999,Tarpon Traffic,hosting\n"),
+                rejects_path=tmp_path / "r.csv")
+    operated, _, _ = empty_db.execute_query(
+        "MATCH (n)-[:OPERATED_BY]->(o) WHERE n.cidr = '203.0.113.0/24' OR n.address = '203.0.113.7' "
+        "RETURN coalesce(n.cidr, n.address) AS n, o.name AS o ORDER BY n", database_=db,
+    )
+    assert [(r["n"], r["o"]) for r in operated] == [("203.0.113.0/24", "Tarpon Traffic"),
+                                                    ("203.0.113.7", "Tarpon Traffic")]
+    assert enrichment(empty_db, db)["203.0.113.7"] == ("hosting", 64999, "Tarpon Traffic", "203.0.113.0/24")
 
 
 def test_bad_rows_are_named_and_good_rows_kept(empty_db: neo4j.Driver, settings: Settings, tmp_path: Path) -> None:

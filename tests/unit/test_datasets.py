@@ -14,15 +14,15 @@ import pytest
 
 from graph.datasets import ADAPTERS, import_dataset
 from graph.datasets import aws_fraud as aws_adapter
-from graph.datasets._bundle import connected_groups
+from graph.datasets._bundle import connected_groups, token
 from graph.datasets.ip_asn import network_class, range_to_cidrs
-from graph.ingest.normalise import looks_like_pan
+from graph.ingest.card_numbers import contains_card_number
 from graph.ingest.rows import PARSERS
 
 LINKS_HEADER = ["account_id", "kind", "value", "first_seen", "last_seen", "count"]
 TRUTH_HEADER = ["account_id", "ring_id", "organization", "cohort"]
 PAN = "4111111111111111"  # a Luhn-valid test card number
-assert looks_like_pan(PAN)
+assert contains_card_number(PAN)
 
 
 def _write(path: Path, text: str) -> Path:
@@ -57,7 +57,7 @@ def _check_bundle(out: Path, accounts_header: list[str]) -> None:
     for name, rows in (("accounts", accounts), ("links", links)):
         for row in rows:
             PARSERS[name](row)
-            assert not any(looks_like_pan(v) for v in row.values()), row
+            assert not any(contains_card_number(v) for v in row.values()), row
     ids = {r["account_id"] for r in accounts}
     assert {r["account_id"] for r in links} <= ids
     assert set(_truth(out)) == ids
@@ -105,18 +105,22 @@ def test_paysim(tmp_path: Path) -> None:
     _check_bundle(out, ["account_id", "email"])
     assert summary.accounts == 5 and summary.true_rings == 1
     truth = _truth(out)
+    one, two, three, four, five = (token("ps", n) for n in (PAN, "4000000000000002", "4000000000000010",
+                                                            "4000000000000028", "4000000000000036"))
     # one ring: phone joins 1-2, SSN joins 2-3 (SSN is used for truth only)
-    ring = truth["ps-4111111111111111"][0]
-    assert ring and truth["ps-4000000000000002"][0] == ring == truth["ps-4000000000000010"][0]
-    assert truth["ps-4000000000000036"] == ("", "fraud")
-    assert truth["ps-4000000000000028"] == ("", "legit")
+    ring = truth[one][0]
+    assert ring and truth[two][0] == ring == truth[three][0]
+    assert truth[five] == ("", "fraud")
+    assert truth[four] == ("", "legit")
     links = _links(out)
     assert {r["kind"] for r in links} == {"phone"}
-    assert {r["value"] for r in links if r["account_id"] == "ps-4111111111111111"} == {"997586014"}
+    assert {r["value"] for r in links if r["account_id"] == one} == {"997586014"}
     _header, accounts = _rows(out / "accounts.csv")
-    assert {a["account_id"]: a["email"] for a in accounts}["ps-4111111111111111"] == "a.one@example.com"
+    assert {a["account_id"]: a["email"] for a in accounts}[one] == "a.one@example.com"
     text = "".join(p.read_text() for p in out.iterdir())
-    assert "111-11-1111" not in text and "111111111" not in text.replace("4111111111111111", "")
+    # The client ids are card-number shaped (and Luhn-valid): none may reach the bundle, prefixed or not.
+    assert not contains_card_number(text) and "4000000000000" not in text
+    assert "111-11-1111" not in text and "111111111" not in text
     _deterministic(lambda o: import_dataset("paysim", src, o), tmp_path / "det")
 
 
@@ -438,3 +442,19 @@ def test_range_to_cidrs_matches_ipaddress() -> None:
         ]
         got = [(int(n), int(ln)) for n, ln in zip(nets[index == i], lengths[index == i], strict=True)]
         assert sorted(got) == expected
+
+
+def test_the_bundle_builder_writes_no_card_number(tmp_path: Path) -> None:
+    from graph.datasets._bundle import BundleBuilder
+
+    bundle = BundleBuilder("t", ("note",))
+    bundle.account("acc-1", email=f"{PAN}@example.org", note=f"card {PAN}")
+    assert bundle.link("acc-1", "device", f"dev-{PAN}") is None
+    assert bundle.link("acc-1", "phone", "378282246310005") is None  # an Amex number as a phone
+    assert bundle.link("acc-1", "device", "dev-1") == "dev-1"
+    with pytest.raises(ValueError, match="token"):
+        bundle.account(f"ps-{PAN}")
+    summary = bundle.write(tmp_path / "out")
+    assert not contains_card_number("".join(p.read_text() for p in (tmp_path / "out").iterdir()))
+    assert summary.skipped == {"device that looks like a card number": 1, "email that looks like a card number": 1,
+                               "note that looks like a card number": 1, "phone that looks like a card number": 1}

@@ -1,0 +1,59 @@
+"""What a load leaves in Neo4j, in a form two loads can be compared by: every link's figures, nodes per
+label, and every IP's enrichment. Book-keeping that differs between equal loads (when a range table
+was written, the load time standing in for a missing `since`) is left out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import neo4j
+from tests.suite_database import MARKER_LABEL
+
+__all__ = ["enrichment", "link_figures", "node_counts", "snapshot"]
+
+_LINKS = """
+MATCH (a:Account)-[r]->(e)
+WHERE type(r) IN ['USED_IP', 'USED_DEVICE', 'PAID_WITH', 'HAS_EMAIL', 'HAS_PHONE']
+RETURN type(r) AS type, a.account_id AS account, coalesce(e.address, e.fingerprint, e.number) AS value,
+       r.count AS count, toString(r.first_seen) AS first_seen, toString(r.last_seen) AS last_seen
+"""
+# (:AppliedBatch) was the batch ledger of earlier versions: book-keeping, not data.
+_NODES = (f"MATCH (n) WHERE NOT n:{MARKER_LABEL} AND NOT n:AppliedBatch UNWIND labels(n) AS label "
+          "RETURN label, count(*) AS n")
+_OTHER_RELATIONSHIPS = """
+MATCH (a)-[r:KNOWN_MEMBER_OF|OPERATED_BY]->(b)
+RETURN type(r) AS type, coalesce(a.account_id, a.address, a.cidr) AS start, b.name AS end, r.source AS source
+"""
+_ENRICHMENT = """
+MATCH (ip:IP)
+RETURN ip.address AS address, ip.network AS network, ip.asn AS asn, ip.org AS org, ip.range AS range
+"""
+
+
+def link_figures(driver: neo4j.Driver, database: str) -> dict[tuple[str, str, str], tuple[Any, ...]]:
+    """(type, account, entity) -> (count, first_seen, last_seen) for every account-entity link."""
+    records, _, _ = driver.execute_query(_LINKS, database_=database, routing_=neo4j.RoutingControl.READ)
+    return {(r["type"], r["account"], r["value"]): (r["count"], r["first_seen"], r["last_seen"]) for r in records}
+
+
+def node_counts(driver: neo4j.Driver, database: str) -> dict[str, int]:
+    records, _, _ = driver.execute_query(_NODES, database_=database, routing_=neo4j.RoutingControl.READ)
+    return {r["label"]: r["n"] for r in records}
+
+
+def enrichment(driver: neo4j.Driver, database: str) -> dict[str, tuple[Any, ...]]:
+    """address -> (network, asn, org, range) of every IP node."""
+    records, _, _ = driver.execute_query(_ENRICHMENT, database_=database, routing_=neo4j.RoutingControl.READ)
+    return {r["address"]: (r["network"], r["asn"], r["org"], r["range"]) for r in records}
+
+
+def snapshot(driver: neo4j.Driver, database: str) -> dict[str, Any]:
+    """Everything two equal loads must agree on."""
+    others, _, _ = driver.execute_query(_OTHER_RELATIONSHIPS, database_=database,
+                                        routing_=neo4j.RoutingControl.READ)
+    return {
+        "links": link_figures(driver, database),
+        "nodes": node_counts(driver, database),
+        "enrichment": enrichment(driver, database),
+        "relationships": sorted(tuple(str(v) for v in r.values()) for r in others),
+    }
