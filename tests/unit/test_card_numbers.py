@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 import uuid
 
 import pytest
@@ -99,20 +98,20 @@ def test_spans_point_at_the_number() -> None:
     assert text[start:end] == "4111 1111 1111 1111"
 
 
+# A backtracking scan takes minutes on these inputs; the timeout catches it without timing a fast run.
+@pytest.mark.timeout(20)
 def test_the_scan_is_linear() -> None:
     # Digit groups joined by single spaces: every start and end is a candidate span.
     hostile = "1 " * 50_000
-    started = time.perf_counter()
     contains_card_number(hostile)
     mask_card_numbers(hostile)
-    assert time.perf_counter() - started < 5.0
 
 
+# A backtracking scan takes minutes on these inputs; the timeout catches it without timing a fast run.
+@pytest.mark.timeout(20)
 def test_many_identifiers_and_candidates_cost_no_more_than_the_text() -> None:
     # 100 KB of hexadecimal words between runs of one-digit groups, about one span in ten Luhn-valid.
     digits = random.Random(7).choices("123456789", k=50_000)
     runs = [" ".join(digits[i : i + 20]) for i in range(0, len(digits), 20)]
     hostile = "".join(f"{'a' * 20} {run} " for run in runs)
-    started = time.perf_counter()
     assert len(find_card_numbers(hostile)) > 1000
-    assert time.perf_counter() - started < 5.0

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -80,11 +79,11 @@ def test_malformed_phone_is_refused(raw: str) -> None:
         "x" * 65536 + "@example.org",
     ],
 )
+# A backtracking scan takes minutes on these inputs; the timeout catches it without timing a fast run.
+@pytest.mark.timeout(20)
 def test_email_validation_is_linear(raw: str) -> None:
-    started = time.perf_counter()
     with pytest.raises(ValueError):
         normalise_email(raw)
-    assert time.perf_counter() - started < 0.1
 
 
 def test_error_messages_do_not_repeat_the_value() -> None:

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import given, settings
 
@@ -146,13 +144,13 @@ def test_entity_values_have_caps_of_their_kind(kind: str, value: str) -> None:
     assert caught.value.field == "value" and "longer than" in caught.value.reason
 
 
+# A backtracking scan takes minutes on these inputs; the timeout catches it without timing a fast run.
+@pytest.mark.timeout(20)
 def test_a_hostile_email_is_refused_in_linear_time() -> None:
-    started = time.perf_counter()
     for fields in ({"account_id": "a", "email": "a@" + "." * 65536 + "@"},
                    {"account_id": "a", "email": "a@" + "a." * 120 + " x"}):
         with pytest.raises(RowError):
             parse_account(fields)
-    assert time.perf_counter() - started < 0.5
 
 
 @pytest.mark.parametrize("count", ["0", "-1", "9007199254740993", "99999999999999999999", "1e3", "1_000", "١٢",
