@@ -59,13 +59,23 @@ def distinct_links(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def with_email_digests(accounts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Parsed accounts.csv rows with the `email_digest` of their email (None without one).
+    """Parsed accounts.csv rows with the `email_digest` of their email (None without one, and for a
+    repeat of the same account and email in these rows: one batch must carry an observation once).
 
     An account's email is a link like any other (DESIGN.md §4), observed once, when the account was
     created; the same observation in links.csv has the same digest, so it counts once.
     """
-    return [
-        {**row, "email_digest": None if not row.get("email") else observation_digest(
-            row["account_id"], "email", row["email"], row["created_at"], row["created_at"], 1)}
-        for row in accounts
-    ]
+    seen: set[tuple[str, int]] = set()
+    result = []
+    for row in accounts:
+        digest = None
+        if row.get("email"):
+            digest = observation_digest(row["account_id"], "email", row["email"], row["created_at"],
+                                        row["created_at"], 1)
+            key = (row["account_id"], digest)
+            if key in seen:
+                digest = None
+            else:
+                seen.add(key)
+        result.append({**row, "email_digest": digest})
+    return result

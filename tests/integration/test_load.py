@@ -174,7 +174,8 @@ def test_an_account_email_counts_alike_whichever_file_comes_first(
     db = settings.neo4j_database
     accounts = tmp_path / "accounts"
     accounts.mkdir()
-    (accounts / "accounts.csv").write_text("account_id,created_at,email\nm1,2026-01-01T00:00:00Z,m1@example.org\n")
+    account = "m1,2026-01-01T00:00:00Z,m1@example.org\n"
+    (accounts / "accounts.csv").write_text("account_id,created_at,email\n" + account + account)  # a repeat too
     links = _links_bundle(tmp_path / "links", ["m1,email,m1@example.org,2026-02-01T00:00:00Z,,4"])
     load_bundle(empty_db, db, accounts, rejects_path=tmp_path / "r.csv")
     load_bundle(empty_db, db, links, rejects_path=tmp_path / "r.csv")
