@@ -16,7 +16,7 @@ from api.detections import DetectionRunner
 from api.limits import BodyLimitMiddleware
 from api.observability import AccessLogMiddleware, ApiMetrics
 from api.problems import install_problem_handlers
-from api.routes import accounts, detections, health, links, rings
+from api.routes import accounts, detections, events, health, links, rings
 from api.settings import ApiSettings
 from graph.settings import Settings, get_settings
 from graph.store.driver import create_driver
@@ -30,8 +30,8 @@ Rings of coordinated accounts found in Neo4j, their attribution to organisations
 paths behind every score.
 
 Every `/v1` route needs `Authorization: Bearer KEY` with a key from `RINGTRACE_API_KEYS` and the
-route's scope: `read` for lookups, `ingest` for `POST /v1/links`, `admin` for detections and
-`/metrics`. Errors are `application/problem+json` (RFC 9457) with a stable `type`
+route's scope: `read` for lookups, `ingest` for `POST /v1/links` and `POST /v1/events`, `admin` for
+detections and `/metrics`. Errors are `application/problem+json` (RFC 9457) with a stable `type`
 (`urn:ringtrace:problem:...`).
 """
 
@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
         openapi_tags=[
             {"name": "accounts", "description": "Is this account in a ring, attributed to whom."},
             {"name": "rings", "description": "Rings found by detection runs, with members and evidence."},
-            {"name": "ingest", "description": "Observations in, as links.csv rows."},
+            {"name": "ingest", "description": "Observations and usage events in, as links.csv and events.csv rows."},
             {"name": "detections", "description": "Detection runs: start one, follow it."},
             {"name": "health", "description": "Liveness, readiness, metrics."},
         ],
@@ -105,9 +105,11 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
     app.include_router(accounts.router)
     app.include_router(rings.rings_router(api_settings))
     app.include_router(links.links_router(api_settings))
+    app.include_router(events.events_router(api_settings))
     app.include_router(detections.router)
     from api.routes.report import router as report_router  # the ring dossier page (issue 6)
     app.include_router(report_router)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=api_settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=api_settings.max_body_bytes,
+                       path_limits={"/v1/events": api_settings.max_events_body_bytes})
     app.add_middleware(AccessLogMiddleware, metrics=metrics, log=api_settings.access_log)
     return app

@@ -39,6 +39,10 @@ class ApiMetrics:
             "ringtrace_links_rows_total", "Rows received by POST /v1/links, by outcome.",
             ["outcome"], registry=self.registry,
         )
+        self.events_rows = Counter(
+            "ringtrace_events_rows_total", "Events received by POST /v1/events, by outcome.",
+            ["outcome"], registry=self.registry,
+        )
         self.detections = Counter(
             "ringtrace_detection_runs_total", "Detection runs started through the API, by outcome.",
             ["outcome"], registry=self.registry,

@@ -123,6 +123,8 @@ def _location(loc: tuple[int | str, ...]) -> str:
 
 async def _on_validation(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
+    # Location and message only, never pydantic's `input` or `ctx`: the offending value may be a prompt
+    # (POST /v1/events promises never to repeat one) or a card number.
     errors = [
         FieldError(field=_location(tuple(e.get("loc", ()))), reason=str(e.get("msg", ""))) for e in error.errors()
     ]

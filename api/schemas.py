@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
 from graph.detection import DEFAULT_MERGE_WEIGHT, DEFAULT_MIN_SIZE, METHODS
+from graph.ingest.rows import MAX_PROMPT_CHARS
 from graph.records import (
     AccountAttributionView,
     Evidence,
@@ -24,6 +25,9 @@ __all__ = [
     "AccountAttributionOut",
     "DetectionRunOut",
     "DetectionStart",
+    "EventIn",
+    "EventRowError",
+    "EventsIngested",
     "EvidenceOut",
     "EvidencePathOut",
     "Health",
@@ -264,6 +268,62 @@ class LinksIngested(BaseModel):
     rejected: int
     applied: bool = Field(description="False when every observation was applied before: no count changed.")
     errors: list[LinkRowError]
+
+
+class EventIn(BaseModel):
+    """One request of the usage log, the fields of events.csv. Values are checked like the loader checks
+    a CSV row; `prompt` is only fingerprinted: never stored, never echoed in a response or a problem."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"account_id": "acc-000123", "ts": "2024-03-01T10:00:00Z",
+                                         "prompt": "Reconstruct step by step the proof that 17 is prime",
+                                         "model": "model-x", "input_tokens": 12, "output_tokens": 480,
+                                         "category": "reasoning", "ip": "203.0.113.7"}]},
+    )
+
+    account_id: str = Field(max_length=256)
+    ts: str = Field(max_length=64, description="ISO 8601: when the request was made.")
+    prompt: str | None = Field(
+        None, max_length=MAX_PROMPT_CHARS,
+        description="The request's text: fingerprinted into its template, never stored or returned.",
+    )
+    prompt_fingerprint: str | None = Field(
+        None, max_length=512, description="The provider's own template id, when the text cannot be sent."
+    )
+    model: str | None = Field(None, max_length=256)
+    input_tokens: Annotated[int, Field(ge=0, le=1_000_000_000), _NUMBER_ONLY] | None = None
+    output_tokens: Annotated[int, Field(ge=0, le=1_000_000_000), _NUMBER_ONLY] | None = None
+    category: str | None = Field(None, max_length=256, description="The provider's own classifier label.")
+    ip: str | None = Field(None, max_length=128, description="Source address; an `ip` observation of the account.")
+    count: Annotated[int, Field(ge=1, le=1_000_000), _NUMBER_ONLY] | None = Field(
+        None, description="Requests this row stands for; 1 when absent."
+    )
+
+    def as_fields(self) -> dict[str, str]:
+        """The CSV fields `graph.ingest.rows.parse_event` takes."""
+        return {name: "" if value is None else str(value) for name, value in self.model_dump().items()}
+
+
+class EventRowError(BaseModel):
+    """An event that was not loaded: its position in `events`, the field at fault and why."""
+
+    index: int = Field(examples=[3])
+    field: str = Field(examples=["ts"])
+    reason: str = Field(examples=["not an ISO 8601 timestamp (years 1 to 9999 in UTC)"])
+    value: str | None = Field(description="An excerpt of the value; always null for `prompt`.",
+                              examples=["yesterday"])
+
+
+class EventsIngested(BaseModel):
+    """What a batch did. Events with errors are skipped; the others are loaded together, each once."""
+
+    received: int
+    loaded: int = Field(description="Events new to the graph.")
+    duplicates: int = Field(description="Valid events counted before (by an earlier request or load, "
+                                        "or earlier in this batch): nothing changed for them.")
+    rejected: int
+    errors: list[EventRowError]
 
 
 class DetectionStart(BaseModel):

@@ -14,7 +14,12 @@ class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RINGTRACE_API_", extra="ignore")
 
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above).")
-    max_batch_size: int = Field(1000, ge=1, le=100_000, description="Most links in one POST /v1/links.")
+    # A prompt may run to 100,000 characters (graph.ingest.rows.MAX_PROMPT_CHARS): 16 MiB takes a full
+    # batch of prompts of ~16 KB each, or a few of the longest even when JSON escapes every character.
+    max_events_body_bytes: int = Field(16 * 1_048_576, ge=1024,
+                                       description="Largest body of POST /v1/events accepted (413 above).")
+    max_batch_size: int = Field(1000, ge=1, le=100_000,
+                                description="Most links or events in one POST /v1/links or /v1/events.")
     max_page_size: int = Field(200, ge=1, le=10_000, description="Largest `limit` of GET /v1/rings.")
     default_page_size: int = Field(50, ge=1, le=10_000, description="`limit` of GET /v1/rings when not given.")
     metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics (admin scope).")

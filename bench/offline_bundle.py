@@ -26,12 +26,14 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
+from offline_usage import read_offline_usage
 
 from graph.evaluation.truth import Truth, read_truth
 from graph.ingest.ip_enrichment import IPRange, RangeTable
 from graph.ingest.readers import BundleFile, find_bundle_files, read_rows
 from graph.ingest.rows import PARSERS, RowError
 from graph.links import Incidence
+from graph.pipeline.behaviour import UsageLog
 from graph.scoring import OrgIndicators, domains_named_after
 from graph.store.observation_reads import Observations
 from graph.vocabulary import KIND_ORDER, NETWORK_CLASSES
@@ -41,6 +43,7 @@ __all__ = ["OfflineBundle", "parsed_rows", "range_table", "read_offline_bundle"]
 _MAX_COUNT: Final = 2**31 - 1
 _ACTOR_NETWORKS: Final = ("corporate", "hosting")
 _NAN: Final = float("nan")
+_DAY: Final = 86_400
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class OfflineBundle:
     accounts: int  # distinct accounts in the bundle (before keeping only linked ones)
     links: int  # distinct (account, entity) links in the bundle, the accounts' emails included
     rejected: dict[str, int]  # rows the loader would reject, per bundle file
+    usage: UsageLog | None = None  # the usage log, if the bundle has one (and it was asked for)
 
 
 def parsed_rows(bundle_file: BundleFile, rejected: Counter[str]) -> Iterator[dict[str, Any]]:
@@ -102,8 +106,10 @@ class _Links:
         row[2] += count
 
 
-def read_offline_bundle(directory: Path) -> OfflineBundle:
-    """Read the bundle in `directory` (and its truth.csv, if any); see the module docstring."""
+def read_offline_bundle(directory: Path, *, usage: bool = True) -> OfflineBundle:
+    """Read the bundle in `directory` (and its truth.csv, if any); see the module docstring. With
+    `usage`, its events file too (bench/offline_usage.py): its requests' IPs become links, and the
+    accounts co-action can link are kept."""
     rejected: Counter[str] = Counter()
     ranges: dict[str, IPRange] = {}
     created: dict[str, float] = {}
@@ -111,6 +117,7 @@ def read_offline_bundle(directory: Path) -> OfflineBundle:
     known: set[tuple[str, str]] = set()
     accounts: set[str] = set()
     links = _Links()
+    usage_log: UsageLog | None = None
     for bundle_file in find_bundle_files(directory):
         rows = parsed_rows(bundle_file, rejected)  # a generator: nothing is read until iterated
         if bundle_file.name == "ip_ranges":
@@ -126,6 +133,15 @@ def read_offline_bundle(directory: Path) -> OfflineBundle:
                     domain[account] = row["email_domain"]
                 if row["email"] is not None:
                     links.create((account, "email", row["email"]), moment, moment, 1)
+        elif bundle_file.name == "events":
+            if not usage:
+                continue
+            found = read_offline_usage(bundle_file)
+            usage_log = found.log
+            rejected["events"] += found.rejected
+            for account, address, day in sorted(found.ip_days):
+                accounts.add(account)
+                links.merge((account, "ip", address), float(day * _DAY), float(day * _DAY + _DAY - 1), 1)
         elif bundle_file.name == "links":
             for row in rows:
                 accounts.add(row["account_id"])
@@ -138,7 +154,8 @@ def read_offline_bundle(directory: Path) -> OfflineBundle:
 
     table = RangeTable(ranges.values())
     organizations = tuple(sorted({r.organization for r in ranges.values() if r.organization} | {o for _, o in known}))
-    observations = _observations(links, table, created, domain, sorted(known), organizations)
+    coacting = set() if usage_log is None else {a for t in usage_log.templates for a, _ in t[3]}
+    observations = _observations(links, table, created, domain, sorted(known), organizations, coacting)
     truth_path = directory / "truth.csv"
     return OfflineBundle(
         path=directory,
@@ -147,6 +164,7 @@ def read_offline_bundle(directory: Path) -> OfflineBundle:
         accounts=len(accounts),
         links=len(links.rows),
         rejected=dict(rejected),
+        usage=usage_log,
     )
 
 
@@ -157,6 +175,7 @@ def _observations(
     domain: dict[str, str],
     known: list[tuple[str, str]],
     organizations: tuple[str, ...],
+    coacting: set[str],
 ) -> Observations:
     by_entity: dict[tuple[str, str], list[tuple[str, float, float, int]]] = {}
     for (account, kind, value), (first, last, count) in links.rows.items():
@@ -186,7 +205,7 @@ def _observations(
         entity_org.append(org_index[found.organization] if found is not None and found.organization else -1)
         rows.extend((a, index, f, la, c) for a, f, la, c in sorted(entity_links))
 
-    account_ids = sorted({r[0] for r in rows} | {a for a, _ in known})
+    account_ids = sorted({r[0] for r in rows} | {a for a, _ in known} | coacting)
     position = {a: i for i, a in enumerate(account_ids)}
     incidence = Incidence(
         account_ids=np.array(account_ids, dtype=np.str_),

@@ -36,13 +36,14 @@ import numpy.typing as npt
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from offline_bundle import read_offline_bundle
 
-from graph.detection import DetectionParams, detect_rings
+from graph.detection import DetectionParams
 from graph.evaluation.attribution import label_rings
 from graph.evaluation.reliability import expected_calibration_error, reliability_table
 from graph.evaluation.truth import Truth
 from graph.links import LinkIndex, index_links
+from graph.pipeline.behaviour import UsageLog, build_behaviour, detect_with_usage
+from graph.pipeline.calibrate import Population as LabelledPopulation
 from graph.pipeline.calibrate import fit_scoring_model
-from graph.projection import project
 from graph.scoring import (
     DEFAULT_MODEL_PATH,
     ScoringModel,
@@ -61,6 +62,7 @@ class Population:
     observations: Observations
     links: LinkIndex
     truth: Truth
+    usage: UsageLog | None
 
 
 @dataclass
@@ -87,14 +89,19 @@ def load(bundle: Path, label: str) -> Population:
     offline = read_offline_bundle(bundle)
     if offline.truth is None:
         raise SystemExit(f"{bundle}: no truth.csv")
-    return Population(label, offline.observations, index_links(offline.observations.incidence), offline.truth)
+    return Population(label, offline.observations, index_links(offline.observations.incidence), offline.truth,
+                      offline.usage)
 
 
 def run(pop: Population, model: ScoringModel, params: DetectionParams) -> Scored:
-    graph = project(pop.links, params.projection)
-    rings = detect_rings(graph, params)
+    templates = pop.usage.coaction_templates(params.coaction.max_senders) if pop.usage else []
+    found = detect_with_usage(pop.links, templates, params)
+    rings = found.rings
+    behaviour = None if pop.usage is None else build_behaviour(
+        found.usage, found.coaction, params.coaction, pop.observations.incidence.account_ids, pop.usage.activity,
+        pop.usage.sent, pop.usage.releases)
     t1 = time.perf_counter()
-    data = prepare(pop.links, pop.observations.org_indicators, pop.observations.account_created)
+    data = prepare(pop.links, pop.observations.org_indicators, pop.observations.account_created, behaviour)
     scores = score_rings(data, rings, model)
     accounts = attribute_accounts(data, rings, scores, model=model)
     seconds = time.perf_counter() - t1
@@ -238,7 +245,8 @@ def main() -> None:
             f"DetectionParams(seed={args.detect_seed}); l2={args.l2:g})"
         )
         model = fit_scoring_model(
-            [(p.observations, p.truth) for p in pops], params, version=args.version, l2=args.l2, fitted_on=fitted_on
+            [LabelledPopulation.offline(p.observations, p.truth, p.usage, params) for p in pops], params,
+            version=args.version, l2=args.l2, fitted_on=fitted_on
         )
         save_model(model, args.out)
         print(f"wrote {args.out}")

@@ -41,7 +41,7 @@ already merged (earliest first_seen), so the result does not depend on the order
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -56,6 +56,7 @@ __all__ = [
     "ProjectionParams",
     "WeakEntities",
     "project",
+    "with_pairs",
 ]
 
 _DAY = 86_400.0
@@ -179,6 +180,34 @@ def project(links: LinkIndex, params: ProjectionParams) -> AccountGraph:
         entity_weight=weights,
         entity_degree=degree,
         weak_entities=weak_entities,
+    )
+
+
+def with_pairs(
+    graph: AccountGraph,
+    src: npt.NDArray[np.int32],
+    dst: npt.NDArray[np.int32],
+    weight: npt.NDArray[np.float64],
+    min_weight: float,
+) -> AccountGraph:
+    """`graph` with the account pairs ``src < dst`` (behaviour's co-action) added to its edges: a pair
+    in both gets the sum of both weights (infrastructure and behaviour are independent evidence), one
+    more evidence item in `shared`; added pairs below `min_weight` are left out."""
+    keep = weight >= min_weight
+    src, dst, weight = src[keep], dst[keep], weight[keep]
+    if src.shape[0] == 0:
+        return graph
+    n = np.int64(graph.n_accounts)
+    keys = np.concatenate([graph.src.astype(np.int64) * n + graph.dst, src.astype(np.int64) * n + dst])
+    weights = np.concatenate([graph.weight, weight])
+    counts = np.concatenate([graph.shared, np.ones(src.shape[0], np.int32)])
+    unique, inverse = np.unique(keys, return_inverse=True)
+    return replace(
+        graph,
+        src=(unique // n).astype(np.int32),
+        dst=(unique % n).astype(np.int32),
+        weight=np.bincount(inverse, weights=weights, minlength=unique.shape[0]).astype(np.float64),
+        shared=np.bincount(inverse, weights=counts, minlength=unique.shape[0]).astype(np.int32),
     )
 
 

@@ -131,10 +131,18 @@ class RingRecord:
     weighted_density: float  # summed pair weight / pairs of members
     coordination_prior_llr: float
     coordination_evidence: tuple[Evidence, ...]
+    requests: int = 0  # the usage log's requests by members (0 without one)
+    output_tokens: int = 0
+    activity: str | None = None  # what the ring was doing, in one sentence
+    activity_profile: str | None = None  # JSON: hours (24 counts), categories (name, share), model switch
 
     def properties(self) -> dict[str, Any]:
         """The stored properties (all but the key); a None removes the property."""
         return {
+            "requests": self.requests,
+            "output_tokens": self.output_tokens,
+            "activity": self.activity,
+            "activity_profile": self.activity_profile,
             "size": self.size,
             "score": self.score,
             "organization": self.organization,
@@ -157,12 +165,17 @@ class RingRecord:
             weighted_density=_float(p.get("weighted_density")),
             coordination_prior_llr=_float(p.get("coordination_prior_llr")),
             coordination_evidence=evidence_from_json(p.get("coordination_evidence")),
+            requests=int(p.get("requests") or 0),
+            output_tokens=int(p.get("output_tokens") or 0),
+            activity=p.get("activity"),
+            activity_profile=p.get("activity_profile"),
         )
 
     def summary(self, run_id: str) -> RingSummary:
         return RingSummary(
             ring_id=self.ring_id, run_id=run_id, size=self.size, score=self.score,
             organization=self.organization, attribution_confidence=self.attribution_confidence,
+            requests=self.requests, activity=self.activity,
         )
 
 
@@ -270,6 +283,8 @@ class RingSummary:
     score: float  # coordination probability
     organization: str | None  # the most likely organisation, if any has evidence
     attribution_confidence: float | None
+    requests: int = 0  # the usage log's requests by members
+    activity: str | None = None  # what the ring was doing, in one sentence
 
 
 @dataclass(frozen=True)

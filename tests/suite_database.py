@@ -130,6 +130,9 @@ def mark_database(driver: neo4j.Driver, database: str) -> None:
 def wipe_database(driver: neo4j.Driver, database: str) -> None:
     """Delete every node but the marker, and put the marker back if a test had deleted it."""
     with driver.session(database=database) as session:
+        # Relationships first, in small transactions: SENT carries the usage log's lists, and a node's
+        # DETACH DELETE holds all of its relationships in one transaction's memory.
+        session.run("MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 2000 ROWS").consume()
         session.run(
             f"MATCH (n) WHERE NOT n:{MARKER_LABEL} CALL (n) {{ DETACH DELETE n }} IN TRANSACTIONS OF 10000 ROWS"
         ).consume()

@@ -5,6 +5,8 @@ CREATE CONSTRAINT device_fingerprint IF NOT EXISTS FOR (n:Device) REQUIRE n.fing
 CREATE CONSTRAINT payment_fingerprint IF NOT EXISTS FOR (n:PaymentMethod) REQUIRE n.fingerprint IS UNIQUE;
 CREATE CONSTRAINT email_address IF NOT EXISTS FOR (n:Email) REQUIRE n.address IS UNIQUE;
 CREATE CONSTRAINT phone_number IF NOT EXISTS FOR (n:Phone) REQUIRE n.number IS UNIQUE;
+CREATE CONSTRAINT prompt_template_fingerprint IF NOT EXISTS FOR (n:PromptTemplate) REQUIRE n.fingerprint IS UNIQUE;
+CREATE CONSTRAINT model_name IF NOT EXISTS FOR (n:Model) REQUIRE n.name IS UNIQUE;
 CREATE CONSTRAINT organization_name IF NOT EXISTS FOR (n:Organization) REQUIRE n.name IS UNIQUE;
 CREATE CONSTRAINT ip_range_cidr IF NOT EXISTS FOR (n:IPRange) REQUIRE n.cidr IS UNIQUE;
 // The version of the stored ranges, which every IP's enrichment is compared with: one node per table.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -23,8 +24,15 @@ def detect(
         float | None, typer.Option(help="Communities joined by an edge this strong are one ring (default 0.1).")
     ] = None,
     no_merge: Annotated[bool, typer.Option(help="Keep the communities as the objective left them.")] = False,
+    coaction_window: Annotated[
+        int | None, typer.Option(min=1, help="Co-action: minutes within which two accounts' requests meet (10).")
+    ] = None,
+    coaction_days: Annotated[
+        int | None, typer.Option(min=1, help="Co-action: distinct days a pair must meet on to count (3).")
+    ] = None,
 ) -> None:
-    """Detect rings in everything loaded and write them back under a new DetectionRun."""
+    """Detect rings in everything loaded (shared identifiers and the usage log's co-action) and write them
+    back under a new DetectionRun."""
     from graph.cli.render import stage_progress
     from graph.detection import DetectionParams
     from graph.errors import DetectionRunningError
@@ -34,6 +42,11 @@ def detect(
         params = DetectionParams.for_method(
             method, resolution=resolution, merge=not no_merge, merge_weight=merge_weight, seed=seed, min_size=min_size
         )
+        params = replace(params, coaction=replace(
+            params.coaction,
+            window_minutes=coaction_window or params.coaction.window_minutes,
+            min_days=coaction_days or params.coaction.min_days,
+        ))
     except ValueError as error:
         raise fail(error) from error
     settings = get_settings()
@@ -46,7 +59,8 @@ def detect(
     console.print(f"run [bold]{literal(summary.run_id)}[/]")
     console.print(
         f"{counts['accounts']:,} accounts, {counts['links']:,} links, {counts['entities']:,} entities "
-        f"({counts['weak_entities']:,} too widely shared to link accounts), {counts['edges']:,} account pairs"
+        f"({counts['weak_entities']:,} too widely shared to link accounts), {counts['templates']:,} prompt "
+        f"templates, {counts['coaction_pairs']:,} co-acting pairs, {counts['edges']:,} account pairs in all"
     )
     console.print(
         f"{counts['rings']:,} rings holding {counts['ring_accounts']:,} accounts; "

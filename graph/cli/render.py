@@ -24,6 +24,7 @@ from rich.table import Table
 
 from graph.cli.common import literal
 from graph.evaluation.reliability import ReliabilityBin
+from graph.evaluation.rings import COORDINATED, CohortFalsePositives, RingClassRecall
 from graph.ingest.excerpt import printable
 from graph.ingest.loader import LoadReport
 from graph.records import AccountAttributionView, Evidence, EvidencePath, RingDetail
@@ -32,8 +33,10 @@ __all__ = [
     "format_path",
     "load_progress",
     "print_account",
+    "print_cohort_false_positives",
     "print_load_report",
     "print_metrics",
+    "print_recall_by_device_sharing",
     "print_reliability",
     "print_ring",
     "stage_progress",
@@ -153,6 +156,8 @@ def print_ring(console: Console, rank: int, detail: RingDetail, evidence: int) -
         f"[bold]#{rank} {literal(summary.ring_id)}[/]  {summary.size} accounts  "
         f"coordination [bold]{summary.score:.3f}[/]  {who}"
     )
+    if summary.activity:
+        console.print(f"  activity: {literal(summary.activity)}", highlight=False)
     for line in _evidence_lines(detail.coordination_evidence, evidence):
         console.print(line, highlight=False, markup=False)
     if detail.attributions and evidence:
@@ -188,6 +193,8 @@ def print_account(console: Console, view: AccountAttributionView, ring: RingDeta
         console.print(
             f"why {literal(ring.summary.ring_id)} looks operated together (score {ring.summary.score:.3f}):"
         )
+        if ring.summary.activity:
+            console.print(f"  activity: {literal(ring.summary.activity)}", highlight=False)
         for line in _evidence_lines(ring.coordination_evidence, evidence):
             console.print(line, highlight=False, markup=False)
 
@@ -212,4 +219,44 @@ def print_reliability(console: Console, title: str, bins: list[ReliabilityBin]) 
         if b.count:
             table.add_row(f"{b.lower:.1f}-{b.upper:.1f}", f"{b.count:,}", f"{b.mean_predicted:.3f}",
                           f"{b.observed_rate:.3f}")
+    console.print(table)
+
+
+def print_recall_by_device_sharing(console: Console, classes: Sequence[RingClassRecall]) -> None:
+    """A row per class of true ring: whose members share a device or card, and whose share neither."""
+    table = Table(
+        title="recall of true rings, by whether their members share a device or card",
+        caption="share: one device or card is linked to two or more members (as observed in Neo4j); "
+                "recovered: some detected ring has Jaccard >= 0.5 with the true ring",
+    )
+    table.add_column("members share", no_wrap=True)  # the numbers' headers wrap instead
+    for column in ("true rings", "recovered", "recall", f"recovered (scored >= {COORDINATED})",
+                   f"recall (scored >= {COORDINATED})"):
+        table.add_column(column, justify="right")
+    for c in classes:
+        # An empty class has no recall; 0.000 would read as every ring missed.
+        recall, coordinated = (f"{c.recall:.3f}", f"{c.recall_coordinated:.3f}") if c.true_rings else ("-", "-")
+        table.add_row(
+            "a device or card" if c.shares_device_or_card else "no device or card",
+            f"{c.true_rings:,}", f"{c.recovered:,}", recall, f"{c.recovered_coordinated:,}", coordinated,
+        )
+    console.print(table)
+
+
+def print_cohort_false_positives(console: Console, cohorts: Sequence[CohortFalsePositives]) -> None:
+    """A row per cohort of accounts in no true ring: how many detection placed in any ring, and in a
+    ring scored coordinated (the cohort's false-positive rate)."""
+    table = Table(
+        title="false positives per cohort (accounts in no true ring)",
+        caption=f"FP rate: share of the cohort in a ring scored >= {COORDINATED}; "
+                "operators' accounts outside their rings are left out",
+    )
+    table.add_column("cohort", no_wrap=True)
+    for column in ("accounts", "placed in any ring", "share", f"in a ring scored >= {COORDINATED}", "FP rate"):
+        table.add_column(column, justify="right")
+    for c in cohorts:
+        table.add_row(
+            literal(c.cohort) if c.cohort else "(no cohort)", f"{c.accounts:,}",
+            f"{c.placed:,}", f"{c.placed_rate:.2%}", f"{c.placed_coordinated:,}", f"{c.false_positive_rate:.2%}",
+        )
     console.print(table)

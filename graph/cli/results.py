@@ -88,12 +88,25 @@ def evaluate(
     truth: Annotated[Path, typer.Option(help="truth.csv: account_id, ring_id, organization, cohort.")],
     run: Annotated[str | None, typer.Option(help="Detection run (default: the latest).")] = None,
 ) -> None:
-    """Quality of a run against ground truth: ARI, NMI, ring and account precision/recall, false positives."""
-    from graph.cli.render import print_metrics, print_reliability
+    """Quality of a run against ground truth: ARI, NMI, ring and account precision/recall, recall of rings
+    that share no device or card, false positives per cohort, attribution, calibration."""
+    from graph.cli.render import (
+        print_cohort_false_positives,
+        print_metrics,
+        print_recall_by_device_sharing,
+        print_reliability,
+    )
     from graph.evaluation.attribution import evaluate_attribution
-    from graph.evaluation.rings import evaluate_rings
+    from graph.evaluation.rings import (
+        COORDINATED,
+        cohort_false_positives,
+        evaluate_rings,
+        recall_by_device_sharing,
+        rings_sharing_device_or_card,
+    )
     from graph.evaluation.truth import read_truth
     from graph.store.results import read_scored_rings
+    from graph.store.truth_reads import read_devices_and_cards
 
     labels = read_truth(truth)
     settings = get_settings()
@@ -101,8 +114,9 @@ def evaluate(
         with run_read_errors():
             run_id = run_or_latest(driver, settings.neo4j_database, run)
         scored = read_scored_rings(driver, settings.neo4j_database, run_id)
+        devices_and_cards = read_devices_and_cards(driver, settings.neo4j_database, labels.ring_members)
     every = [ring.members for ring in scored]
-    coordinated = [ring.members for ring in scored if ring.score >= 0.5]
+    coordinated = [ring.members for ring in scored if ring.score >= COORDINATED]
     results = [
         evaluate_rings(found, labels.ring, labels.cohort, actors_outside_rings=labels.actors_outside_rings)
         for found in (every, coordinated)
@@ -110,8 +124,11 @@ def evaluate(
     print_metrics(
         console, f"ring detection of {run_id} against {truth}",
         [(name, a, b) for (name, a), (_, b) in zip(results[0].rows(), results[1].rows(), strict=True)],
-        columns=("all detected rings", "rings scored coordinated (>= 0.5)"),
+        columns=("all detected rings", f"rings scored coordinated (>= {COORDINATED})"),
     )
+    sharing = rings_sharing_device_or_card(labels.ring, devices_and_cards)
+    print_recall_by_device_sharing(console, recall_by_device_sharing(scored, labels, sharing))
+    print_cohort_false_positives(console, cohort_false_positives(scored, labels))
     attribution = evaluate_attribution(scored, labels)
     print_metrics(console, "coordination and attribution", attribution.rows())
     print_reliability(console, "reliability: coordination score", attribution.coordination_reliability)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Final
 
+from graph.behaviour.coaction import CoactionParams
 from graph.projection import ProjectionParams
 
 __all__ = [
@@ -56,6 +57,8 @@ class DetectionParams:
         ``resolution x factor``.
     projection
         How shared entities are weighted into account pairs.
+    coaction
+        How the usage log's co-action is counted and weighted into account pairs.
     """
 
     seed: int = 42
@@ -66,6 +69,7 @@ class DetectionParams:
     stability_seeds: int = 2
     stability_resolution_factors: tuple[float, ...] = (0.8, 1.25)
     projection: ProjectionParams = field(default_factory=ProjectionParams)
+    coaction: CoactionParams = field(default_factory=CoactionParams)
 
     def __post_init__(self) -> None:
         if self.method not in NATURAL_RESOLUTION:

@@ -10,19 +10,47 @@ truly belong to a ring, each detected ring a label and every other account its o
 Ring level: a true ring is recovered when some detected ring has Jaccard >= ``match_jaccard`` with
 it; precision is the share of detected rings that match a true ring. Account level: being in any
 detected ring vs truly being in a ring. Contamination: benign members of the detected rings that
-match a true ring, as a share of those rings' members. False-positive rate per benign cohort: the
-share of that cohort's accounts placed in any detected ring.
+match a true ring, as a share of those rings' members.
+
+Per class of true ring: recall of the rings two or more of whose members used one same device or
+card, and separately of the others (rings that share neither are found by behaviour or not at all),
+by any detected ring and by a ring scored coordinated (>= ``COORDINATED``). Which rings share is
+decided from the observations the run was detected on (`rings_sharing_device_or_card`).
+
+Per cohort of accounts in no true ring (any cohort names the truth file uses): how many detection
+placed in any ring, and how many in a ring scored coordinated, which is the cohort's false-positive
+rate. Accounts an operator controls outside its rings are no cohort's false positives.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["RingEvaluation", "adjusted_rand_index", "evaluate_rings", "normalized_mutual_info"]
+from graph.evaluation.truth import Truth
+from graph.records import ScoredRing
+
+__all__ = [
+    "COORDINATED",
+    "CohortFalsePositives",
+    "RingClassRecall",
+    "RingEvaluation",
+    "adjusted_rand_index",
+    "cohort_false_positives",
+    "evaluate_rings",
+    "normalized_mutual_info",
+    "recall_by_device_sharing",
+    "recovered_rings",
+    "rings_sharing_device_or_card",
+]
+
+#: The coordination score from which a detected ring is reported as operated together.
+COORDINATED: Final = 0.5
 
 
 @dataclass(frozen=True)
@@ -39,13 +67,14 @@ class RingEvaluation:
     account_precision: float
     account_recall: float
     contamination: float
+    # Share of each cohort's accounts placed in any of the rings evaluated, whatever their score.
     cohort_fp_rate: Mapping[str, float]
     benign_only_rings: int  # detected rings with no member of any true ring (families, colleagues)
     ring_precision_excluding_benign_groups: float
 
     def rows(self) -> list[tuple[str, str]]:
         """(metric, formatted value) pairs for printing a table."""
-        rows = [
+        return [
             ("true rings", str(self.n_true_rings)),
             ("detected rings", str(self.n_detected_rings)),
             ("ring precision", f"{self.ring_precision:.3f}"),
@@ -59,8 +88,6 @@ class RingEvaluation:
             ("benign-only detected rings", str(self.benign_only_rings)),
             ("ring precision w/o benign-only rings", f"{self.ring_precision_excluding_benign_groups:.3f}"),
         ]
-        rows += [(f"false-positive rate, {c}", f"{v:.4f}") for c, v in sorted(self.cohort_fp_rate.items())]
-        return rows
 
 
 def evaluate_rings(
@@ -80,15 +107,7 @@ def evaluate_rings(
     accounts = sorted(set(truth_ring) | set(truth_cohort) | {a for ring in detected for a in ring})
     index = {a: i for i, a in enumerate(accounts)}
     n = len(accounts)
-    true_names = sorted({r for r in truth_ring.values() if r})
-    true_index = {r: i for i, r in enumerate(true_names)}
-    true_label = np.full(n, -1, np.int64)
-    for account, ring in truth_ring.items():
-        if ring:
-            true_label[index[account]] = true_index[ring]
-    det_label = np.full(n, -1, np.int64)
-    for k, members in enumerate(detected):
-        det_label[[index[a] for a in members]] = k
+    true_names, true_label, det_label = _labels(index, truth_ring, detected)
 
     in_true = true_label >= 0
     in_det = det_label >= 0
@@ -105,11 +124,10 @@ def evaluate_rings(
     touched = np.zeros(len(detected), bool)
     touched[det_label[in_det & (in_true | actor)]] = True
     benign_only = int((~touched).sum())
-    cohorts = np.array([truth_cohort.get(a, "") for a in accounts], dtype=object)
+    placed = {a for ring in detected for a in ring}
     fp_rate = {
-        str(c): float(in_det[(cohorts == c) & benign].mean())
-        for c in sorted({truth_cohort[a] for a in truth_cohort if not truth_ring.get(a)})
-        if ((cohorts == c) & benign).any()
+        cohort: len(members & placed) / len(members)
+        for cohort, members in _benign_cohorts(truth_ring, truth_cohort, actors_outside_rings).items()
     }
 
     # Accounts outside every detected ring are singletons in the detected partition.
@@ -130,6 +148,116 @@ def evaluate_rings(
         benign_only_rings=benign_only,
         ring_precision_excluding_benign_groups=_ratio(int(matched_det.sum()), len(detected) - benign_only),
     )
+
+
+@dataclass(frozen=True)
+class RingClassRecall:
+    """Recall over one class of true rings: those whose members share a device or card, or the others."""
+
+    shares_device_or_card: bool
+    true_rings: int
+    recovered: int  # matched by some detected ring
+    recovered_coordinated: int  # matched by a detected ring scored >= COORDINATED
+
+    @property
+    def recall(self) -> float:
+        return _ratio(self.recovered, self.true_rings)
+
+    @property
+    def recall_coordinated(self) -> float:
+        return _ratio(self.recovered_coordinated, self.true_rings)
+
+
+@dataclass(frozen=True)
+class CohortFalsePositives:
+    """One cohort's accounts outside every true ring, and how many of them detection put in a ring."""
+
+    cohort: str
+    accounts: int
+    placed: int  # members of any detected ring, whatever its score
+    placed_coordinated: int  # members of a detected ring scored >= COORDINATED
+
+    @property
+    def placed_rate(self) -> float:
+        return _ratio(self.placed, self.accounts)
+
+    @property
+    def false_positive_rate(self) -> float:
+        """The share of the cohort in rings reported as operated together."""
+        return _ratio(self.placed_coordinated, self.accounts)
+
+
+def recovered_rings(
+    detected: Sequence[Collection[str]], truth_ring: Mapping[str, str | None], *, match_jaccard: float = 0.5
+) -> frozenset[str]:
+    """The true rings that some detected ring matches with Jaccard >= `match_jaccard`."""
+    accounts = sorted({a for a, ring in truth_ring.items() if ring} | {a for ring in detected for a in ring})
+    index = {a: i for i, a in enumerate(accounts)}
+    true_names, true_label, det_label = _labels(index, truth_ring, detected)
+    _, recovered = _ring_matches(true_label, det_label, len(true_names), len(detected), match_jaccard)
+    return frozenset(name for name, hit in zip(true_names, recovered, strict=True) if hit)
+
+
+def rings_sharing_device_or_card(
+    truth_ring: Mapping[str, str | None], devices_and_cards: Mapping[str, Collection[tuple[str, str]]]
+) -> frozenset[str]:
+    """The true rings in which one device or payment method is linked to two or more members.
+
+    `devices_and_cards` maps an account to the (kind, key) of each device and payment method it used,
+    as observed in the store the run was detected on; an account missing from it used none. Kind is
+    part of the identity: a device and a card that happen to carry the same fingerprint are two things.
+    """
+    users = Counter(
+        (ring, entity)
+        for account, ring in truth_ring.items()
+        if ring
+        for entity in set(devices_and_cards.get(account, ()))
+    )
+    return frozenset(ring for (ring, _), count in users.items() if count >= 2)
+
+
+def recall_by_device_sharing(
+    rings: Sequence[ScoredRing], truth: Truth, sharing: Collection[str], *, match_jaccard: float = 0.5
+) -> tuple[RingClassRecall, RingClassRecall]:
+    """Recall of the true rings in `sharing` (those sharing a device or card), then of the others."""
+    every = recovered_rings([r.members for r in rings], truth.ring, match_jaccard=match_jaccard)
+    coordinated = recovered_rings(
+        [r.members for r in rings if r.score >= COORDINATED], truth.ring, match_jaccard=match_jaccard
+    )
+    names = {ring for ring in truth.ring.values() if ring}
+    shared = names & set(sharing)
+    unshared = names - shared
+    return (
+        RingClassRecall(True, len(shared), len(shared & every), len(shared & coordinated)),
+        RingClassRecall(False, len(unshared), len(unshared & every), len(unshared & coordinated)),
+    )
+
+
+def cohort_false_positives(rings: Sequence[ScoredRing], truth: Truth) -> list[CohortFalsePositives]:
+    """Per cohort (in name order), its accounts in no true ring and how many of them are in a detected
+    ring at all, and in one scored >= COORDINATED.
+
+    Every cohort that has such accounts is reported, whatever its name: populations label their
+    cohorts differently. Operators' accounts outside their rings (earlier cases) are left out.
+    """
+    placed = {a for ring in rings for a in ring.members}
+    coordinated = {a for ring in rings if ring.score >= COORDINATED for a in ring.members}
+    return [
+        CohortFalsePositives(cohort, len(members), len(members & placed), len(members & coordinated))
+        for cohort, members in _benign_cohorts(truth.ring, truth.cohort, truth.actors_outside_rings).items()
+    ]
+
+
+def _benign_cohorts(
+    truth_ring: Mapping[str, str | None], truth_cohort: Mapping[str, str], actors_outside_rings: Collection[str]
+) -> dict[str, set[str]]:
+    """Cohort -> its accounts in no true ring and not an operator's, in cohort name order."""
+    actors = set(actors_outside_rings)
+    cohorts: dict[str, set[str]] = {}
+    for account, cohort in truth_cohort.items():
+        if not truth_ring.get(account) and account not in actors:
+            cohorts.setdefault(cohort, set()).add(account)
+    return dict(sorted(cohorts.items()))
 
 
 def adjusted_rand_index(labels_true: npt.ArrayLike, labels_pred: npt.ArrayLike) -> float:
@@ -180,6 +308,22 @@ def _contingency(labels_true: npt.ArrayLike, labels_pred: npt.ArrayLike) -> tupl
     a = np.bincount(t).astype(np.float64)
     b = np.bincount(p).astype(np.float64)
     return cells.astype(np.float64), a, b, keys // width, keys % width
+
+
+def _labels(
+    index: Mapping[str, int], truth_ring: Mapping[str, str | None], detected: Sequence[Collection[str]]
+) -> tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(true ring names, each indexed account's true ring or -1, its detected ring or -1)."""
+    true_names = sorted({r for r in truth_ring.values() if r})
+    true_index = {r: i for i, r in enumerate(true_names)}
+    true_label = np.full(len(index), -1, np.int64)
+    for account, ring in truth_ring.items():
+        if ring:
+            true_label[index[account]] = true_index[ring]
+    det_label = np.full(len(index), -1, np.int64)
+    for k, members in enumerate(detected):
+        det_label[[index[a] for a in members]] = k
+    return true_names, true_label, det_label
 
 
 def _ring_matches(

@@ -20,6 +20,11 @@ class Truth:
     cohort: dict[str, str]
 
     @property
+    def ring_members(self) -> set[str]:
+        """Accounts that belong to a true ring."""
+        return {a for a, ring in self.ring.items() if ring}
+
+    @property
     def actors_outside_rings(self) -> set[str]:
         """Accounts an organisation operates that belong to none of its rings (earlier cases)."""
         return {a for a, org in self.organization.items() if org and not self.ring.get(a)}

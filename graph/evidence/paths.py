@@ -20,6 +20,7 @@ import numpy.typing as npt
 from graph.links import LinkIndex
 from graph.records import Evidence, EvidencePath, PathNode, PathRelationship
 from graph.scoring import EvidenceItem, Explanation, OrgIndicators
+from graph.scoring.behaviour import SentFigures
 from graph.vocabulary import ENTITY_KINDS, KIND_ORDER
 
 __all__ = ["PathBuilder", "domain_accounts", "prior_llr"]
@@ -47,9 +48,14 @@ class PathBuilder:
     """
 
     def __init__(
-        self, links: LinkIndex, org_indicators: OrgIndicators, account_emails: Mapping[str, Sequence[str]]
+        self,
+        links: LinkIndex,
+        org_indicators: OrgIndicators,
+        account_emails: Mapping[str, Sequence[str]],
+        sent: SentFigures | None = None,
     ) -> None:
         self._links = links
+        self._sent = sent or {}
         self._inc = links.incidence
         self._orgs = org_indicators
         self._emails = account_emails
@@ -100,10 +106,33 @@ class PathBuilder:
             return None
         return EvidencePath((self._account(a1), node, self._account(a2)), (r1, r2))
 
+    def _sent_rel(self, account: int, template: str, start: int, end: int) -> PathRelationship | None:
+        figures = self._sent.get((account, template))
+        if figures is None:
+            return None
+        first, last, count = figures
+        return PathRelationship("SENT", start, end, None if first is None else _iso(first),
+                                None if last is None else _iso(last), count)
+
+    def _template_path(self, account: int, other: int, template: str) -> EvidencePath | None:
+        """(a1)-[:SENT]->(t:PromptTemplate)<-[:SENT]-(a2), or (a)-[:SENT]->(t) without `other`."""
+        node = PathNode("PromptTemplate", "fingerprint", template)
+        first = self._sent_rel(account, template, 0, 1)
+        if first is None:
+            return None
+        if other < 0:
+            return EvidencePath((self._account(account), node), (first,))
+        second = self._sent_rel(other, template, 2, 1)
+        if second is None:
+            return None
+        return EvidencePath((self._account(account), node, self._account(other)), (first, second))
+
     def _paths(self, item: EvidenceItem, ring_id: str | None) -> list[EvidencePath]:
         kind = item.kind
         paths: list[EvidencePath | None] = []
-        if kind.startswith("shared_"):
+        if item.sent:
+            paths = [self._template_path(a, b, t) for a, b, t in item.sent[:_PATHS_PER_ITEM]]
+        elif kind.startswith("shared_"):
             paths = [self._shared(e, item.accounts) for e in item.entities[:_PATHS_PER_ITEM]]
         elif kind == "known_member_in_ring" and item.organization >= 0:
             paths = [

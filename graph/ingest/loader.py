@@ -8,6 +8,7 @@ and IPs are enriched from the stored ranges (`graph.store.ip_ranges` records whi
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -22,6 +23,8 @@ from graph.ingest.ip_enrichment import RangeCache, RangeTable
 from graph.ingest.observations import distinct_links, with_email_digests
 from graph.ingest.readers import BundleFile, find_bundle_files, read_rows
 from graph.ingest.rows import PARSERS, RowError
+from graph.ingest.usage import template_index
+from graph.ingest.usage_load import EventSpool, bucket_count, write_requests, write_template_skeletons
 from graph.spreadsheet import write_csv
 from graph.store.ingest import IPEnrichment, write_accounts, write_known, write_links
 from graph.store.ip_ranges import (
@@ -32,7 +35,16 @@ from graph.store.ip_ranges import (
     write_ip_ranges,
 )
 
-__all__ = ["BATCH_ROWS", "FileReport", "LoadReport", "Reject", "enrich_ips", "load_bundle", "load_rows"]
+__all__ = [
+    "BATCH_ROWS",
+    "FileReport",
+    "LoadReport",
+    "Reject",
+    "enrich_ips",
+    "load_bundle",
+    "load_event_rows",
+    "load_rows",
+]
 
 # Rows per transaction. Any size gives the same counts (identity is per observation, not per batch).
 BATCH_ROWS: Final = 10000
@@ -45,6 +57,8 @@ _RANGES: Final = RangeCache()
 # One batch in flight while the next is parsed. Two concurrent writers measured no faster on two
 # cores and deadlock on carrier-NAT IPs' relationship groups at 1M accounts (retried, but wasted).
 _WRITERS: Final = 1
+
+_TEMPLATES_IN_USE: Final = threading.Lock()
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -158,6 +172,43 @@ def _load_file(
     return report
 
 
+def _load_events(
+    driver: neo4j.Driver, database: str, bundle_file: BundleFile, progress: Progress | None
+) -> FileReport:
+    """events.csv in two passes (graph/ingest/usage_load.py): fingerprint and spool, then write."""
+    report = FileReport(bundle_file.name, str(bundle_file.path))
+    started = time.perf_counter()
+    total = _count_lines(bundle_file.path)
+    # Without a line count, ~100 bytes per request (a gzipped log is smaller: buckets are then fuller).
+    expected = total if total is not None else bundle_file.path.stat().st_size // 100
+    spool = EventSpool(template_index(driver, database, cached=False), bucket_count(expected))
+    try:
+        try:
+            for batch in _parsed_batches(bundle_file, report):
+                spool.add(batch)
+                if progress is not None:
+                    progress("events: templates", report.read, total)
+        except BundleError as error:
+            report.error = str(error)
+        if progress is not None:
+            progress("events: templates", report.read, report.read)
+        written = 0
+        for rows in spool.buckets():
+            applied = write_requests(driver, database, spool.index, spool.senders, rows)
+            written += len(rows)
+            report.loaded += applied
+            report.skipped += len(rows) - applied
+            if progress is not None:
+                progress("events: write", written, spool.spooled)
+        write_template_skeletons(driver, database, spool.index, spool.senders)
+    except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as error:
+        report.error = f"Neo4j refused a batch after {report.loaded} rows were committed: {error}"
+    finally:
+        spool.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
 def _settle(report: FileReport, future: Future[int], rows: int) -> None:
     applied = future.result()
     report.loaded += applied
@@ -241,7 +292,8 @@ def load_bundle(
     started = time.perf_counter()
     reports: list[FileReport] = []
     for bundle_file in find_bundle_files(directory):
-        report = _load_file(driver, database, bundle_file, progress)
+        load = _load_events if bundle_file.name == "events" else _load_file
+        report = load(driver, database, bundle_file, progress)
         reports.append(report)
         if report.error and "Neo4j" in report.error:
             break
@@ -272,3 +324,26 @@ def load_rows(driver: neo4j.Driver, database: str, file_kind: str, rows: list[di
     new = write_links(driver, database, links, enrichment)
     enrich_ips(driver, database, limit=_REQUEST_PENDING_IPS)
     return new
+
+
+def load_event_rows(driver: neo4j.Driver, database: str, rows: list[dict[str, Any]]) -> int:
+    """Apply already validated requests (the API's ingest path) as one load; the number new to the graph.
+
+    A template is kept only if two accounts sent it in this batch or it is stored already. The batch's
+    IPs are enriched like `load_rows` enriches them, then up to _REQUEST_PENDING_IPS pending others.
+    """
+    with _TEMPLATES_IN_USE:  # one template index per process, shared by the API's worker threads
+        index = template_index(driver, database)
+        spool = EventSpool(index, 1)
+        try:
+            spool.add(rows)
+            added = sum(write_requests(driver, database, index, spool.senders, part) for part in spool.buckets())
+            write_template_skeletons(driver, database, index, spool.senders)
+        finally:
+            spool.close()
+    addresses = sorted({row["ip"] for row in rows if row["ip"] is not None})
+    if addresses:
+        table, version = _range_table(driver, database)
+        write_ip_enrichment(driver, database, _enrichment(table, addresses, version)[0], version)
+    enrich_ips(driver, database, limit=_REQUEST_PENDING_IPS)
+    return added

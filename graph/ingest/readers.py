@@ -38,11 +38,12 @@ __all__ = [
 ]
 
 # Load order: ranges first so links can be enriched, accounts before the links that name them.
-BUNDLE_FILES: Final[tuple[str, ...]] = ("ip_ranges", "accounts", "links", "known")
+BUNDLE_FILES: Final[tuple[str, ...]] = ("ip_ranges", "accounts", "links", "events", "known")
 REQUIRED_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "ip_ranges": ("cidr",),
     "accounts": ("account_id",),
     "links": ("account_id", "kind", "value"),
+    "events": ("account_id", "ts"),
     "known": ("account_id", "organization"),
 }
 #: A field the reader puts in a row it could not read: why. The row parser rejects the row with it.

@@ -11,6 +11,7 @@ with card numbers masked (graph/ingest/excerpt.py).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from graph.ingest.card_numbers import contains_card_number
+from graph.ingest.csv_records import MAX_RECORD_CHARS
 from graph.ingest.excerpt import excerpt
 from graph.ingest.normalise import (
     MAX_EMAIL_LENGTH,
@@ -30,7 +32,17 @@ from graph.ingest.normalise import (
 from graph.ingest.readers import FILE_PROBLEM, ROW_PROBLEM, ROW_TEXT
 from graph.vocabulary import ENTITY_KINDS, NETWORK_CLASSES
 
-__all__ = ["MAX_COUNT", "PARSERS", "RowError", "parse_account", "parse_ip_range", "parse_known", "parse_link"]
+__all__ = [
+    "MAX_COUNT",
+    "MAX_PROMPT_CHARS",
+    "PARSERS",
+    "RowError",
+    "parse_account",
+    "parse_event",
+    "parse_ip_range",
+    "parse_known",
+    "parse_link",
+]
 
 _ACCOUNT_COLUMNS: Final = frozenset({"account_id", "created_at", "email", "country", "status"})
 _PROPERTY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # fullmatch: `$` would let "plan\n" through
@@ -48,7 +60,12 @@ _FIELD_LENGTHS: Final[Mapping[str, int]] = {
     "email": MAX_EMAIL_LENGTH, "kind": 32, "network": 32, "cidr": 64, "asn": 16, "count": 32,
     "created_at": 64, "first_seen": 64, "last_seen": 64, "since": 64,
     "brand": 64, "bin": 16, "last4": 16, "country": 64, "status": 64,
+    "ts": 64, "prompt_fingerprint": _ID_LENGTH, "model": 128, "category": 128, "ip": 64,
+    "input_tokens": 32, "output_tokens": 32,
 }
+#: Longest prompt fingerprinted (a CSV record's own cap); a longer one is refused, never quoted.
+MAX_PROMPT_CHARS: Final = MAX_RECORD_CHARS
+_MAX_TOKENS: Final = 10**9
 _VALUE_LENGTHS: Final[Mapping[str, int]] = {"email": MAX_EMAIL_LENGTH, "phone": 32, "ip": 64}
 _SHORTEST_CAP: Final = min(_FIELD_LENGTHS.values())
 #: Counts above 2^53 lose precision as floats (JSON, JavaScript, Bloom) and above 2^63 overflow Neo4j's integers.
@@ -268,9 +285,52 @@ def parse_ip_range(fields: dict[str, str]) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a usage log repeats its addresses: parsing one costs 13 µs
+def _event_ip(value: str) -> str:
+    try:
+        return _entity_value("ip", value)
+    except RowError as error:
+        raise RowError("ip", error.reason, value) from None
+
+
+def parse_event(fields: dict[str, str]) -> dict[str, Any]:
+    """One request of the usage log. The prompt is screened apart from the other fields: it is only
+    ever fingerprinted, so a card number in it is no reason to refuse the row (its digits are masked
+    before anything is derived from it), and no reject quotes a word of it."""
+    if ROW_PROBLEM in fields:  # the unreadable line may hold prompt text: name the problem only
+        raise RowError("(row)", fields[ROW_PROBLEM])
+    prompt = fields.get("prompt", "")
+    _screen({name: value for name, value in fields.items() if name != "prompt"})
+    if prompt:
+        if len(prompt) > MAX_PROMPT_CHARS:
+            raise RowError("prompt", f"longer than {MAX_PROMPT_CHARS:,} characters, the limit for this field")
+        problem = _unclean(prompt)
+        if problem is not None:
+            raise RowError("prompt", problem)
+    account_id = _required(fields, "account_id")
+    ts = _timestamp(fields, "ts")
+    if ts is None:
+        raise RowError("ts", "required but empty")
+    ip = fields.get("ip", "").strip()
+    return {
+        "account_id": account_id,
+        "ts": ts,
+        "prompt": prompt if prompt.strip() else None,
+        "prompt_fingerprint": fields.get("prompt_fingerprint", "").strip() or None,
+        "model": fields.get("model", "").strip() or None,
+        "category": fields.get("category", "").strip().lower() or None,
+        "input_tokens": _whole_number("input_tokens", fields.get("input_tokens", "").strip() or "0", 0, _MAX_TOKENS),
+        "output_tokens": _whole_number(
+            "output_tokens", fields.get("output_tokens", "").strip() or "0", 0, _MAX_TOKENS),
+        "ip": _event_ip(ip) if ip else None,
+        "count": _whole_number("count", fields.get("count", "").strip() or "1", 1, MAX_COUNT),
+    }
+
+
 PARSERS: Final = {
     "accounts": parse_account,
     "links": parse_link,
+    "events": parse_event,
     "known": parse_known,
     "ip_ranges": parse_ip_range,
 }

@@ -10,19 +10,26 @@ non-negative, so sharing can count for a ring but never against it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
 
 import neo4j
-from graph.detection import DetectionParams, detect_rings
+from graph.detection import DetectionParams
 from graph.evaluation.attribution import RingLabel, label_rings
 from graph.evaluation.truth import Truth
 from graph.links import index_links
-from graph.projection import project
+from graph.pipeline.behaviour import (
+    DetectedRings,
+    Template,
+    UsageLog,
+    build_behaviour,
+    detect_with_usage,
+    read_behaviour,
+)
 from graph.scoring import (
     ATTRIBUTION_FEATURES,
     COORDINATION_FEATURES,
@@ -35,10 +42,12 @@ from graph.scoring import (
     prepare,
     score_rings,
 )
+from graph.scoring.behaviour import Behaviour
 from graph.store.observation_reads import Observations, read_observations
 from graph.store.scoring_models import store_model
+from graph.store.usage_reads import read_coaction_templates
 
-__all__ = ["calibrate", "fit_scoring_model"]
+__all__ = ["Population", "calibrate", "fit_scoring_model"]
 
 
 def _uninformative(features: tuple[str, ...]) -> LogisticModel:
@@ -52,16 +61,46 @@ class _Labelled:
     labels: list[RingLabel]
 
 
-def _labelled(observations: Observations, truth: Truth, params: DetectionParams) -> _Labelled:
+# What scoring reads of the usage log once a population's rings are found (None: no usage log).
+BehaviourOf = Callable[[DetectedRings], Behaviour | None]
+
+
+@dataclass(frozen=True)
+class Population:
+    """A labelled population: its observations, its truth, and its usage log (if any)."""
+
+    observations: Observations
+    truth: Truth
+    templates: list[Template] = field(default_factory=list)  # as co-action reads them
+    behaviour_of: BehaviourOf = lambda _: None
+
+    @staticmethod
+    def offline(
+        observations: Observations, truth: Truth, usage: UsageLog | None, params: DetectionParams
+    ) -> Population:
+        """A population read from a bundle (bench/offline_usage.py gives its usage log)."""
+        if usage is None:
+            return Population(observations, truth)
+        return Population(
+            observations, truth, usage.coaction_templates(params.coaction.max_senders),
+            lambda found: build_behaviour(found.usage, found.coaction, params.coaction,
+                                          observations.incidence.account_ids, usage.activity, usage.sent,
+                                          usage.releases),
+        )
+
+
+def _labelled(population: Population, params: DetectionParams) -> _Labelled:
+    observations = population.observations
     links = index_links(observations.incidence)
-    rings = detect_rings(project(links, params.projection), params)
+    found = detect_with_usage(links, population.templates, params)
     ids = observations.incidence.account_ids
-    labels = label_rings([frozenset(ids[r].tolist()) for r in rings], truth)
-    return _Labelled(prepare(links, observations.org_indicators, observations.account_created), rings, labels)
+    labels = label_rings([frozenset(ids[r].tolist()) for r in found.rings], population.truth)
+    data = prepare(links, observations.org_indicators, observations.account_created, population.behaviour_of(found))
+    return _Labelled(data, found.rings, labels)
 
 
 def fit_scoring_model(
-    populations: Sequence[tuple[Observations, Truth]],
+    populations: Sequence[Population],
     params: DetectionParams,
     *,
     version: str | None = None,
@@ -69,7 +108,7 @@ def fit_scoring_model(
     fitted_on: str | None = None,
 ) -> ScoringModel:
     """A model fitted on the rings detected in each population, labelled by its truth, pooled."""
-    pops = [_labelled(observations, truth, params) for observations, truth in populations]
+    pops = [_labelled(population, params) for population in populations]
     n_rings = sum(len(p.rings) for p in pops)
     if not n_rings:
         raise ValueError("no rings detected: nothing to fit on")
@@ -116,6 +155,13 @@ def calibrate(
     l2: float = 1.0,
 ) -> ScoringModel:
     """Fit a model on everything the database holds, labelled by `truth`, and make it the active one."""
-    model = fit_scoring_model([(read_observations(driver, database), truth)], params, version=version, l2=l2)
+    templates = read_coaction_templates(driver, database, params.coaction.max_senders)
+    observations = read_observations(driver, database, {a for t in templates for a, _ in t[3]})
+    population = Population(
+        observations, truth, templates,
+        lambda found: read_behaviour(driver, database, found.usage, found.coaction, params.coaction,
+                                     observations.incidence.account_ids, found.rings),
+    )
+    model = fit_scoring_model([population], params, version=version, l2=l2)
     store_model(driver, database, model)
     return model

@@ -26,10 +26,13 @@ import numpy as np
 import numpy.typing as npt
 
 import neo4j
+from graph.behaviour.coaction import coaction, join_coaction
+from graph.behaviour.usage import usage_index
 from graph.detection import DetectionParams, detect_rings, membership_stability
 from graph.detection.ring_ids import assign_ring_ids
 from graph.evidence.paths import domain_accounts
 from graph.links import index_links
+from graph.pipeline.behaviour import read_behaviour
 from graph.pipeline.explain import explain_run, explanations
 from graph.pipeline.lease import RunLease
 from graph.pipeline.version import code_version
@@ -39,6 +42,7 @@ from graph.settings import get_settings
 from graph.store.observation_reads import read_account_emails, read_observations
 from graph.store.runs import claim_run, complete_run, latest_run_id, read_ring_members
 from graph.store.scoring_models import active_model
+from graph.store.usage_reads import read_coaction_templates
 from graph.store.write_back import write_results
 
 __all__ = ["ClaimedRun", "RunSummary", "claim_detection", "new_run_id", "run_claimed", "run_detection"]
@@ -142,10 +146,15 @@ def run_claimed(
     try:
         previous_run_id = latest_run_id(driver, database)
         with _stage(timings, "read", progress, lease):
-            observations = read_observations(driver, database)
+            templates = read_coaction_templates(driver, database, params.coaction.max_senders)
+            observations = read_observations(driver, database, {a for t in templates for a, _ in t[3]})
         with _stage(timings, "project", progress, lease):
             links = index_links(observations.incidence)
-            account_graph = project(links, params.projection)
+            usage = usage_index(templates, links.incidence.account_ids)
+            del templates
+            pairs = coaction(usage, links.n_accounts, params.coaction)
+            account_graph = join_coaction(project(links, params.projection), pairs, params.coaction,
+                                          params.projection.min_weight)
         with _stage(timings, "detect", progress, lease):
             rings = detect_rings(account_graph, params)
         with _stage(timings, "stabilise", progress, lease):
@@ -156,7 +165,8 @@ def run_claimed(
             previous = read_ring_members(driver, database, previous_run_id) if previous_run_id else {}
             assignment = assign_ring_ids(previous, members)
         with _stage(timings, "score", progress, lease):
-            scoring_input = prepare(links, observations.org_indicators, observations.account_created)
+            behaviour = read_behaviour(driver, database, usage, pairs, params.coaction, account_ids, rings)
+            scoring_input = prepare(links, observations.org_indicators, observations.account_created, behaviour)
             ring_scores = score_rings(scoring_input, rings, model)
             account_scores = attribute_accounts(scoring_input, rings, ring_scores, membership=confidence, model=model)
         with _stage(timings, "explain", progress, lease):
@@ -164,6 +174,7 @@ def run_claimed(
             explained = explain_run(
                 links, observations.org_indicators, read_account_emails(driver, database, needed),
                 account_graph, rings, assignment.ids, confidence, ring_scores, account_scores,
+                behaviour.sent if behaviour is not None else None,
             )
         with _stage(timings, "write", progress, lease):
             write_results(
@@ -175,6 +186,8 @@ def run_claimed(
             "links": observations.n_links,
             "entities": int(observations.incidence.entity_keys.shape[0]),
             "edges": account_graph.n_edges,
+            "templates": int(usage.template_keys.shape[0]),
+            "coaction_pairs": int(np.count_nonzero(pairs.llr > 0)),
             "weak_entities": int(account_graph.weak_entities.entity.shape[0]),
             "rings": len(rings),
             "ring_accounts": int(sum(r.shape[0] for r in rings)),

@@ -19,6 +19,7 @@ from graph.links import LinkIndex
 from graph.projection import AccountGraph
 from graph.records import AttributionRecord, MembershipRecord, RingRecord
 from graph.scoring import AccountAttribution, Explanation, OrgIndicators, RingScore
+from graph.scoring.behaviour import SentFigures
 
 __all__ = ["ExplainedRun", "explain_run", "explanations"]
 
@@ -64,10 +65,12 @@ def explain_run(
     confidence: Sequence[npt.NDArray[np.float64]],
     ring_scores: Sequence[RingScore],
     account_scores: Mapping[int, AccountAttribution],
+    sent: SentFigures | None = None,
 ) -> ExplainedRun:
-    """The records of a run: one per ring, membership and attribution, with ranked evidence paths."""
+    """The records of a run: one per ring, membership and attribution, with ranked evidence paths
+    (`sent`: the SENT relationships behavioural evidence cites, from the run's usage read)."""
     account_ids = links.incidence.account_ids
-    paths = PathBuilder(links, org_indicators, account_emails)
+    paths = PathBuilder(links, org_indicators, account_emails, sent)
     edges, weight = _ring_edges(account_graph, rings)
     result = ExplainedRun([], [], [], [])
     for index, (ring, ring_id, member_confidence) in enumerate(zip(rings, ring_ids, confidence, strict=True)):
@@ -85,6 +88,10 @@ def explain_run(
             weighted_density=round(float(weight[index]) / pairs if pairs else 0.0, 6),
             coordination_prior_llr=prior_llr(coordination),
             coordination_evidence=tuple(paths.evidence(coordination, ring_id=ring_id)),
+            requests=score.activity.requests,
+            output_tokens=score.activity.output_tokens,
+            activity=score.activity.sentence(),
+            activity_profile=score.activity.profile_json(),
         ))
         result.memberships.extend(
             MembershipRecord(str(account_ids[a]), ring_id, float(c))

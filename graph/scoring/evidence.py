@@ -39,7 +39,8 @@ class EvidenceItem:
         Stable identifier: ``prior``, ``shared_payment``, ``shared_device``, ``shared_phone``,
         ``shared_email``, ``shared_ip``, ``shared_common_ip``, ``ring_size``, ``density``,
         ``signup_burst``, ``link_burst``, ``coordination``, ``known_member_in_ring``,
-        ``known_member_linked``, ``org_network``, ``org_email_domain``, ``ring_membership``.
+        ``known_member_linked``, ``org_network``, ``org_email_domain``, ``ring_membership``,
+        ``coaction``, ``round_the_clock``, ``category_focus``, ``model_pivot``.
     llr
         Natural-log likelihood ratio this item contributes (negative: evidence against).
     sentence
@@ -48,6 +49,9 @@ class EvidenceItem:
         Account and entity indices (into the Incidence) involved, so the caller can fetch the path.
     organization
         Organisation index (into :attr:`OrgIndicators.organizations`) for attribution items, else -1.
+    sent
+        Behavioural items: (account, account or -1, template fingerprint) whose SENT relationships are
+        the item's paths: two accounts that co-acted on a template, or one account and what it sent.
     """
 
     kind: str
@@ -56,6 +60,7 @@ class EvidenceItem:
     accounts: tuple[int, ...] = ()
     entities: tuple[int, ...] = ()
     organization: int = -1
+    sent: tuple[tuple[int, int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,17 +10,23 @@ from graph.links import GROUPS
 
 __all__ = [
     "ATTRIBUTION_FEATURES",
+    "BEHAVIOUR_FEATURES",
     "COORDINATION_FEATURES",
     "NONNEGATIVE_ATTRIBUTION",
     "NONNEGATIVE_COORDINATION",
 ]
 
+#: Coordination evidence from the usage log (graph/scoring/behaviour.py).
+BEHAVIOUR_FEATURES: tuple[str, ...] = (
+    "coaction_cover", "coaction_days", "round_the_clock", "category_focus", "model_pivot",
+)
 COORDINATION_FEATURES: tuple[str, ...] = (
     *(f"{p}_{g}" for g in GROUPS for p in ("shared", "cover") if (p, g) != ("cover", "common_ip")),
     "ring_size",
     "density",
     "signup_burst",
     "link_burst",
+    *BEHAVIOUR_FEATURES,
 )
 #: Evidence counts for a ring, never against it; only size may take either sign.
 NONNEGATIVE_COORDINATION: tuple[str, ...] = tuple(f for f in COORDINATION_FEATURES if f != "ring_size")

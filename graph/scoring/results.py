@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
+from graph.behaviour.activity import RingActivity
 from graph.links import Incidence, LinkIndex
 from graph.scoring.attribution import OrgIndex
+from graph.scoring.behaviour import Behaviour
 from graph.scoring.coordination import RingCoordination
 from graph.scoring.evidence import Explanation
 from graph.scoring.indicators import OrgIndicators
@@ -26,6 +28,7 @@ class ScoringInput:
     account_created: Floats
     org_indicators: OrgIndicators
     orgs: OrgIndex
+    behaviour: Behaviour | None = None  # the usage log's, when the run has one
 
     @property
     def incidence(self) -> Incidence:
@@ -53,6 +56,7 @@ class RingScore:
     ring: int  # position in the rings given to score_rings
     coordination: RingCoordination
     attributions: tuple[Attribution, ...]
+    activity: RingActivity = field(default_factory=RingActivity)
 
     @property
     def score(self) -> float:

@@ -33,9 +33,12 @@ import numpy.typing as npt
 from graph.links import LinkIndex, set_links, shared_links
 from graph.scoring.accounts import combine_accounts
 from graph.scoring.attribution import build_org_index
+from graph.scoring.behaviour import Behaviour, behaviour_features
+from graph.scoring.behaviour_evidence import explain_behaviour
 from graph.scoring.candidates import explained_candidates
 from graph.scoring.coordination import RingCoordination, coordination_features
 from graph.scoring.coordination_evidence import explain_coordination
+from graph.scoring.features import BEHAVIOUR_FEATURES, COORDINATION_FEATURES
 from graph.scoring.indicators import OrgIndicators
 from graph.scoring.model import ScoringModel, default_model
 from graph.scoring.results import AccountAttribution, Attribution, RingScore, ScoringInput
@@ -51,6 +54,7 @@ __all__ = [
 ]
 
 Floats = npt.NDArray[np.float64]
+_BEHAVIOUR_COLUMNS = [COORDINATION_FEATURES.index(f) for f in BEHAVIOUR_FEATURES]
 
 
 @contextmanager
@@ -70,8 +74,11 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def prepare(links: LinkIndex, org_indicators: OrgIndicators, account_created: Floats) -> ScoringInput:
-    """Index `org_indicators` over the run's `links`; `account_created` is epoch seconds per account (NaN unknown)."""
+def prepare(
+    links: LinkIndex, org_indicators: OrgIndicators, account_created: Floats, behaviour: Behaviour | None = None
+) -> ScoringInput:
+    """Index `org_indicators` over the run's `links`; `account_created` is epoch seconds per account
+    (NaN unknown); `behaviour` is what the usage log says, if the run has one."""
     incidence = links.incidence
     created = np.asarray(account_created, np.float64)
     if created.shape[0] != incidence.account_ids.shape[0]:
@@ -80,7 +87,7 @@ def prepare(links: LinkIndex, org_indicators: OrgIndicators, account_created: Fl
         raise ValueError("OrgIndicators.entity_org needs one value per entity")
     if org_indicators.account_email_domain.shape[0] != incidence.account_ids.shape[0]:
         raise ValueError("OrgIndicators.account_email_domain needs one value per account")
-    return ScoringInput(links, created, org_indicators, build_org_index(links, org_indicators))
+    return ScoringInput(links, created, org_indicators, build_org_index(links, org_indicators), behaviour)
 
 
 def score_rings(
@@ -93,14 +100,19 @@ def score_rings(
     subjects = set_links(data.links, rings)
     shared = shared_links(data.links, subjects)
     x = coordination_features(data.links, subjects, shared, data.account_created)
+    behaviour, activity, coaction = behaviour_features(data.behaviour, subjects, data.links.n_accounts)
+    x[:, _BEHAVIOUR_COLUMNS] = behaviour
     with _collector_paused():
         explained = explain_coordination(data.incidence, data.links, subjects, shared, x, m.coordination)
+        explained = [explain_behaviour(e, data.behaviour, x[r], m.coordination, activity[r], coaction[r],
+                                       subjects.sizes[r]) for r, e in enumerate(explained)]
         log_odds = np.array([e.log_odds for e in explained], np.float64)
         found = explained_candidates(data, subjects, log_odds, m.attribution, "ring")
         ranked = found.ranked()
         ptr = subjects.set_ptr.tolist()
         return [
-            RingScore(r, RingCoordination(subjects.members[ptr[r] : ptr[r + 1]], x[r], explained[r]), ranked[r])
+            RingScore(r, RingCoordination(subjects.members[ptr[r] : ptr[r + 1]], x[r], explained[r]), ranked[r],
+                      activity[r])
             for r in range(subjects.n_sets)
         ]
 

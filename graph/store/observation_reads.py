@@ -9,6 +9,7 @@ as lists: the driver then unpacks a few hundred thousand records instead of mill
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
 
@@ -98,13 +99,14 @@ def _read_links(session: neo4j.Session) -> _Links:
     return links
 
 
-def read_observations(driver: neo4j.Driver, database: str) -> Observations:
-    """The linking observations, the accounts they involve, and the organisation evidence."""
+def read_observations(driver: neo4j.Driver, database: str, extra_accounts: Collection[str] = ()) -> Observations:
+    """The linking observations, the accounts they involve (and `extra_accounts`, which behaviour
+    links), and the organisation evidence."""
     with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS, fetch_size=_FETCH_SIZE) as s:
         links = _read_links(s)
         known = sorted((str(a), str(o)) for a, o in s.run(_KNOWN))
         organizations = tuple(str(record[0]) for record in s.run(_ORGANIZATIONS))
-        account_ids = sorted(set(links.accounts) | {a for a, _ in known})
+        account_ids = sorted(set(links.accounts) | {a for a, _ in known} | set(extra_accounts))
         created: dict[str, float] = {}
         domain: dict[str, str] = {}
         for start in range(0, len(account_ids), _ACCOUNT_BATCH):

@@ -30,7 +30,8 @@ _NAME = re.compile(r"CREATE\s+(?:CONSTRAINT|INDEX)\s+(\w+)", re.IGNORECASE)
 #: between two nodes; without `ip_ranges_version`, finding IPs that still need enrichment scans all.
 LOAD_REQUIRES: Final[tuple[str, ...]] = (
     "account_id", "ip_address", "device_fingerprint", "payment_fingerprint", "email_address", "phone_number",
-    "organization_name", "ip_range_cidr", "ip_range_table_name", "ip_ranges_version",
+    "prompt_template_fingerprint", "model_name", "organization_name", "ip_range_cidr", "ip_range_table_name",
+    "ip_ranges_version",
 )
 
 

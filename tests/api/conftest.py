@@ -64,7 +64,7 @@ def graph_driver(api_settings: Settings) -> Iterator[neo4j.Driver]:
 @pytest.fixture(scope="session")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("api-population")
-    generate_population(out, POPULATION_SIZE, seed=5)
+    generate_population(out, POPULATION_SIZE, seed=5, events_per_account=0)
     return out
 
 

@@ -11,6 +11,7 @@ from api.auth import Scope, parse_api_keys
 from tests.api.conftest import KEYS, Population, assert_problem, auth
 
 _LINK = {"links": [{"account_id": "acc-auth-test", "kind": "device", "value": "dev-auth-test"}]}
+_EVENT = {"events": [{"account_id": "acc-auth-test", "ts": "2024-03-01T10:00:00Z", "prompt": "auth test"}]}
 
 # (method, path, body, the scope the route needs)
 ROUTES: list[tuple[str, str, Any, str]] = [
@@ -19,6 +20,7 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("GET", "/v1/rings/ring-unknown", None, "read"),
     ("GET", "/v1/rings/ring-unknown/report", None, "read"),
     ("POST", "/v1/links", _LINK, "ingest"),
+    ("POST", "/v1/events", _EVENT, "ingest"),
     ("POST", "/v1/detections", {}, "admin"),
     ("GET", "/v1/detections/run-unknown", None, "admin"),
     ("GET", "/metrics", None, "admin"),
@@ -31,6 +33,7 @@ ADMITTED: dict[tuple[str, str], int] = {
     ("GET", "/v1/rings/ring-unknown"): 404,
     ("GET", "/v1/rings/ring-unknown/report"): 404,
     ("POST", "/v1/links"): 200,
+    ("POST", "/v1/events"): 200,
     ("GET", "/v1/detections/run-unknown"): 404,
     ("GET", "/metrics"): 200,
 }

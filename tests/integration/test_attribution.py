@@ -23,7 +23,7 @@ _KEYS = {
 @pytest.fixture(scope="module")
 def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("population")
-    generate_population(out, 3000, seed=8)
+    generate_population(out, 3000, seed=8, events_per_account=0)
     return out
 
 

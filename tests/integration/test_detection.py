@@ -16,7 +16,7 @@ from graph.store.runs import read_ring_members, read_run
 @pytest.fixture(scope="module")
 def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("population")
-    generate_population(out, 3000, seed=21)
+    generate_population(out, 3000, seed=21, events_per_account=0)
     return out
 
 

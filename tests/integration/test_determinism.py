@@ -30,7 +30,7 @@ _RINGTRACE = Path(sys.executable).parent / "ringtrace"
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("determinism")
-    generate_population(out, 3000, seed=13)
+    generate_population(out, 3000, seed=13, events_per_account=20)
     return out
 
 

@@ -42,7 +42,7 @@ _INGEST_KEY = "fault-ingest-key-0001"
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("fault-bundle")
-    generate_population(out, _ACCOUNTS, seed=11)
+    generate_population(out, _ACCOUNTS, seed=11, events_per_account=0)
     (out / "truth.csv").unlink()
     return out
 

@@ -46,7 +46,7 @@ cli = CliRunner()
 @pytest.fixture(scope="module")
 def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("lifecycle-population")
-    generate_population(out, 2000, seed=8)
+    generate_population(out, 2000, seed=8, events_per_account=0)
     return out
 
 

@@ -43,8 +43,8 @@ def test_evidence_does_not_depend_on_what_the_store_held_before(
     driver: neo4j.Driver, settings: Settings, tmp_path: Path
 ) -> None:
     database = settings.neo4j_database
-    generate_population(tmp_path / "target", 1500, seed=11)
-    generate_population(tmp_path / "other", 1500, seed=12)
+    generate_population(tmp_path / "target", 1500, seed=11, events_per_account=0)
+    generate_population(tmp_path / "other", 1500, seed=12, events_per_account=0)
     first = _fresh_load(driver, database, tmp_path / "target")
     # Fill the store with other entities and delete them, so their ids are reused in another order.
     wipe_database(driver, database)

@@ -1,0 +1,197 @@
+"""Co-action: two accounts sending the same rare template in the same minutes, on many distinct days.
+
+Following SynchroTrap (Cao et al., "Uncovering Large Groups of Active Malicious Accounts in Online
+Social Networks", CCS 2014) and CooRTweet (Righetti & Balluff, 2023), an action is (template, time
+window): two accounts co-act when both sent template t in window w or in adjacent windows (each
+account's windows are widened by one, so a pair a minute apart across a window boundary still meets).
+What a pair's co-action proves is weighed against what independent activity would produce:
+
+- observed ``O``: the widened windows in which both sent the same template, over all templates;
+- expected ``E = Σ_(t,d) n_a n_b / W_d``: with ``n`` an account's widened windows on template t and
+  day d and ``W_d`` the windows in a day, the matches two accounts sending at independent times of
+  day would have. Always-on pipelines meet in every window by chance: their ``O`` is their ``E``;
+- ``llr = O ln(O / E) - (O - E)`` (Poisson), counted only when the pair co-acted on at least
+  ``min_days`` distinct days: one shared burst is not repeated co-action.
+
+A template sent by more than ``max_senders`` accounts is public ("Translate the following text into
+French: ...") and links nobody, as a carrier-NAT address links nobody; the share of pairs a window
+can produce is bounded too (``max_window_senders``), so a template's burst cannot flood the graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from graph.behaviour.usage import UsageIndex
+from graph.projection import AccountGraph, with_pairs
+
+__all__ = ["Coaction", "CoactionParams", "coaction", "join_coaction"]
+
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+_MINUTES_PER_DAY = 1440
+_MIN_EXPECTED = 0.1  # matches by chance are never taken as less than this: llr stays finite
+
+
+@dataclass(frozen=True)
+class CoactionParams:
+    """Knobs of :func:`coaction`, recorded with every run (graph/detection/params.py)."""
+
+    window_minutes: int = 10
+    min_days: int = 3
+    max_senders: int = 200
+    max_window_senders: int = 64
+    strong_llr: float = 20.0  # a pair's llr at which its co-action weighs `weight` in the projection
+    weight: float = 1.0  # in the projection's units: a device shared by two accounts weighs 1.0
+
+
+@dataclass(frozen=True)
+class Coaction:
+    """Co-acting pairs (``src < dst``, account indices of the run), each with its figures."""
+
+    src: npt.NDArray[np.int32]
+    dst: npt.NDArray[np.int32]
+    observed: Ints  # widened windows in which both sent one template
+    expected: Floats
+    days: Ints  # distinct days with co-action
+    templates: Ints  # distinct templates co-acted on
+    top_template: npt.NDArray[np.int32]  # the template with most co-action (index into the usage's templates)
+    top_days: Ints  # distinct days of co-action on the top template
+    llr: Floats
+
+    def edge_weight(self, params: CoactionParams) -> Floats:
+        """The pairs' projection weights: repeated co-action beyond chance, capped at `params.weight`."""
+        return params.weight * np.minimum(1.0, self.llr / params.strong_llr)
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.src.shape[0])
+
+
+def _empty() -> Coaction:
+    z = np.zeros(0, np.int64)
+    return Coaction(np.zeros(0, np.int32), np.zeros(0, np.int32), z, np.zeros(0), z, z,
+                    np.zeros(0, np.int32), z, np.zeros(0))
+
+
+def _windows(usage: UsageIndex, params: CoactionParams) -> tuple[Ints, Ints, Ints, Ints]:
+    """(template, account, widened window, day) rows, distinct, for templates of 2..max_senders
+    senders; the day is that of the account's own (earliest) window the row stands for."""
+    senders = usage.template_senders[usage.sent_template]
+    usable = (senders >= 2) & (senders <= params.max_senders) & (usage.sent_account >= 0)
+    sent = np.flatnonzero(usable)
+    lengths = usage.minute_offsets[sent + 1] - usage.minute_offsets[sent]
+    rows = np.repeat(sent, lengths)
+    starts = np.repeat(usage.minute_offsets[sent], lengths)
+    position = np.arange(rows.shape[0]) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    window = usage.minutes[starts + position] // params.window_minutes
+    template = usage.sent_template[rows].astype(np.int64)
+    account = usage.sent_account[rows].astype(np.int64)
+    own = np.concatenate([window, window])
+    template = np.concatenate([template, template])
+    account = np.concatenate([account, account])
+    window = np.concatenate([window, window + 1])
+    order = np.lexsort((own, account, window, template))
+    template, account, window, own = template[order], account[order], window[order], own[order]
+    keep = np.ones(template.shape[0], bool)
+    keep[1:] = (np.diff(template) != 0) | (np.diff(window) != 0) | (np.diff(account) != 0)
+    day = (own[keep] * params.window_minutes) // _MINUTES_PER_DAY
+    return template[keep], account[keep], window[keep], day
+
+
+def _group_pairs(template: Ints, window: Ints, cap: int) -> tuple[Ints, Ints]:
+    """Row index pairs (i < j) of rows in one (template, window) group of at most `cap` rows."""
+    n = template.shape[0]
+    if n < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], (np.diff(template) != 0) | (np.diff(window) != 0)]))
+    sizes = np.diff(np.append(starts, n))
+    row_size = np.repeat(sizes, sizes)
+    position = np.arange(n) - np.repeat(starts, sizes)
+    eligible = (row_size >= 2) & (row_size <= cap)
+    left, right = [], []
+    for offset in range(1, int(row_size[eligible].max(initial=1))):
+        i = np.flatnonzero(eligible & (position + offset < row_size))
+        left.append(i)
+        right.append(i + offset)
+    if not left:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(left), np.concatenate(right)
+
+
+def _unique_counts(keys: Ints) -> tuple[Ints, Ints, Ints]:
+    values, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    return values, inverse, counts
+
+
+def coaction(usage: UsageIndex, n_accounts: int, params: CoactionParams) -> Coaction:
+    """Every pair's co-action over the rare templates of `usage`, for accounts of a run with `n_accounts`."""
+    template, account, window, row_day = _windows(usage, params)
+    left, right = _group_pairs(template, window, params.max_window_senders)
+    if left.shape[0] == 0:
+        return _empty()
+    a = np.minimum(account[left], account[right])
+    b = np.maximum(account[left], account[right])
+    t = template[left]
+    day = np.minimum(row_day[left], row_day[right])
+    pair = a * n_accounts + b
+    pairs, pair_of, observed = _unique_counts(pair)
+    # Distinct days, and co-action per (pair, template) for the top template.
+    n_days_all = int(day.max()) + 2
+    pair_days, _, _ = _unique_counts(pair_of.astype(np.int64) * n_days_all + day)
+    days = np.bincount(pair_days // n_days_all, minlength=pairs.shape[0]).astype(np.int64)
+    n_templates = int(usage.template_keys.shape[0])
+    pair_template, pt_inverse, pt_observed = _unique_counts(pair_of.astype(np.int64) * n_templates + t)
+    templates = np.bincount(pair_template // n_templates, minlength=pairs.shape[0]).astype(np.int64)
+    # Top template per pair: most co-action, then the smaller template index (deterministic).
+    order = np.lexsort((pair_template % n_templates, -pt_observed, pair_template // n_templates))
+    first = np.ones(order.shape[0], bool)
+    first[1:] = np.diff((pair_template // n_templates)[order]) != 0
+    top_template = (pair_template[order][first] % n_templates).astype(np.int32)
+    top_pt = pair_template[order][first]
+    top_days = _days_on(pair_of, t, day, n_templates, n_days_all, top_pt)
+    expected = np.maximum(_expected(template, account, row_day, a_of=pairs // n_accounts, b_of=pairs % n_accounts,
+                                    n_accounts=n_accounts, params=params), _MIN_EXPECTED)
+    llr = np.where(observed > expected, observed * np.log(observed / expected) - (observed - expected), 0.0)
+    llr = np.where(days >= params.min_days, llr, 0.0)
+    del pt_inverse
+    return Coaction(
+        src=(pairs // n_accounts).astype(np.int32), dst=(pairs % n_accounts).astype(np.int32),
+        observed=observed.astype(np.int64), expected=expected, days=days, templates=templates,
+        top_template=top_template, top_days=top_days, llr=llr,
+    )
+
+
+def _days_on(pair_of: Ints, t: Ints, day: Ints, n_templates: int, n_days: int, top_pt: Ints) -> Ints:
+    """Distinct co-action days of each pair on its top template."""
+    pt = pair_of.astype(np.int64) * n_templates + t
+    on_top = np.isin(pt, top_pt)
+    keys = np.unique(pt[on_top] * n_days + day[on_top])
+    per_pt, counts = np.unique(keys // n_days, return_counts=True)
+    return counts[np.searchsorted(per_pt, top_pt)].astype(np.int64)
+
+
+def _expected(
+    template: Ints, account: Ints, day: Ints, *, a_of: Ints, b_of: Ints, n_accounts: int, params: CoactionParams
+) -> Floats:
+    """Matches two accounts sending at independent times would have: Σ over (template, day) of
+    n_a · n_b / windows per day, for each pair (a_of[i], b_of[i])."""
+    from scipy import sparse
+
+    n_days = int(day.max()) + 1
+    column_keys, column = np.unique(template * n_days + day, return_inverse=True)
+    counts = sparse.csr_matrix(
+        (np.ones(account.shape[0]), (account, column)), shape=(n_accounts, column_keys.shape[0])
+    )
+    counts.sum_duplicates()
+    windows_per_day = _MINUTES_PER_DAY / params.window_minutes + 1
+    products = counts[a_of].multiply(counts[b_of]).sum(axis=1)
+    return np.asarray(products, dtype=np.float64).ravel() / windows_per_day
+
+
+def join_coaction(graph: AccountGraph, pairs: Coaction, params: CoactionParams, min_weight: float) -> AccountGraph:
+    """The projection with co-action added: rings come from infrastructure and behaviour together."""
+    return with_pairs(graph, pairs.src, pairs.dst, pairs.edge_weight(params), min_weight)
