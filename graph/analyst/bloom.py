@@ -4,9 +4,9 @@
 one category per label (caption property, icon, colour, rule-based styles such as ring score bands
 and the IP network class), the relationship types, search phrases that mirror the analyst query
 library (`cypher/queries/`) with parameter suggestions, and scene actions ("Expand evidence",
-"Show ring"). Labels and relationship types come from `graph.vocabulary` and the fixed structural
-vocabulary below; the output is deterministic (fixed ids and timestamps), so the checked-in
-`cypher/bloom/ringtrace.json` only changes when the model does.
+"Show ring", "Show shared templates"). Labels and relationship types come from `graph.vocabulary`
+and the fixed structural vocabulary below; the output is deterministic (fixed ids and timestamps),
+so the checked-in `cypher/bloom/ringtrace.json` only changes when the model does.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from graph.resources import resource_dir
+from graph.store.usage import UNSHARED
 from graph.vocabulary import ENTITY_KINDS, NETWORK_CLASSES
 
 __all__ = [
@@ -48,6 +49,7 @@ class LabelStyle:
     icon: str  # a Bloom built-in icon name
     size: float
     properties: tuple[tuple[str, str], ...]  # (name, Bloom data type) besides the key
+    hidden: tuple[tuple[str, str], ...] = ()  # stored, but internal: kept out of the inspector
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,16 @@ LABELS: Final[tuple[LabelStyle, ...]] = (
     LabelStyle("Organization", "name", "#C990C0", "business", 2.0, (("domain", "string"),)),
     LabelStyle("IPRange", "cidr", "#A5ABB6", "lan", 1.0,
                (("asn", "integer"), ("organization", "string"), ("network", "string"))),
+    # Templates and models come from the usage log; a template's signature is the near-duplicate
+    # matcher's internal state, meaningless to a reader.
+    LabelStyle("PromptTemplate", "fingerprint", "#569480", "article", 1.25,
+               (("skeleton", "string"), ("accounts", "integer"), ("requests", "integer"), ("source", "string")),
+               (("signature", "array"),)),
+    LabelStyle("Model", "name", "#ECB5C9", "memory", 1.25, (("first_seen", "integer"),)),
     LabelStyle("Ring", "ring_id", "#F16667", "group_work", 2.5,
                (("size", "integer"), ("score", "number"), ("organization", "string"),
-                ("attribution_confidence", "number"), ("run_id", "string"))),
+                ("attribution_confidence", "number"), ("run_id", "string"), ("requests", "integer"),
+                ("output_tokens", "integer"), ("activity", "string"))),
     LabelStyle("DetectionRun", "run_id", "#D9D9D9", "history", 1.5,
                (("status", "string"), ("started_at", "DateTime"), ("finished_at", "DateTime"),
                 ("version", "string"), ("previous_run_id", "string"))),
@@ -91,6 +100,8 @@ LABELS: Final[tuple[LabelStyle, ...]] = (
 RELATIONSHIPS: Final[tuple[Relationship, ...]] = (
     *(Relationship(kind.relationship, "Account", kind.label, _ENTITY_LOOK[kind.label][0], _LINK_PROPS)
       for kind in ENTITY_KINDS.values()),
+    # SENT also carries the co-action lists (minutes, hours, event digests): internal, so not shown.
+    Relationship("SENT", "Account", "PromptTemplate", "#569480", _LINK_PROPS),
     Relationship("KNOWN_MEMBER_OF", "Account", "Organization", "#C990C0", (("source", "string"),
                                                                           ("since", "DateTime"))),
     Relationship("OPERATED_BY", "IP", "Organization", "#A5ABB6"),
@@ -109,6 +120,9 @@ _LATEST_RUN: Final = """CALL () {
   MATCH (run:DetectionRun {status: 'completed'})
   RETURN run ORDER BY run.finished_at DESC, run.run_id DESC LIMIT 1
 }"""
+# The bucket of prompts no other account sent is stored as a template but is none: a ring's members
+# all "share" it.
+_REAL_TEMPLATE: Final = f"t.fingerprint <> '{UNSHARED}'"
 
 
 @dataclass(frozen=True)
@@ -122,6 +136,7 @@ class SearchPhrase:
 
 
 _RING = ("ring_id", "String", "Ring", "ring_id")
+_TEMPLATE = ("fingerprint", "String", "PromptTemplate", "fingerprint")
 _ORG = ("organization", "String", "Organization", "name")
 _RUN = ("run_id", "String", "DetectionRun", "run_id")
 
@@ -189,6 +204,33 @@ OPTIONAL MATCH (a:Account)-[m:MEMBER_OF {{run_id: run.run_id}}]->(ring)
 OPTIONAL MATCH (a)-[l:{_LINKS}]->(e)-[op:OPERATED_BY]->(o)
 OPTIONAL MATCH (a)-[l2:{_LINKS}]->(e2)<-[l3:{_LINKS}]-(k:Account)-[km:KNOWN_MEMBER_OF]->(o)
 RETURN ring, t, o, a, m, l, e, op, l2, e2, l3, k, km""", (_RING,)),
+    SearchPhrase("Templates of ring $ring_id", "ring_templates", f"""MATCH (ring:Ring {{ring_id: $ring_id}})
+CALL (ring) {{
+  MATCH (ring)-[:FOUND_IN]->(run:DetectionRun {{status: 'completed'}})
+  RETURN run ORDER BY run.finished_at DESC, run.run_id DESC LIMIT 1
+}}
+MATCH (ring)<-[:MEMBER_OF {{run_id: run.run_id}}]-(a:Account)-[:SENT]->(t:PromptTemplate)
+WHERE {_REAL_TEMPLATE}
+WITH ring, run, t, count(a) AS members
+WHERE members >= 2
+WITH ring, run, t ORDER BY members DESC, t.accounts, t.fingerprint LIMIT 25
+MATCH (ring)<-[m:MEMBER_OF {{run_id: run.run_id}}]-(a:Account)-[s:SENT]->(t)
+RETURN ring, m, a, s, t""", (_RING,)),
+    SearchPhrase("Accounts that sent template $fingerprint", "ring_templates", f"""{_LATEST_RUN}
+MATCH (t:PromptTemplate {{fingerprint: $fingerprint}})<-[s:SENT]-(a:Account)
+WITH run, t, s, a ORDER BY s.count DESC, a.account_id LIMIT 300
+OPTIONAL MATCH (a)-[m:MEMBER_OF {{run_id: run.run_id}}]->(ring:Ring)
+RETURN t, s, a, m, ring""", (_TEMPLATE,)),
+    SearchPhrase("Rings sharing rare templates, sent by at most $max_senders accounts", "ring_templates",
+                 f"""{_LATEST_RUN}
+MATCH (ring:Ring)-[:FOUND_IN]->(run)
+MATCH (ring)<-[:MEMBER_OF {{run_id: run.run_id}}]-(a:Account)-[:SENT]->(t:PromptTemplate)
+WHERE t.accounts <= $max_senders AND {_REAL_TEMPLATE}
+WITH run, ring, t, count(a) AS members
+WHERE members >= 2
+WITH run, ring, t ORDER BY members DESC, t.accounts, ring.ring_id, t.fingerprint LIMIT 50
+MATCH p = (ring)<-[:MEMBER_OF {{run_id: run.run_id}}]-(:Account)-[:SENT]->(t)
+RETURN p""", (("max_senders", "Integer", None, None),)),
     SearchPhrase("Detection run $run_id", "ring_growth", """MATCH (run:DetectionRun {run_id: $run_id})
 OPTIONAL MATCH (run)-[f:FOLLOWS]->(previous:DetectionRun)
 OPTIONAL MATCH (ring:Ring)-[found:FOUND_IN]->(run)
@@ -228,6 +270,18 @@ RETURN p"""),
 MATCH (a:Account) WHERE {_SELECTED}
 MATCH (a)-[:MEMBER_OF {{run_id: run.run_id}}]->(ring:Ring)
 MATCH p = (ring)-[:ATTRIBUTED_TO {{run_id: run.run_id}}]->(:Organization)
+RETURN p"""),
+    # On selected rings, or the rings of selected accounts: the templates most of their members sent.
+    SceneAction("Show shared templates", f"""{_LATEST_RUN}
+MATCH (a:Account)-[:MEMBER_OF {{run_id: run.run_id}}]->(ring:Ring)
+WHERE {_SELECTED} OR elementId(ring) IN $nodes OR id(ring) IN $nodes
+WITH DISTINCT run, ring
+MATCH (ring)<-[:MEMBER_OF {{run_id: run.run_id}}]-(a:Account)-[:SENT]->(t:PromptTemplate)
+WHERE {_REAL_TEMPLATE}
+WITH run, ring, t, count(a) AS members
+WHERE members >= 2
+WITH run, ring, t ORDER BY members DESC, t.accounts, t.fingerprint LIMIT 20
+MATCH p = (ring)<-[:MEMBER_OF {{run_id: run.run_id}}]-(:Account)-[:SENT]->(t)
 RETURN p"""),
 )
 
@@ -278,13 +332,16 @@ def _style_rules(label: str) -> list[dict[str, Any]]:
 
 
 def _category(index: int, style: LabelStyle) -> dict[str, Any]:
-    properties = ((style.key, "string"), *style.properties)
+    shown = ((style.key, "string"), *style.properties)
     return {
         "id": index,
         "name": style.label,
         "labels": [style.label],
-        "properties": [{"name": name, "exclude": False, "isCaption": name == style.key, "dataType": kind}
-                       for name, kind in properties],
+        "properties": [
+            *({"name": name, "exclude": False, "isCaption": name == style.key, "dataType": kind}
+              for name, kind in shown),
+            *({"name": name, "exclude": True, "isCaption": False, "dataType": kind} for name, kind in style.hidden),
+        ],
         "createdAt": _STAMP,
         "lastEditedAt": _STAMP,
         "color": style.color,
@@ -355,7 +412,7 @@ def perspective() -> dict[str, Any]:
         "categories": categories,
         "labels": {
             style.label: [{"propertyKey": name, "type": style.label, "dataType": kind}
-                          for name, kind in ((style.key, "string"), *style.properties)]
+                          for name, kind in ((style.key, "string"), *style.properties, *style.hidden)]
             for style in LABELS
         },
         "relationshipTypes": _relationship_types(),

@@ -1,4 +1,5 @@
-"""Inline SVG for ring dossiers: the evidence waterfall, the evidence subgraph, the first-seen timeline.
+"""Inline SVG for ring dossiers: the evidence waterfall, the evidence subgraph, the first-seen timeline,
+the requests by hour of the day.
 
 Pure functions from plain data to SVG text; every value that reaches the markup is escaped. Layouts are
 deterministic (sorted input, no randomness), so the same ring always draws the same picture.
@@ -7,17 +8,28 @@ deterministic (sorted input, no randomness), so the same ring always draws the s
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 from typing import Final
 
-__all__ = ["GraphEdge", "GraphNode", "TimelinePoint", "WaterfallStep", "graph_svg", "timeline_svg", "waterfall_svg"]
+__all__ = [
+    "GraphEdge",
+    "GraphNode",
+    "TimelinePoint",
+    "WaterfallStep",
+    "graph_svg",
+    "hours_svg",
+    "timeline_svg",
+    "waterfall_svg",
+]
 
 #: colour per node label, as in the Bloom perspective and the Browser style
 COLORS: Final[dict[str, str]] = {
     "Account": "#4C8EDA", "IP": "#57C7E3", "Device": "#F79767", "PaymentMethod": "#FFC454",
     "Email": "#8DCC93", "Phone": "#D9C8AE", "Organization": "#C990C0", "Ring": "#F16667",
+    "PromptTemplate": "#569480",
 }
 _RADIUS: Final = {"Account": 9.0, "Organization": 16.0}
 
@@ -244,5 +256,37 @@ def timeline_svg(points: list[TimelinePoint], *, max_lanes: int = 60) -> str:
     parts.append(f'<text x="{left}" y="{axis_y + 14}" class="tick">{_e(start.date().isoformat())}</text>')
     parts.append(f'<text x="{left + width}" y="{axis_y + 14}" text-anchor="end" class="tick">'
                  f'{_e(end.date().isoformat())}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# --- hours of the day ------------------------------------------------------------------------------
+
+
+def hours_svg(counts: Sequence[int]) -> str:
+    """Requests per UTC hour of the day, a bar each: an operator's pipeline runs at every hour, people sleep."""
+    if len(counts) != 24:
+        raise ValueError(f"expected 24 hourly counts, got {len(counts)}")
+    total, peak = sum(counts), max(counts) or 1
+    left, bar_w, gap, top, plot_h = 34, 18, 4, 10, 110
+    width, height = left + 24 * (bar_w + gap) + 10, top + plot_h + 34
+    base = top + plot_h
+    parts = [f'<svg class="hours" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+             'aria-label="requests by hour of the day, UTC">',
+             f'<line x1="{left}" y1="{base}" x2="{width - 10}" y2="{base}" class="axis"/>',
+             f'<text x="{left - 4}" y="{top + 8}" text-anchor="end" class="tick">{peak:,}</text>',
+             f'<text x="{left - 4}" y="{base}" text-anchor="end" class="tick">0</text>']
+    for hour, count in enumerate(counts):
+        x = left + gap / 2 + hour * (bar_w + gap)
+        h = plot_h * count / peak
+        share = count / total if total else 0.0
+        parts.append(f'<g class="hour"><title>{hour:02d}:00-{(hour + 1) % 24:02d}:00 UTC: {count:,} requests '
+                     f'({share:.0%})</title><rect x="{x:.1f}" y="{base - h:.1f}" width="{bar_w}" '
+                     f'height="{max(h, 0.5):.1f}"/></g>')
+        if hour % 3 == 0:
+            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{base + 14}" text-anchor="middle" '
+                         f'class="tick">{hour:02d}</text>')
+    parts.append(f'<text x="{left + 12 * (bar_w + gap):.1f}" y="{base + 30}" text-anchor="middle" '
+                 'class="tick">hour of the day (UTC)</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -1,16 +1,20 @@
 """Ring dossiers: one self-contained HTML page about a ring, to attach to a case.
 
-The page holds the ring's members and scores, each attribution with its evidence as a waterfall of
-log-likelihood ratios, a drawing of the evidence subgraph (accounts, the devices, cards, IPs, emails
-and phones they share, organisations), the timeline of first-seen links, and the DetectionRun record
-(parameters, counts, code version, times) for the chain of custody. Everything is inline (CSS, SVG,
-a few lines of script) and a Content-Security-Policy forbids any fetch: the page works offline and
-stays the same when the database changes. Every value is escaped.
+The page holds the ring's members and scores, what the ring was doing (its usage log's activity
+summary: requests, output tokens, requests by hour of the day, category mix, and the prompt templates
+its members sent in common), each attribution with its evidence as a waterfall of log-likelihood
+ratios and the evidence's graph paths, a drawing of the evidence subgraph (accounts, the devices,
+cards, IPs, emails, phones and prompt templates they share, organisations), the timeline of
+first-seen links, and the DetectionRun record (parameters, counts, code version, times) for the
+chain of custody. Everything is inline (CSS, SVG, a few lines of script) and a Content-Security-Policy
+forbids any fetch: the page works offline and stays the same when the database changes. Every value
+is escaped.
 
 A ring can hold thousands of accounts, so the page is bounded whatever its size: the drawing shows at
 most 60 accounts and 60 shared entities, chosen by evidence rank (what the strongest evidence names
 first, then the most confident members and the most widely shared entities) and says what it left
-out; the member table lists the first 1,000 members, most confident first.
+out; the member table lists the first 1,000 members, most confident first, and the template table the
+20 templates most members sent.
 """
 
 from __future__ import annotations
@@ -24,20 +28,34 @@ from typing import Any, Final
 
 import neo4j
 from graph.analyst.charts import (
+    COLORS,
     GraphEdge,
     GraphNode,
     TimelinePoint,
     WaterfallStep,
     graph_svg,
+    hours_svg,
     timeline_svg,
     waterfall_svg,
 )
-from graph.records import Evidence, RingDetail, RunRecord
-from graph.store.dossier_reads import read_organisation_ties, read_shared_entities
+from graph.analyst.queries import QUERY_DIR, read_query
+from graph.behaviour.activity import duration
+from graph.records import Evidence, EvidencePath, RingDetail, RingRecord, RunRecord
+from graph.store.dossier_reads import read_organisation_ties, read_ring_record, read_shared_entities
+from graph.store.library import run_query
 from graph.store.results import MAX_MEMBER_PAGE_SIZE, ring_detail
 from graph.store.runs import read_run
 
-__all__ = ["Dossier", "DrawingExtent", "TimelineLink", "gather_dossier", "render_dossier", "ring_dossier"]
+__all__ = [
+    "ActivityProfile",
+    "Dossier",
+    "DrawingExtent",
+    "SharedTemplate",
+    "TimelineLink",
+    "gather_dossier",
+    "render_dossier",
+    "ring_dossier",
+]
 
 #: What one page draws and lists at most: a drawing of more nodes is unreadable, and a page of any size
 #: must stay cheap to build and to open.
@@ -46,7 +64,10 @@ _MAX_DRAWN_ENTITIES: Final = 60
 _MAX_DRAWN_ORGANISATIONS: Final = 12
 _MAX_MEMBER_ROWS: Final = MAX_MEMBER_PAGE_SIZE
 _MAX_TIMELINE_ROWS: Final = 300
+_MAX_TEMPLATE_ROWS: Final = 20
+_MAX_PATHS_PER_ITEM: Final = 2
 _NOT_ENTITIES: Final = frozenset({"Account", "Organization"})
+_LEGEND: Final = ("Account", "Device", "PaymentMethod", "IP", "Email", "Phone", "PromptTemplate", "Organization")
 
 
 @dataclass(frozen=True)
@@ -57,6 +78,50 @@ class TimelineLink:
     label: str
     entity: str
     shared_with: int
+
+
+@dataclass(frozen=True)
+class ActivityProfile:
+    """What the ring was doing, from its members' usage log (the ring record's activity summary)."""
+
+    sentence: str
+    requests: int
+    output_tokens: int
+    hours: tuple[int, ...]  # requests per UTC hour of the day, 24 of them
+    categories: tuple[tuple[str, float], ...]  # (category, share of requests), largest first
+    model_switch: str | None = None  # the first model the ring took up after its release
+    switch_hours: float | None = None  # from that model's release to the ring's first use of it
+    round_the_clock: float = 0.0  # evenness of the hours: 0 all in one hour, 1 every hour alike
+
+    @classmethod
+    def from_record(cls, ring: RingRecord) -> ActivityProfile | None:
+        """None for a ring none of whose members is in the usage log."""
+        if not ring.requests or not ring.activity_profile:
+            return None
+        profile = json.loads(ring.activity_profile)
+        return cls(
+            sentence=ring.activity or "",
+            requests=ring.requests,
+            output_tokens=ring.output_tokens,
+            hours=tuple(int(count) for count in profile["hours"]),
+            categories=tuple((str(name), float(share)) for name, share in profile.get("categories", ())),
+            model_switch=profile.get("model_switch"),
+            switch_hours=profile.get("switch_hours"),
+            round_the_clock=float(profile.get("round_the_clock") or 0.0),
+        )
+
+
+@dataclass(frozen=True)
+class SharedTemplate:
+    """A prompt template two or more members sent (a row of `ringtrace query ring_templates`)."""
+
+    fingerprint: str
+    skeleton: str | None  # kept only for templates enough accounts sent
+    members: int
+    requests: int  # the members' requests with it
+    accounts: int  # accounts that sent it at all: few outside the ring is telling
+    first_seen: datetime | None
+    last_seen: datetime | None
 
 
 @dataclass(frozen=True)
@@ -95,6 +160,8 @@ class Dossier:
     timeline: tuple[TimelineLink, ...]
     generated_at: datetime
     extent: DrawingExtent | None = None  # None: the nodes are all there is
+    activity: ActivityProfile | None = None  # None: no usage log for the ring's members
+    templates: tuple[SharedTemplate, ...] = ()  # most members first
 
     def drawing_extent(self) -> DrawingExtent:
         if self.extent is not None:
@@ -161,16 +228,39 @@ def _ranked_entities(items: list[Evidence], shared: list[dict[str, Any]]) -> dic
     return ranked
 
 
+def _shared_templates(driver: neo4j.Driver, database: str, ring_id: str, run_id: str) -> tuple[SharedTemplate, ...]:
+    """The library's ring_templates query, so the page and `ringtrace query ring_templates` agree."""
+    query = read_query(QUERY_DIR / "ring_templates.cypher")
+    _, rows = run_query(driver, database, query.cypher,
+                        {"ring_id": ring_id, "run_id": run_id, "limit": _MAX_TEMPLATE_ROWS})
+    return tuple(SharedTemplate(row["fingerprint"], row["skeleton"], row["members"], row["requests"], row["accounts"],
+                                _native(row["first_seen"]), _native(row["last_seen"])) for row in rows)
+
+
+def _annotated(entities: dict[str, GraphNode], templates: tuple[SharedTemplate, ...]) -> dict[str, GraphNode]:
+    """Template nodes say how many accounts sent them: a rare template is the telling one."""
+    about = {f"PromptTemplate:{t.fingerprint}": t for t in templates}
+    return {
+        node_id: GraphNode(node.id, node.label, node.key, f"{node.note}; sent by {about[node_id].members} members, "
+                                                           f"{about[node_id].accounts:,} accounts in all")
+        if node_id in about else node
+        for node_id, node in entities.items()
+    }
+
+
 def gather_dossier(driver: neo4j.Driver, database: str, ring_id: str, *, run_id: str | None = None) -> Dossier:
     """Read what the dossier shows; NotFoundError for an unknown ring or run."""
     detail = ring_detail(driver, database, ring_id, run_id=run_id, members_limit=_MAX_MEMBER_ROWS)
     run_id = detail.summary.run_id
     run = read_run(driver, database, run_id)
+    found = read_ring_record(driver, database, ring_id, run_id)
+    activity = ActivityProfile.from_record(found) if found is not None else None
+    templates = _shared_templates(driver, database, ring_id, run_id) if activity is not None else ()
     shared = read_shared_entities(driver, database, ring_id, run_id)
     items = _evidence_items(detail)
 
     accounts = _ranked_accounts(detail, items)
-    entities = _ranked_entities(items, shared)
+    entities = _annotated(_ranked_entities(items, shared), templates)
     account_nodes = {node.id: node for node in list(accounts.values())[:_MAX_DRAWN_ACCOUNTS]}
     drawn_entities = dict(list(entities.items())[:_MAX_DRAWN_ENTITIES])
     drawn: dict[str, GraphNode] = {**account_nodes, **drawn_entities}
@@ -219,7 +309,7 @@ def gather_dossier(driver: neo4j.Driver, database: str, ring_id: str, *, run_id:
         organisations=len(ranked_organisations),
     )
     return Dossier(detail, run, tuple(drawn.values()), tuple(sorted(edges, key=lambda e: (e.source, e.target, e.type))),
-                   tuple(timeline), datetime.now(UTC), extent)
+                   tuple(timeline), datetime.now(UTC), extent, activity, templates)
 
 
 def ring_dossier(driver: neo4j.Driver, database: str, ring_id: str, *, run_id: str | None = None) -> str:
@@ -232,6 +322,10 @@ def ring_dossier(driver: neo4j.Driver, database: str, ring_id: str, *, run_id: s
 
 def _e(value: object) -> str:
     return escape("" if value is None else str(value), quote=True)
+
+
+def _minute(moment: datetime | None) -> str:
+    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def _p(value: float | None) -> str:
@@ -248,10 +342,77 @@ def _steps(items: tuple[Evidence, ...]) -> list[WaterfallStep]:
     return [WaterfallStep(item.kind.replace("_", " "), item.llr, item.sentence) for item in items]
 
 
+def _path_text(path: EvidencePath) -> str:
+    """A path as Cypher-like text, as `ringtrace rings` prints it, to find again in Bloom or Browser."""
+    text, position = f"({path.nodes[0].label} {path.nodes[0].value})", 0
+    for rel in path.relationships:
+        seen = ""
+        if rel.first_seen:
+            seen = f" {rel.first_seen[:16]}" + (f"..{rel.last_seen[:16]}" if rel.last_seen else "")
+        label = f"[:{rel.type}{seen}{f' x{rel.count}' if rel.count else ''}]"
+        if rel.start == position:
+            text, position = text + f"-{label}->", rel.end
+        else:
+            text, position = text + f"<-{label}-", rel.start
+        node = path.nodes[position]
+        text += f"({node.label} {node.value})"
+    return text
+
+
 def _evidence_table(items: tuple[Evidence, ...]) -> str:
-    return _table(["evidence", "LLR", "share", "what it says", "accounts"],
-                  [[i.kind, f"{i.llr:+.2f}", f"{i.share:.0%}", i.sentence, len(i.accounts)] for i in items],
-                  "evidence")
+    """One row per item; under it, the first few of the graph paths that back it."""
+    rows = []
+    for item in items:
+        cells = [item.kind, f"{item.llr:+.2f}", f"{item.share:.0%}", item.sentence, len(item.accounts)]
+        rows.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
+        if item.paths:
+            shown = item.paths[:_MAX_PATHS_PER_ITEM]
+            more = len(item.paths) - len(shown)
+            lines = "".join(f'<div class="path">{_e(_path_text(p))}</div>' for p in shown)
+            if more:
+                lines += f'<div class="path more">and {more} more {"path" if more == 1 else "paths"}</div>'
+            rows.append(f'<tr class="paths"><td colspan="{len(cells)}">{lines}</td></tr>')
+    head = "".join(f"<th>{_e(h)}</th>" for h in ("evidence", "LLR", "share", "what it says", "accounts"))
+    return f'<table class="evidence"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _activity_section(activity: ActivityProfile | None, templates: tuple[SharedTemplate, ...]) -> list[str]:
+    if activity is None:
+        return ["<p>The usage log has no requests from this ring's members.</p>"]
+    active = sum(1 for count in activity.hours if count)
+    cards = [("requests", f"{activity.requests:,}"), ("output tokens", f"{activity.output_tokens:,}"),
+             ("hours of the day with requests", f"{active} of 24"),
+             ("round-the-clock evenness", f"{activity.round_the_clock:.0%}")]
+    if activity.model_switch is not None and activity.switch_hours is not None:
+        cards.append((f"to {activity.model_switch} after its release", duration(activity.switch_hours)))
+    categories = _table(["category", "share of requests"],
+                        [[name, f"{share:.0%}"] for name, share in activity.categories], "categories")
+    parts = [
+        f'<p class="activity">{_e(activity.sentence)}</p>',
+        '<div class="cards">' + "".join(f"<div class=\"card\"><b>{_e(v)}</b><span>{_e(k)}</span></div>"
+                                        for k, v in cards) + "</div>",
+        '<div class="cols"><div><h3>Requests by hour of the day (UTC)</h3>' + hours_svg(activity.hours) + "</div>"
+        "<div><h3>Category mix</h3>" + categories + "</div></div>",
+        "<h3>Prompt templates the members sent in common</h3>",
+    ]
+    if not templates:
+        parts.append("<p>No template was sent by two or more members.</p>")
+        return parts
+    parts += [
+        "<p>Families of near-duplicate prompts that two or more members sent, most members first. <i>Accounts "
+        "in all</i> counts every sender: a template few accounts outside the ring send is telling, a popular "
+        "public one is not. Only a template enough accounts sent keeps its skeleton (its shared words, the "
+        "varying parts masked as …); no prompt text is stored.</p>",
+        _table(["template", "members", "requests", "accounts in all", "first seen (UTC)", "last seen (UTC)",
+                "skeleton"],
+               [[t.fingerprint, t.members, f"{t.requests:,}", f"{t.accounts:,}",
+                 _minute(t.first_seen), _minute(t.last_seen),
+                 t.skeleton or "(not kept: too few senders)"] for t in templates], "templates"),
+    ]
+    if len(templates) >= _MAX_TEMPLATE_ROWS:
+        parts.append(f'<p class="note">The {_MAX_TEMPLATE_ROWS} templates most members sent; '
+                     "ringtrace query ring_templates lists them all.</p>")
+    return parts
 
 
 def _members_note(detail: RingDetail) -> str:
@@ -295,6 +456,7 @@ svg{max-width:100%;height:auto;font-size:11px}
 svg.graph{display:block;margin:0 auto;max-height:900px;border:1px solid #e3e6eb;border-radius:6px;background:#fcfcfd}
 .edge{stroke:#b8bec8;stroke-width:1}
 .edge.KNOWN_MEMBER_OF,.edge.OPERATED_BY{stroke:#C990C0;stroke-width:2}
+.edge.SENT{stroke:#569480;stroke-width:1.5;stroke-dasharray:4 2}
 .node circle{stroke:#fff;stroke-width:1.5}
 .node text{fill:#2a2c34;font-size:9px}
 .node.Organization text{font-weight:600;font-size:11px}
@@ -313,6 +475,15 @@ svg.graph{display:block;margin:0 auto;max-height:900px;border:1px solid #e3e6eb;
 .tick{font-size:10px;fill:#5b6472}
 .legend span{display:inline-block;margin-right:12px}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:4px}
+svg.hours{width:560px}
+.hours rect{fill:#4C8EDA}
+.hours .hour:hover rect{fill:#1f4e8c}
+p.activity{font-size:15px}
+tr.paths td{border-bottom:1px solid #e3e6eb;padding-top:0;padding-left:24px}
+.path{font:11px/1.5 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;color:#3d4654;overflow-wrap:anywhere}
+.path.more{font-style:italic;color:#8d99a8}
+table.templates td:nth-child(5),table.templates td:nth-child(6){white-space:nowrap}
+table.templates td:last-child{font-style:italic;color:#3d4654}
 footer{color:#8d99a8;font-size:12px;margin-top:32px}
 .note{color:#5b6472;font-style:italic}
 """
@@ -367,12 +538,11 @@ def render_dossier(dossier: Dossier) -> str:
         f"{_e(dossier.generated_at.replace(microsecond=0).isoformat())}</p>",
         '<div class="cards">' + "".join(f"<div class=\"card\"><b>{_e(v)}</b><span>{_e(k)}</span></div>"
                                         for k, v in cards) + "</div>",
+        "<h2>Activity</h2>",
+        *_activity_section(dossier.activity, dossier.templates),
         "<h2>Evidence subgraph</h2>",
-        '<p class="legend">' + "".join(
-            f'<span><i style="background:{color}"></i>{_e(label)}</span>'
-            for label, color in (("Account", "#4C8EDA"), ("Device", "#F79767"), ("PaymentMethod", "#FFC454"),
-                                 ("IP", "#57C7E3"), ("Email", "#8DCC93"), ("Phone", "#D9C8AE"),
-                                 ("Organization", "#C990C0"))) + "</p>",
+        '<p class="legend">' + "".join(f'<span><i style="background:{COLORS[label]}"></i>{_e(label)}</span>'
+                                       for label in _LEGEND) + "</p>",
         f'<p class="note" id="drawing-extent">{_e(dossier.drawing_extent().note())}</p>',
         graph_svg(list(dossier.nodes), list(dossier.edges)),
         "<h2>Coordination</h2>",

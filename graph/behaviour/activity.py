@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from graph.store.usage import UNSHARED
 
-__all__ = ["AccountActivity", "RingActivity", "account_activity", "duration", "ring_activity"]
+__all__ = ["AccountActivity", "RingActivity", "account_activity", "duration", "hour_entropy", "ring_activity"]
 
 _HOURS: Final = 24
 _PIVOT_SECONDS: Final = 24 * 3_600  # a member "moved at release" if it used the model within a day
@@ -120,7 +120,8 @@ def duration(value: float) -> str:
     return f"{round(value / 24)} days"
 
 
-def _entropy(hours: npt.NDArray[np.int64]) -> float:
+def hour_entropy(hours: npt.NDArray[np.int64]) -> float:
+    """Normalised entropy of counts over the 24 hours of the day: 0 all in one hour, 1 even."""
     total = int(hours.sum())
     if total <= 0:
         return 0.0
@@ -164,7 +165,7 @@ def ring_activity(
         model_switch=None if switch is None else switch[0],
         switch_hours=None if switch is None else switch[1],
         switch_share=0.0 if switch is None else switch[2],
-        round_the_clock=_entropy(hours),
+        round_the_clock=hour_entropy(hours),
         category_focus=shares[0][1] if shares else 0.0,
         active_members=len(active),
     )

@@ -7,9 +7,10 @@ account's windows are widened by one, so a pair a minute apart across a window b
 What a pair's co-action proves is weighed against what independent activity would produce:
 
 - observed ``O``: the widened windows in which both sent the same template, over all templates;
-- expected ``E = Σ_(t,d) n_a n_b / W_d``: with ``n`` an account's widened windows on template t and
-  day d and ``W_d`` the windows in a day, the matches two accounts sending at independent times of
-  day would have. Always-on pipelines meet in every window by chance: their ``O`` is their ``E``;
+- expected ``E``: the matches two accounts would have if each sent at independent times following its
+  own habit of hours (:func:`_expected`). Always-on pipelines meet in every window, colleagues in
+  office hours and a class in its weekly lab session meet often, and their habits predict it; an
+  operator's members meet within minutes at hours no habit explains;
 - ``llr = O ln(O / E) - (O - E)`` (Poisson), counted only when the pair co-acted on at least
   ``min_days`` distinct days: one shared burst is not repeated co-action.
 
@@ -61,6 +62,7 @@ class Coaction:
     top_template: npt.NDArray[np.int32]  # the template with most co-action (index into the usage's templates)
     top_days: Ints  # distinct days of co-action on the top template
     llr: Floats
+    hours: npt.NDArray[np.int32]  # (pairs, 24): the pair's co-action windows per UTC hour of day
 
     def edge_weight(self, params: CoactionParams) -> Floats:
         """The pairs' projection weights: repeated co-action beyond chance, capped at `params.weight`."""
@@ -74,7 +76,7 @@ class Coaction:
 def _empty() -> Coaction:
     z = np.zeros(0, np.int64)
     return Coaction(np.zeros(0, np.int32), np.zeros(0, np.int32), z, np.zeros(0), z, z,
-                    np.zeros(0, np.int32), z, np.zeros(0))
+                    np.zeros(0, np.int32), z, np.zeros(0), np.zeros((0, 24), np.int32))
 
 
 def _windows(usage: UsageIndex, params: CoactionParams) -> tuple[Ints, Ints, Ints, Ints]:
@@ -153,15 +155,17 @@ def coaction(usage: UsageIndex, n_accounts: int, params: CoactionParams) -> Coac
     top_template = (pair_template[order][first] % n_templates).astype(np.int32)
     top_pt = pair_template[order][first]
     top_days = _days_on(pair_of, t, day, n_templates, n_days_all, top_pt)
-    expected = np.maximum(_expected(template, account, row_day, a_of=pairs // n_accounts, b_of=pairs % n_accounts,
-                                    n_accounts=n_accounts, params=params), _MIN_EXPECTED)
+    expected = np.maximum(_expected(template, account, window, row_day, a_of=pairs // n_accounts,
+                                    b_of=pairs % n_accounts, n_accounts=n_accounts, params=params), _MIN_EXPECTED)
     llr = np.where(observed > expected, observed * np.log(observed / expected) - (observed - expected), 0.0)
     llr = np.where(days >= params.min_days, llr, 0.0)
     del pt_inverse
+    hours = np.zeros((pairs.shape[0], 24), np.int32)
+    np.add.at(hours, (pair_of, ((window[left] * params.window_minutes) % _MINUTES_PER_DAY) // 60), 1)
     return Coaction(
         src=(pairs // n_accounts).astype(np.int32), dst=(pairs % n_accounts).astype(np.int32),
         observed=observed.astype(np.int64), expected=expected, days=days, templates=templates,
-        top_template=top_template, top_days=top_days, llr=llr,
+        top_template=top_template, top_days=top_days, llr=llr, hours=hours,
     )
 
 
@@ -175,21 +179,45 @@ def _days_on(pair_of: Ints, t: Ints, day: Ints, n_templates: int, n_days: int, t
 
 
 def _expected(
-    template: Ints, account: Ints, day: Ints, *, a_of: Ints, b_of: Ints, n_accounts: int, params: CoactionParams
+    template: Ints, account: Ints, window: Ints, day: Ints, *, a_of: Ints, b_of: Ints, n_accounts: int,
+    params: CoactionParams,
 ) -> Floats:
-    """Matches two accounts sending at independent times would have: Σ over (template, day) of
-    n_a · n_b / windows per day, for each pair (a_of[i], b_of[i])."""
+    """Matches two accounts would have if each sent at independent times, following its own habits:
+    for each pair (a_of[i], b_of[i]), Σ over templates t of
+
+        Σ_d n_a,t,d · n_b,t,d  ×  Σ_h p_a,t(h) · p_b,t(h)  /  windows per hour
+
+    with ``n`` an account's widened windows on t on day d and ``p(h)`` the share of its windows on t
+    that fall in hour h of the day, over all days. Two accounts whose habits put them in the same
+    hours (a class in its weekly lab, colleagues in office hours, pipelines always on) are expected
+    to meet often; with no habit of hour (``p = 1/24``) this is ``n_a n_b`` over the day's windows."""
     from scipy import sparse
 
+    per_hour = 60 / params.window_minutes
+    hour = ((window * params.window_minutes) % _MINUTES_PER_DAY) // 60
+    n_templates = int(template.max()) + 1
     n_days = int(day.max()) + 1
-    column_keys, column = np.unique(template * n_days + day, return_inverse=True)
-    counts = sparse.csr_matrix(
-        (np.ones(account.shape[0]), (account, column)), shape=(n_accounts, column_keys.shape[0])
-    )
-    counts.sum_duplicates()
-    windows_per_day = _MINUTES_PER_DAY / params.window_minutes + 1
-    products = counts[a_of].multiply(counts[b_of]).sum(axis=1)
-    return np.asarray(products, dtype=np.float64).ravel() / windows_per_day
+    day_keys, day_column = np.unique(template * n_days + day, return_inverse=True)
+    per_day = sparse.csr_matrix((np.ones(account.shape[0]), (account, day_column)),
+                                shape=(n_accounts, day_keys.shape[0]))
+    per_day.sum_duplicates()
+    hour_keys, hour_column = np.unique(template * 24 + hour, return_inverse=True)
+    per_hour_count = sparse.csr_matrix((np.ones(account.shape[0]), (account, hour_column)),
+                                       shape=(n_accounts, hour_keys.shape[0]))
+    per_hour_count.sum_duplicates()
+    # Each account's hour profile per template: its windows per hour over its windows on the template.
+    totals = sparse.csr_matrix((np.ones(account.shape[0]), (account, template)), shape=(n_accounts, n_templates))
+    totals.sum_duplicates()
+    coo = per_hour_count.tocoo()
+    share = coo.data / np.asarray(totals[coo.row, hour_keys[coo.col] // 24]).ravel()
+    profile = sparse.csr_matrix((share, (coo.row, coo.col)), shape=per_hour_count.shape)
+    day_template = sparse.csr_matrix((np.ones(day_keys.shape[0]), (np.arange(day_keys.shape[0]), day_keys // n_days)),
+                                     shape=(day_keys.shape[0], n_templates))
+    hour_template = sparse.csr_matrix((np.ones(hour_keys.shape[0]), (np.arange(hour_keys.shape[0]), hour_keys // 24)),
+                                      shape=(hour_keys.shape[0], n_templates))
+    together = per_day[a_of].multiply(per_day[b_of]) @ day_template  # pairs x templates: Σ_d n_a n_b
+    alike = profile[a_of].multiply(profile[b_of]) @ hour_template  # pairs x templates: Σ_h p_a p_b
+    return np.asarray(together.multiply(alike).sum(axis=1), dtype=np.float64).ravel() / per_hour
 
 
 def join_coaction(graph: AccountGraph, pairs: Coaction, params: CoactionParams, min_weight: float) -> AccountGraph:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from graph.cli.common import console, fail, literal
+from graph.detection.params import DEFAULT_MERGE_WEIGHT
 from graph.settings import get_settings
 from graph.store.driver import create_driver
 
@@ -21,7 +22,8 @@ def detect(
     min_size: Annotated[int, typer.Option(min=2, help="Smallest ring, in accounts.")] = 3,
     method: Annotated[str | None, typer.Option(help="leiden-cpm, leiden-modularity, louvain or plm.")] = None,
     merge_weight: Annotated[
-        float | None, typer.Option(help="Communities joined by an edge this strong are one ring (default 0.1).")
+        float | None,
+        typer.Option(help=f"Communities joined by an edge this strong are one ring (default {DEFAULT_MERGE_WEIGHT})."),
     ] = None,
     no_merge: Annotated[bool, typer.Option(help="Keep the communities as the objective left them.")] = False,
     coaction_window: Annotated[

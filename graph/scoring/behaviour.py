@@ -4,10 +4,19 @@ Behaviour says who acts together, not who they are: these features enter the coo
 only (attribution is unchanged). Each is a ring-level figure an investigator would state:
 
 ``coaction_cover``
-    Mean over members of ``min(1, llr / strong_llr)`` of the member's strongest co-action with another
-    member (graph/behaviour/coaction.py): how much of the ring acts in the same minutes beyond chance.
+    The share of members that co-act with another member beyond chance (graph/behaviour/coaction.py),
+    times the mean ``min(1, llr / strong_llr)`` of the co-acting member pairs: how much of the ring acts
+    in the same minutes, and how firmly.
 ``coaction_days``
     ``log(1 + mean over members of the distinct days of that strongest co-action)``.
+``coaction_excess``
+    ``log(ΣO / ΣE)`` over the members' co-acting pairs: how many times more often they met than their
+    own habits of hour explain (a class whose lab session starts them together: about 2; operators'
+    jobs: 4 to 15).
+``coaction_spread``
+    ``coaction_cover`` times the normalised entropy of the hours of day of the members' co-action with
+    each other: co-action at all hours. A class in its weekly lab session or colleagues in office
+    hours meet at the same hours of the day; an operator's jobs run at any hour.
 ``round_the_clock``
     Normalised entropy of the ring's requests over the 24 UTC hours (1: evenly around the clock).
 ``category_focus``
@@ -27,7 +36,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from graph.behaviour.activity import AccountActivity, RingActivity, ring_activity
+from graph.behaviour.activity import AccountActivity, RingActivity, hour_entropy, ring_activity
 from graph.behaviour.coaction import Coaction, CoactionParams
 from graph.links import SetLinks
 from graph.scoring.features import BEHAVIOUR_FEATURES
@@ -35,6 +44,7 @@ from graph.scoring.features import BEHAVIOUR_FEATURES
 __all__ = ["BEHAVIOUR_FEATURES", "Behaviour", "RingCoaction", "behaviour_features"]
 
 _PAIRS_CITED: Final = 3
+_COL: Final = {f: i for i, f in enumerate(BEHAVIOUR_FEATURES)}
 
 Floats = npt.NDArray[np.float64]
 # (account index, template fingerprint) -> (first seen, last seen, count) of that SENT relationship
@@ -64,6 +74,7 @@ class RingCoaction:
 
     members: int  # members with co-action beyond chance with another member
     days: int  # most distinct days of any member pair
+    hours: int  # hours of the day the members' co-action came in
     observed: int
     expected: float
     pairs: tuple[tuple[int, int, int], ...]  # (account, account, template index) of the strongest pairs
@@ -81,7 +92,7 @@ def behaviour_features(
     n_rings = rings.n_sets
     x = np.zeros((n_rings, len(BEHAVIOUR_FEATURES)), np.float64)
     if behaviour is None:
-        return x, [RingActivity() for _ in range(n_rings)], [RingCoaction(0, 0, 0, 0.0, ()) for _ in range(n_rings)]
+        return x, [RingActivity() for _ in range(n_rings)], [RingCoaction(0, 0, 0, 0, 0.0, ()) for _ in range(n_rings)]
     co, params = behaviour.coaction, behaviour.params
     ring_of = np.full(n_accounts, -1, np.int64)
     ring_of[rings.members] = rings.member_set
@@ -97,8 +108,21 @@ def behaviour_features(
         np.maximum.at(best, rows, strength)
         np.maximum.at(best_days, rows, co.days[inside].astype(np.float64))
     sizes = np.maximum(rings.sizes, 1)
-    x[:, 0] = np.bincount(rings.member_set, weights=best, minlength=n_rings) / sizes
-    x[:, 1] = np.log1p(np.bincount(rings.member_set, weights=best_days, minlength=n_rings) / sizes)
+    # Coverage (members with a co-acting partner) times the mean strength of the co-acting pairs: in a
+    # big group every member has some strong partner by chance; the typical pair says more.
+    covered = np.bincount(rings.member_set, weights=(best > 0).astype(np.float64), minlength=n_rings) / sizes
+    pair_ring = ring_of[co.src[inside]]
+    pairs_per_ring = np.bincount(pair_ring, minlength=n_rings)
+    mean_strength = np.bincount(pair_ring, weights=strength, minlength=n_rings) / np.maximum(pairs_per_ring, 1)
+    x[:, _COL["coaction_cover"]] = covered * mean_strength
+    x[:, _COL["coaction_days"]] = np.log1p(np.bincount(rings.member_set, weights=best_days, minlength=n_rings) / sizes)
+    observed = np.bincount(ring_of[co.src[inside]], weights=co.observed[inside].astype(np.float64), minlength=n_rings)
+    expected = np.bincount(ring_of[co.src[inside]], weights=co.expected[inside], minlength=n_rings)
+    x[:, _COL["coaction_excess"]] = np.log(np.maximum(observed, 1.0) / np.maximum(expected, 1e-9)).clip(min=0.0) * (
+        observed > 0)
+    ring_hours = np.zeros((n_rings, 24), np.int64)
+    np.add.at(ring_hours, ring_of[co.src[inside]], co.hours[inside])
+    x[:, _COL["coaction_spread"]] = x[:, _COL["coaction_cover"]] * np.array([hour_entropy(h) for h in ring_hours])
     # Per ring: its co-acting pairs, strongest first (then by accounts: deterministic).
     ring = ring_of[co.src[inside]]
     order = np.lexsort((co.dst[inside], co.src[inside], -co.llr[inside], ring))
@@ -108,7 +132,6 @@ def behaviour_features(
     coactions = []
     ptr = rings.set_ptr.tolist()
     members = rings.members.tolist()
-    pivot_col = BEHAVIOUR_FEATURES.index("model_pivot")
     summaries = []
     for r in range(n_rings):
         at = ordered[starts[r] : starts[r + 1]]
@@ -125,6 +148,7 @@ def behaviour_features(
         coactions.append(RingCoaction(
             members=int(np.count_nonzero(ring_best > 0)),
             days=int(co.days[at].max(initial=0)),
+            hours=int(np.count_nonzero(ring_hours[r])),
             observed=int(co.observed[at].sum()),
             expected=float(co.expected[at].sum()),
             pairs=tuple(cited),
@@ -132,7 +156,7 @@ def behaviour_features(
         activity = ring_activity([behaviour.activity.get(a) for a in members[ptr[r] : ptr[r + 1]]],
                                  behaviour.releases, behaviour.first_release)
         summaries.append(activity)
-        x[r, 2] = activity.round_the_clock
-        x[r, 3] = activity.category_focus
-        x[r, pivot_col] = activity.switch_share
+        x[r, _COL["round_the_clock"]] = activity.round_the_clock
+        x[r, _COL["category_focus"]] = activity.category_focus
+        x[r, _COL["model_pivot"]] = activity.switch_share
     return x, summaries, coactions

@@ -41,18 +41,21 @@ def explain_behaviour(
     by = model.contributions(features[None, :])[0].tolist()
     value = features.tolist()
     items = list(explanation.items)
-    cover, days = _COL["coaction_cover"], _COL["coaction_days"]
+    cover, days, spread, excess = (_COL[f] for f in ("coaction_cover", "coaction_days", "coaction_spread",
+                                                      "coaction_excess"))
     if value[cover] > 0 or value[days] > 0:
         t = coaction.pairs[0][2]
         sentence = (
             f"{coaction.members} of {size} members sent the same rare template within "
             f"{behaviour.params.window_minutes} minutes of another member, a pair of them on {coaction.days} "
             f"distinct days (most telling: {_template(behaviour, t)}); they met in {coaction.observed:,} "
-            f"time windows where independent activity would explain {coaction.expected:,.1f}."
+            f"time windows, in {coaction.hours} of the 24 hours of the day, where their own habits of hour "
+            f"would explain {coaction.expected:,.1f}."
         )
         members = tuple(sorted({a for a1, a2, _ in coaction.pairs for a in (a1, a2)}))
         sent = tuple((p, q, str(behaviour.template_keys[k])) for p, q, k in coaction.pairs)
-        items.append(EvidenceItem("coaction", by[cover] + by[days], sentence, members, sent=sent))
+        llr = by[cover] + by[days] + by[spread] + by[excess]
+        items.append(EvidenceItem("coaction", llr, sentence, members, sent=sent))
     cited = _activity_paths(behaviour, explanation)
     rtc = _COL["round_the_clock"]
     if value[rtc] > 0:

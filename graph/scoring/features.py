@@ -18,7 +18,8 @@ __all__ = [
 
 #: Coordination evidence from the usage log (graph/scoring/behaviour.py).
 BEHAVIOUR_FEATURES: tuple[str, ...] = (
-    "coaction_cover", "coaction_days", "round_the_clock", "category_focus", "model_pivot",
+    "coaction_cover", "coaction_days", "coaction_excess", "coaction_spread", "round_the_clock", "category_focus",
+    "model_pivot",
 )
 COORDINATION_FEATURES: tuple[str, ...] = (
     *(f"{p}_{g}" for g in GROUPS for p in ("shared", "cover") if (p, g) != ("cover", "common_ip")),

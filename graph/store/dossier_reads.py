@@ -1,17 +1,23 @@
-"""What a ring dossier draws besides the ring's own record: the entities its members share, and the
-organisations its members and addresses are tied to."""
+"""What a ring dossier shows besides the ring's detail: the ring's whole record (its activity summary
+too), the entities its members share, and the organisations its members and addresses are tied to."""
 
 from __future__ import annotations
 
 from typing import Any, Final
 
 import neo4j
+from graph.records import RingRecord
 from graph.vocabulary import ENTITY_KINDS
 
-__all__ = ["read_organisation_ties", "read_shared_entities"]
+__all__ = ["read_organisation_ties", "read_ring_record", "read_shared_entities"]
 
 _READ: Final = neo4j.RoutingControl.READ
 _LINKS: Final = "|".join(kind.relationship for kind in ENTITY_KINDS.values())
+
+_RING_RECORD: Final = """
+MATCH (:Ring {ring_id: $ring_id})-[found:FOUND_IN]->(:DetectionRun {run_id: $run_id})
+RETURN properties(found) AS found
+"""
 
 _SHARED: Final = f"""
 MATCH (ring:Ring {{ring_id: $ring_id}})<-[:MEMBER_OF {{run_id: $run_id}}]-(a:Account)
@@ -31,6 +37,13 @@ MATCH (i:IP)-[:OPERATED_BY]->(o:Organization)
 WHERE i.address IN $addresses AND o.name IN $organizations
 RETURN 'IP' AS label, i.address AS key, o.name AS organization, 'OPERATED_BY' AS type
 """
+
+
+def read_ring_record(driver: neo4j.Driver, database: str, ring_id: str, run_id: str) -> RingRecord | None:
+    """The ring as `run_id` found it, or None."""
+    records, _, _ = driver.execute_query(_RING_RECORD, ring_id=ring_id, run_id=run_id, database_=database,
+                                         routing_=_READ)
+    return RingRecord.from_properties(ring_id, records[0]["found"]) if records else None
 
 
 def read_shared_entities(driver: neo4j.Driver, database: str, ring_id: str, run_id: str) -> list[dict[str, Any]]:

@@ -1,8 +1,9 @@
 """Running the analyst Cypher library (cypher/queries/), and parameter values that exist in a database.
 
 The header examples document the shape of a value; these are values a loaded, detected database
-actually holds (its top ring, two of that ring's members, an organisation with attributed rings, the
-latest run and its predecessor), so a query run with them returns rows.
+actually holds (its top ring, two of that ring's members, a template they sent in common, an
+organisation with attributed rings, the latest run and its predecessor), so a query run with them
+returns rows.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 import neo4j
+from graph.store.usage import UNSHARED
 
 __all__ = ["run_query", "sample_parameters"]
 
@@ -32,18 +34,26 @@ CALL (run, ring) {
   WHERE a.account_id < b.account_id
   RETURN a.account_id AS account_a, b.account_id AS account_b ORDER BY account_a, account_b LIMIT 1
 }
+CALL (run, ring) {
+  OPTIONAL MATCH (ring)<-[:MEMBER_OF {run_id: run.run_id}]-(:Account)-[:SENT]->(t:PromptTemplate)
+  WHERE t.fingerprint <> $unshared
+  WITH t, count(*) AS members
+  RETURN t.fingerprint AS fingerprint, t.accounts AS senders
+  ORDER BY members DESC, senders, fingerprint LIMIT 1
+}
 CALL (run) {
   OPTIONAL MATCH (:Ring)-[t:ATTRIBUTED_TO {run_id: run.run_id}]->(o:Organization)
   RETURN o.name AS organization ORDER BY t.confidence DESC, o.name LIMIT 1
 }
 RETURN run.run_id AS run_id, previous.run_id AS previous_run_id, ring.ring_id AS ring_id,
-       account_a, account_b, organization, previous.started_at AS previous_started_at
+       account_a, account_b, organization, previous.started_at AS previous_started_at, fingerprint, senders
 """
 
 
 def sample_parameters(driver: neo4j.Driver, database: str) -> dict[str, Any]:
     """Values for every parameter name the library uses; empty when no run has completed."""
-    records, _, _ = driver.execute_query(_SAMPLE, database_=database, routing_=neo4j.RoutingControl.READ)
+    records, _, _ = driver.execute_query(_SAMPLE, unshared=UNSHARED, database_=database,
+                                         routing_=neo4j.RoutingControl.READ)
     if not records:
         return {}
     r = records[0]
@@ -54,6 +64,8 @@ def sample_parameters(driver: neo4j.Driver, database: str) -> dict[str, Any]:
         "account_b": r["account_b"],
         "account_id": r["account_a"],
         "organization": r["organization"],
+        "fingerprint": r["fingerprint"],
+        "max_senders": r["senders"],
         "max_hops": 4,
         "limit": 50,
         "min_confidence": 0.5,

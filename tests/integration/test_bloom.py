@@ -28,6 +28,8 @@ _CATEGORY = {"id": int, "name": str, "labels": list, "properties": list, "color"
              "size": (int, float), "captionKeys": list, "styleRules": list}
 _TEMPLATE = {"id": str, "name": str, "text": str, "cypher": str, "params": list}
 _PARAM = {"name": str, "dataType": str, "suggestionLabel": (str, type(None)), "suggestionProp": (str, type(None))}
+# Optional input columns the generated population leaves empty; the loader stores them when a bundle has them.
+_NOT_GENERATED = {("PaymentMethod", "country"), ("Organization", "domain")}
 
 
 def _shape(item: dict[str, Any], spec: dict[str, Any], where: str) -> None:
@@ -124,6 +126,25 @@ def test_labels_and_relationship_types_exist_in_the_schema(
             f"MATCH (:{segment['source']})-[r:{segment['relationshipType']}]->(:{segment['target']}) "
             "RETURN count(r) > 0 AS present", database_=database)
         assert records[0]["present"], f"no {segment} in a loaded, detected database"
+
+
+def test_every_property_the_perspective_shows_or_hides_is_stored(
+    checked_in: dict[str, Any], driver: neo4j.Driver, settings: Settings, loaded: tuple[str, str]
+) -> None:
+    """Result properties are checked against the records (tests/unit/test_records.py); this also
+    catches input properties (observations, the usage log's templates and SENT) the loader renamed."""
+    database = settings.neo4j_database
+    nodes, _, _ = driver.execute_query(
+        "CALL db.schema.nodeTypeProperties() YIELD nodeLabels, propertyName "
+        "UNWIND nodeLabels AS label RETURN DISTINCT label AS owner, propertyName AS prop", database_=database)
+    rels, _, _ = driver.execute_query(
+        "CALL db.schema.relTypeProperties() YIELD relType, propertyName "
+        "RETURN DISTINCT relType AS owner, propertyName AS prop", database_=database)
+    stored = {(r["owner"], r["prop"]) for r in nodes} | {(r["owner"].strip(":`"), r["prop"]) for r in rels}
+    named = {(label, p["name"]) for c in checked_in["categories"] for label in c["labels"] for p in c["properties"]}
+    named |= {(rel["name"], p["propertyKey"]) for rel in checked_in["relationshipTypes"] for p in rel["properties"]}
+    assert ("PromptTemplate", "signature") in named and ("SENT", "count") in named
+    assert not named - stored - _NOT_GENERATED, f"not in a loaded, detected database: {sorted(named - stored)}"
 
 
 def test_every_search_phrase_and_scene_action_runs(

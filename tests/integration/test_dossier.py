@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import neo4j
 from api.app import create_app
 from graph.analyst.dossier import Dossier, gather_dossier, render_dossier
 from graph.settings import Settings
+from graph.store.usage import UNSHARED
 from tests.integration.test_queries import load_two_runs
 
 _CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -113,6 +115,39 @@ def test_chromium_renders_the_page_without_console_errors(ring: Dossier, tmp_pat
     taken = _chromium(f"--screenshot={shot}", "--window-size=1200,2400", page.as_uri(), tmp=tmp_path)
     assert taken.returncode == 0, taken.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_the_page_says_what_the_ring_was_doing(ring: Dossier) -> None:
+    activity = ring.activity
+    assert activity is not None, "the population has a usage log"
+    assert activity.requests > 0 and len(activity.hours) == 24 and sum(activity.hours) == activity.requests
+    page = render_dossier(ring)
+    assert escape(activity.sentence) in page
+    assert f"{activity.requests:,}" in page and f"{activity.output_tokens:,}" in page
+    assert 'class="hours"' in page
+    for name, share in activity.categories:
+        assert f"<td>{escape(name)}</td><td>{share:.0%}</td>" in page
+    assert ring.templates, "members of a coordinated ring send templates in common"
+    for template in ring.templates:
+        assert template.fingerprint != UNSHARED and 2 <= template.members <= template.accounts
+        assert f"<td>{escape(template.fingerprint)}</td>" in page
+    assert [t.members for t in ring.templates] == sorted((t.members for t in ring.templates), reverse=True)
+
+
+def test_behavioural_evidence_is_drawn_and_listed_with_its_sent_paths(ring: Dossier) -> None:
+    behavioural = [item for item in ring.detail.coordination_evidence
+                   if any(r.type == "SENT" for path in item.paths for r in path.relationships)]
+    assert behavioural, "the ring's coordination evidence has SENT paths"
+    page = render_dossier(ring)
+    listed = re.findall(r'<div class="path">(.*?)</div>', page)
+    for item in behavioural:
+        template = next(n.value for n in item.paths[0].nodes if n.label == "PromptTemplate")
+        assert any(f"(PromptTemplate {escape(template)})" in text and "[:SENT " in text for text in listed), item.kind
+    on_paths = {n.value for item in behavioural for path in item.paths for n in path.nodes
+                if n.label == "PromptTemplate"}
+    drawn = {node.key for node in ring.nodes if node.label == "PromptTemplate"}
+    assert on_paths <= drawn
+    assert any(edge.type == "SENT" for edge in ring.edges) and 'class="edge SENT"' in page
 
 
 def test_api_serves_the_same_page(ring: Dossier, settings: Settings) -> None:

@@ -1,10 +1,12 @@
 """Hostile names in a ring's data reach the dossier's tables and drawings as text, never as markup.
 
-Account ids, entity keys, organisation names and evidence sentences come from the loaded data (an
-attacker can choose their own account id). They are fed through every part of the page that shows
-data: the cards, the waterfalls, the evidence subgraph (nodes, edges, tooltips), the timeline and the
-run record. The page must hold no element or attribute the data wrote, every inline SVG must still be
-well-formed XML, and the hostile text must be there, escaped, where the data belongs.
+Account ids, entity keys, organisation names, evidence sentences, a provider's template ids and
+categories, and template skeletons (words of prompts) come from the loaded data (an attacker can
+choose their own account id and prompts). They are fed through every part of the page that shows
+data: the cards, the activity summary, the template table, the waterfalls, the evidence paths, the
+evidence subgraph (nodes, edges, tooltips), the timeline and the run record. The page must hold no
+element or attribute the data wrote, every inline SVG must still be well-formed XML, and the hostile
+text must be there, escaped, where the data belongs.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 from graph.analyst.charts import GraphEdge, GraphNode
-from graph.analyst.dossier import Dossier, TimelineLink, render_dossier
+from graph.analyst.dossier import ActivityProfile, Dossier, SharedTemplate, TimelineLink, render_dossier
 from graph.records import (
     Evidence,
     EvidencePath,
@@ -81,13 +83,21 @@ def _hostile_dossier() -> Dossier:
     )
     coordination = Evidence("shared_device", 3.5, 0.7, f"3 accounts share {device} {SCRIPT}", (path,),
                             tuple(accounts))
+    template = QUOTE + "-template"
+    sent = EvidencePath(
+        nodes=(PathNode("Account", "account_id", accounts[0]), PathNode("PromptTemplate", "fingerprint", template),
+               PathNode("Account", "account_id", accounts[2])),
+        relationships=(PathRelationship("SENT", 0, 1, first_seen=_WHEN.isoformat(), last_seen=_WHEN.isoformat(),
+                                        count=4), PathRelationship("SENT", 2, 1)),
+    )
+    coaction = Evidence("coaction", 1.5, 0.3, f"2 members sent {template} together", (sent,), (accounts[0],))
     attribution = Evidence("known_member_in_ring", 2.0, 1.0, f"{QUOTE} was attributed to {organisation}", (path,),
                            (accounts[1],))
     detail = RingDetail(
         summary=RingSummary("ring-" + SCRIPT, "run-" + BREAKOUT, len(accounts), 0.9, organisation, 0.8),
         members=tuple(RingMember(a, 0.9 - i / 10) for i, a in enumerate(accounts)),
         coordination_prior_llr=-1.5,
-        coordination_evidence=(coordination,),
+        coordination_evidence=(coordination, coaction),
         attributions=(OrgAttribution(organisation, 0.8, -1.0, (attribution,)),
                       *(OrgAttribution(f"{h}-{i}", 0.1, -1.0, ()) for i, h in enumerate(HOSTILE))),
     )
@@ -96,8 +106,10 @@ def _hostile_dossier() -> Dossier:
         GraphNode(f"Device:{device}", "Device", device, f"shared by 3 members, {MARKUP} network"),
         GraphNode(f"Email:{email}", "Email", email, CDATA),
         GraphNode(f"Organization:{organisation}", "Organization", organisation),
+        GraphNode(f"PromptTemplate:{template}", "PromptTemplate", template, f"coaction; {SCRIPT}"),
     )
     edges = (
+        GraphEdge(f"Account:{accounts[0]}", f"PromptTemplate:{template}", "SENT"),
         *(GraphEdge(f"Account:{a}", f"Device:{device}", "USED_DEVICE") for a in accounts),
         GraphEdge(f"Account:{accounts[0]}", f"Email:{email}", "HAS_EMAIL"),
         GraphEdge(f"Account:{accounts[1]}", f"Organization:{organisation}", "KNOWN_MEMBER_OF"),
@@ -108,7 +120,11 @@ def _hostile_dossier() -> Dossier:
     run = RunRecord(run_id="run-" + BREAKOUT, status="completed", started_at=_WHEN, finished_at=_WHEN,
                     version=MARKUP, params={"method": SCRIPT}, counts={CDATA: 3}, timings={QUOTE: 0.25},
                     lineage=[], error=None)
-    return Dossier(detail, run, nodes, edges, timeline, _WHEN)
+    activity = ActivityProfile(f"{SCRIPT} sent 3 requests", 3, 120, (1, 2) + (0,) * 22,
+                               ((BREAKOUT, 0.67), (MARKUP, 0.33)), model_switch=QUOTE, switch_hours=5.0)
+    templates = (SharedTemplate(template, f"{CDATA} … {SCRIPT}", 2, 3, 7, _WHEN, _WHEN),
+                 SharedTemplate(MARKUP, None, 2, 2, 2, _WHEN, _WHEN))
+    return Dossier(detail, run, nodes, edges, timeline, _WHEN, activity=activity, templates=templates)
 
 
 def test_hostile_names_are_text_everywhere_on_the_page() -> None:
@@ -137,8 +153,14 @@ def test_hostile_names_are_text_everywhere_on_the_page() -> None:
     cells = "".join(parsed.text.get("td", []))
     for text in HOSTILE:
         assert text in cells, text
+    assert f"{CDATA} … {SCRIPT}" in cells  # a template's skeleton
+    paths = "".join(parsed.text.get("div", []))
+    assert f"(Account {SCRIPT})-[:SENT " in paths and f"(PromptTemplate {QUOTE}-template)<-[:SENT]-" in paths
+    assert f"{SCRIPT} sent 3 requests" in "".join(parsed.text.get("p", []))
+    assert f"to {QUOTE} after its release" in "".join(parsed.text.get("span", []))
     node_ids = [value for tag, attrs in parsed.tags if tag == "g" for name, value in attrs if name == "data-id"]
     assert f"Account:{BREAKOUT}" in node_ids and f"Device:{BREAKOUT}-dev" in node_ids
+    assert f"PromptTemplate:{QUOTE}-template" in node_ids
     edge_ends = [value for tag, attrs in parsed.tags if tag == "line" for name, value in attrs
                  if name in ("data-source", "data-target")]
     assert f"Account:{QUOTE}" in edge_ends and f"Email:{MARKUP}" in edge_ends
@@ -147,7 +169,8 @@ def test_hostile_names_are_text_everywhere_on_the_page() -> None:
 def test_every_inline_svg_is_well_formed_xml() -> None:
     page = render_dossier(_hostile_dossier())
     drawings = re.findall(r"<svg\b.*?</svg>", page, flags=re.DOTALL)
-    assert len(drawings) >= 4  # the subgraph, the timeline, a waterfall each for coordination and attribution
+    # the subgraph, the timeline, the hours of the day, a waterfall each for coordination and attribution
+    assert len(drawings) >= 5
     for svg in drawings:
         root = ET.fromstring(svg)  # an unescaped quote, bracket or ampersand would not parse
         assert root.tag == "{http://www.w3.org/2000/svg}svg"

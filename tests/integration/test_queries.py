@@ -18,21 +18,25 @@ from graph.pipeline.detect import DetectionParams, run_detection
 from graph.settings import Settings
 from graph.store.library import run_query, sample_parameters
 from graph.store.schema import apply_schema
+from graph.store.usage import UNSHARED
+from tests.suite_database import wipe_database
 
 QUERIES = load_queries()
-_SEPARATORS = {"completed", ":", " (", " members)", "(:", " ", ")", "-[:", "]-"}
+# Besides text separators, the only literals are names the model fixes: the status of a finished run,
+# and the bucket template of prompts no other account sent.
+_SEPARATORS = {"completed", "unshared", ":", " (", " members)", "(:", " ", ")", "-[:", "]-"}
 
 
 def load_two_runs(driver: neo4j.Driver, database: str, tmp: Path) -> tuple[str, str]:
     """A generated population detected twice: on two thirds of its links, then on all of them.
 
-    Rings grow between the runs, so every query (joiners, growth) has rows to return.
+    Rings grow between the runs, so every query (joiners, growth) has rows to return; a small usage
+    log gives the template queries templates that ring members sent in common.
     """
-    with driver.session(database=database) as session:
-        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+    wipe_database(driver, database)
     apply_schema(driver, database)
     full, partial = tmp / "full", tmp / "partial"
-    generate_population(full, 3000, seed=8, events_per_account=0)
+    generate_population(full, 3000, seed=8, events_per_account=5)
     shutil.copytree(full, partial)
     lines = (full / "links.csv").read_text().splitlines(keepends=True)
     (partial / "links.csv").write_text("".join([lines[0], *(line for i, line in enumerate(lines[1:]) if i % 3)]))
@@ -112,6 +116,34 @@ def test_joiners_since_a_date_after_every_run_is_empty_and_before_is_everyone(
     )
     _, by_default = run_query(driver, database, joiners.cypher, bind_parameters(joiners, {}))
     assert since_first == by_default and 0 < len(since_first) < len(since_2000)
+
+
+def test_ring_templates_are_what_two_or_more_members_sent_never_the_unshared_bucket(
+    driver: neo4j.Driver, settings: Settings, samples: dict[str, Any]
+) -> None:
+    database, query = settings.neo4j_database, QUERIES["ring_templates"]
+    records, _, _ = driver.execute_query(
+        "MATCH (:Ring {ring_id: $ring})<-[:MEMBER_OF {run_id: $run}]-(a:Account) "
+        "RETURN collect(a.account_id) AS members, "
+        "       count(CASE WHEN EXISTS { (a)-[:SENT]->(:PromptTemplate {fingerprint: $unshared}) } THEN a END) "
+        "       AS unshared_senders",
+        ring=samples["ring_id"], run=samples["run_id"], unshared=UNSHARED, database_=database)
+    members = set(records[0]["members"])
+    # Ring members did send prompts nobody else sent, so leaving the bucket out is what keeps it out.
+    assert records[0]["unshared_senders"] >= 2
+    _, rows = run_query(driver, database, query.cypher,
+                        bind_parameters(query, {"ring_id": samples["ring_id"], "limit": "1000"}))
+    assert rows
+    assert UNSHARED not in {row["fingerprint"] for row in rows}
+    for row in rows:
+        assert 2 <= row["members"] == len(row["member_accounts"]) <= row["accounts"]
+        assert set(row["member_accounts"]) <= members and row["member_accounts"] == sorted(row["member_accounts"])
+        assert row["requests"] >= row["members"] and row["first_seen"] <= row["last_seen"]
+    order = [(-row["members"], row["accounts"], row["fingerprint"]) for row in rows]
+    assert order == sorted(order)
+    _, first = run_query(driver, database, query.cypher,
+                         bind_parameters(query, {"ring_id": samples["ring_id"], "limit": "1"}))
+    assert first == rows[:1]
 
 
 def test_parameters_are_typed_from_the_header() -> None:

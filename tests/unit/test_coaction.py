@@ -28,8 +28,13 @@ def _minutes(days: range, at: int) -> list[int]:
     return [START + d * DAY_MINUTES + at for d in days]
 
 
+def _jobs(days: range, offset: int) -> list[int]:
+    """One request a day, at another hour each day (an operator's jobs), `offset` minutes in."""
+    return [START + d * DAY_MINUTES + ((7 * d) % 24) * 60 + offset for d in days]
+
+
 def test_the_same_template_minutes_apart_on_many_days_is_coaction() -> None:
-    templates = [("t1", 2, None, [("a", _minutes(range(6), 600)), ("b", _minutes(range(6), 603))])]
+    templates = [("t1", 2, None, [("a", _jobs(range(6), 5)), ("b", _jobs(range(6), 8))])]
     result = coaction(usage_index(templates, ACCOUNTS), len(ACCOUNTS), PARAMS)
     at = _pair(result, "a", "b")
     assert result.days[at] == 6
@@ -43,6 +48,21 @@ def test_one_shared_burst_is_not_repeated_coaction() -> None:
     result = coaction(usage_index(templates, ACCOUNTS), len(ACCOUNTS), PARAMS)
     at = _pair(result, "a", "b")
     assert result.days[at] == 1 and result.llr[at] == 0.0
+
+
+def test_a_shared_habit_of_hour_explains_meeting_in_it() -> None:
+    # A class in its lab session: the same hour every week, each student at their own minute in it.
+    lab = [START + week * 7 * DAY_MINUTES + 14 * 60 for week in range(8)]
+    templates = [("t1", 2, None, [("a", [m + k for m in lab for k in (0, 20, 40)]),
+                                  ("b", [m + k for m in lab for k in (5, 30, 55)])])]
+    habit = coaction(usage_index(templates, ACCOUNTS), len(ACCOUNTS), PARAMS)
+    jobs = [("t1", 2, None, [("a", [m + k for m in _jobs(range(8), 0) for k in (0, 20, 40)]),
+                             ("b", [m + k for m in _jobs(range(8), 0) for k in (5, 30, 55)])])]
+    anytime = coaction(usage_index(jobs, ACCOUNTS), len(ACCOUNTS), PARAMS)
+    at, other = _pair(habit, "a", "b"), _pair(anytime, "a", "b")
+    assert habit.observed[at] == anytime.observed[other]
+    assert habit.expected[at] > 5 * anytime.expected[other]
+    assert habit.llr[at] < anytime.llr[other]
 
 
 def test_always_on_accounts_meet_by_chance_and_prove_nothing() -> None:
@@ -94,6 +114,6 @@ def test_the_result_does_not_depend_on_the_order_templates_are_read_in() -> None
 
 
 def test_edge_weight_is_capped() -> None:
-    templates = [("t1", 2, None, [("a", _minutes(range(30), 600)), ("b", _minutes(range(30), 601))])]
+    templates = [("t1", 2, None, [("a", _jobs(range(30), 0)), ("b", _jobs(range(30), 1))])]
     result = coaction(usage_index(templates, ACCOUNTS), len(ACCOUNTS), PARAMS)
-    assert np.all(result.edge_weight(PARAMS) <= PARAMS.weight)
+    assert result.llr.max() > PARAMS.strong_llr and np.all(result.edge_weight(PARAMS) <= PARAMS.weight)
