@@ -150,11 +150,20 @@ class RingSummaryOut(BaseModel):
     score: float = Field(description="Coordination probability.", examples=[0.97])
     organization: str | None = Field(examples=["Example Actor Ltd"])
     attribution_confidence: float | None = Field(examples=[0.93])
+    requests: int = Field(0, ge=0, description="Requests the members sent (the usage log; 0 without one).",
+                          examples=[48000])
+    activity: str | None = Field(
+        None, description="What the ring was doing, from its members' usage: volume, category, hours, model switch.",
+        examples=["16 members sent 48,000 requests (61,200,000 output tokens); 92% of them reasoning; in 24 of "
+                  "24 hours of the day; it moved to model-b 6 hours after its release (81% of members within a "
+                  "day)."],
+    )
 
     @classmethod
     def of(cls, ring: RingSummary) -> RingSummaryOut:
         return cls(ring_id=ring.ring_id, run_id=ring.run_id, size=ring.size, score=ring.score,
-                   organization=ring.organization, attribution_confidence=ring.attribution_confidence)
+                   organization=ring.organization, attribution_confidence=ring.attribution_confidence,
+                   requests=ring.requests, activity=ring.activity)
 
 
 class RingMemberOut(BaseModel):

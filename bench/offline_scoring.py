@@ -11,7 +11,8 @@ attribution rate (rings without an organisation whose top attribution has confid
 ECE and reliability table of both scores and, per benign cohort, the share of its accounts in rings
 scored coordinated (>= 0.5). ``--fit`` first fits both models on the given populations, pooled, with
 ``graph.pipeline.calibrate.fit_scoring_model`` (what ``ringtrace calibrate`` runs), writes the model
-to ``--out`` (default graph/scoring/default_model.json) and reports with it.
+to ``--out`` (default graph/scoring/default_model.json; with ``--no-usage``, which leaves the
+usage logs out, graph/scoring/default_model_infra.json) and reports with it.
 
 Labels are :func:`graph.evaluation.attribution.label_rings`: a detected ring is coordinated when it
 matches a true ring (Jaccard >= 0.5), and its organisation is that true ring's; an unmatched ring at
@@ -46,6 +47,7 @@ from graph.pipeline.calibrate import Population as LabelledPopulation
 from graph.pipeline.calibrate import fit_scoring_model
 from graph.scoring import (
     DEFAULT_MODEL_PATH,
+    INFRA_MODEL_PATH,
     ScoringModel,
     attribute_accounts,
     default_model,
@@ -85,8 +87,8 @@ class Scored:
     account_counts: Counter[str]  # org_accounts, org_top1, no_org_accounts, no_org_false
 
 
-def load(bundle: Path, label: str) -> Population:
-    offline = read_offline_bundle(bundle)
+def load(bundle: Path, label: str, usage: bool = True) -> Population:
+    offline = read_offline_bundle(bundle, usage=usage)
     if offline.truth is None:
         raise SystemExit(f"{bundle}: no truth.csv")
     return Population(label, offline.observations, index_links(offline.observations.incidence), offline.truth,
@@ -222,7 +224,9 @@ def main() -> None:
     ap.add_argument("--fit", action="store_true", help="fit a model on the populations and write it to --out")
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--version", help="version of the fitted model (default: fitted-<time>)")
-    ap.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
+    ap.add_argument("--out", type=Path, help="where --fit writes (default: default_model.json, or "
+                    "default_model_infra.json with --no-usage)")
+    ap.add_argument("--no-usage", action="store_true", help="leave the bundles' usage logs out")
     args = ap.parse_args()
 
     tmp = tempfile.TemporaryDirectory()
@@ -237,7 +241,8 @@ def main() -> None:
                 if not (out / "truth.csv").exists():
                     generate_population(out, accounts=size, seed=seed)
                 bundles.append((f"{size}/seed{seed}", out))
-    pops = [load(b, label) for label, b in bundles]
+    pops = [load(b, label, usage=not args.no_usage) for label, b in bundles]
+    out = args.out or (INFRA_MODEL_PATH if args.no_usage else DEFAULT_MODEL_PATH)
     params = DetectionParams(seed=args.detect_seed)
     if args.fit:
         fitted_on = (
@@ -248,13 +253,13 @@ def main() -> None:
             [LabelledPopulation.offline(p.observations, p.truth, p.usage, params) for p in pops], params,
             version=args.version, l2=args.l2, fitted_on=fitted_on
         )
-        save_model(model, args.out)
-        print(f"wrote {args.out}")
+        save_model(model, out)
+        print(f"wrote {out}")
         for name, m in (("coordination", model.coordination), ("attribution", model.attribution)):
             coefs = " ".join(f"{f}={c:.3f}" for f, c in zip(m.features, m.coefficients, strict=True))
             print(f"  {name}: intercept={m.intercept:.3f} {coefs}")
     else:
-        model = default_model()
+        model = default_model(usage_log=any(p.usage is not None for p in pops))
     print(f"model {model.version} fitted on: {model.fitted_on}")
     results = []
     for pop in pops:

@@ -1,18 +1,24 @@
 """Prompt templates: near-duplicate prompts (one frame, varying slots) fall into one family.
 
 A prompt is reduced to the word bigrams of its normalised text (NFKC, lower case, every number the
-token `0`) and the bigram set to a 64-permutation MinHash signature; families are found through MinHash
-LSH. `datasketch` provides both: its banded `MinHashLSH` index, and the permutations of its
-`MinHash` (affine32 scheme), which `signatures` applies to a whole batch of prompts in one numpy
-pass, giving exactly the signatures `MinHash.update_batch` gives (tests/unit/test_prompts.py pins
-that), 5x faster than one `MinHash` per prompt: per-prompt overhead, not arithmetic, was the cost.
-Bigrams are hashed from a per-process cache of word hashes (CRC-32) combined in numpy, so Python
-touches each word once. A repeated text skips all of it through an exact-text cache.
+token `0`) and the bigram set to a 64-permutation MinHash signature; families are found through
+banded MinHash LSH. `datasketch` provides the permutations of its `MinHash` (affine32 scheme) and
+the band layout of its `MinHashLSH` (14 bands of 4 positions at the threshold below). `signatures`
+applies the permutations to a whole batch of prompts in one numpy pass, giving exactly the
+signatures `MinHash.update_batch` gives (tests/unit/test_prompts.py pins that); one `MinHash` per
+prompt was 5x slower, and the permuted values laid out permutation by permutation, so that each
+prompt's minimum is over contiguous memory, 20x faster again. The index itself is a dictionary per
+band from the band's values to the families holding them: the candidates `MinHashLSH.query` gives
+(the test pins that too), without building a `LeanMinHash` and hashing each band per query. Word
+hashes (CRC-32) come from a per-process cache and bigrams are combined in numpy, so Python touches
+each word once. A repeated text skips all of it through an exact-text cache.
 
 A prompt joins the family that agrees with it on the most signature positions, if at least
 `JACCARD` of them, else it founds a family. The candidates are first the families last placed with
-the same four opening words (a frame's prompts open alike; this spares most LSH queries), then, if
-none agrees enough, the LSH index's candidates in fingerprint order (ties: the first).
+the same four opening words (a frame's prompts open alike; this spares most LSH queries; ties: the
+most recent), then, if none agrees enough, the LSH index's candidates (ties: the lowest
+fingerprint). Every family's signature is a row of one matrix, so a candidate costs one row of a
+vectorised comparison.
 
 The text itself is never kept: a family holds its MinHash signature (stored on the
 `PromptTemplate` node so later loads find it), a content digest of each text seen in this process,
@@ -27,6 +33,7 @@ fingerprint) depends on that order; near-duplicates end up together whatever the
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import unicodedata
 import zlib
@@ -36,7 +43,7 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import MinHash, MinHashLSH
 
 __all__ = [
     "JACCARD",
@@ -54,6 +61,7 @@ NUM_PERM: Final = 64
 #: Estimated Jaccard similarity of bigram sets at which two prompts are one template. One slot in a
 #: ten-word frame leaves ~0.6 of the bigrams shared; two unrelated prompts of common words share < 0.2.
 JACCARD: Final = 0.5
+_AGREEING: Final = JACCARD * NUM_PERM  # signature positions a family must share with a prompt
 _SEED: Final = 1
 _SCHEME: Final = "affine32"
 _SKELETON_WORDS: Final = 48
@@ -69,7 +77,9 @@ _PROVIDER_PREFIX: Final = "p:"
 
 def prompt_words(text: str) -> list[str]:
     """The words a prompt is compared by: NFKC, lower case, each number the token `0`."""
-    return _WORD.findall(_NUMBER.sub("0", unicodedata.normalize("NFKC", text).lower()))
+    if not text.isascii():  # ASCII text is its own NFKC form
+        text = unicodedata.normalize("NFKC", text)
+    return _WORD.findall(_NUMBER.sub("0", text.lower()))
 
 
 def content_digest(text: str) -> int:
@@ -83,8 +93,11 @@ def provider_fingerprint(value: str) -> str:
 
 
 _PERMUTATIONS: Final = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations.astype(np.uint32)
+_BANDS: Final = MinHashLSH(threshold=JACCARD, num_perm=NUM_PERM).hashranges
+_BAND_WIDTH: Final = _BANDS[0][1] - _BANDS[0][0]
+_BANDED: Final = _BANDS[-1][1]  # signature positions the bands cover (the rest are never compared by LSH)
 _BIGRAM: Final = np.uint32(0x9E3779B1)  # odd: (h1 * K + h2) mod 2^32 keeps word order
-_SIGNATURE_ROWS: Final = 200_000  # bigrams per numpy pass: 51 MB of permuted values
+_SIGNATURE_VALUES: Final = 8192  # hashes per numpy pass: 2 MB of permuted values, in cache
 
 
 class _WordHashes:
@@ -93,17 +106,17 @@ class _WordHashes:
     def __init__(self) -> None:
         self._known: dict[str, int] = {}
 
-    def of(self, words: Sequence[str]) -> list[int]:
+    def of(self, words: list[str]) -> npt.NDArray[np.uint32]:
         known = self._known
         if len(known) > _CACHE_LIMIT:
             known.clear()
-        result = []
-        for word in words:
-            value = known.get(word)
-            if value is None:
-                value = known[word] = zlib.crc32(word.encode())
-            result.append(value)
-        return result
+        values = list(map(known.get, words))
+        if None in values:
+            for position, value in enumerate(values):
+                if value is None:
+                    word = words[position]
+                    values[position] = known[word] = zlib.crc32(word.encode())
+        return np.array(values, dtype=np.uint32)
 
 
 def _fmix32(values: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
@@ -115,40 +128,52 @@ def _fmix32(values: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     return values ^ (values >> np.uint32(16))
 
 
-def bigram_hashes(word_hashes: Sequence[int]) -> npt.NDArray[np.uint32]:
-    """The 32-bit hashes of a prompt's word bigrams (of its one word, or of nothing, if it is shorter)."""
-    words = np.asarray(word_hashes, dtype=np.uint32)
-    if len(words) < 2:
-        return words if len(words) else np.zeros(1, dtype=np.uint32)
-    return words[:-1] * _BIGRAM + words[1:]
+def bigram_hashes(
+    word_hashes: npt.NDArray[np.uint32], lengths: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    """The 32-bit hashes of each prompt's word bigrams (of its one word, or of nothing, if it is
+    shorter), for prompts given as consecutive runs of `lengths` word hashes: all of them, and the
+    offset of each prompt's first."""
+    counts = np.maximum(lengths - 1, 1)
+    offsets = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(counts[:-1], out=offsets[1:])
+    starts = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    # Each output position reads the word it starts at; a two-word window only where the prompt has two.
+    first = np.repeat(starts - offsets, counts) + np.arange(int(counts.sum()), dtype=np.int64)
+    padded = np.append(word_hashes, np.zeros(2, dtype=np.uint32))
+    pairs = padded[first] * _BIGRAM + padded[first + 1]
+    words = np.repeat(lengths, counts)
+    return np.where(words >= 2, pairs, np.where(words == 1, padded[first], np.uint32(0))), offsets
 
 
-def signatures(documents: Sequence[npt.NDArray[np.uint32]]) -> npt.NDArray[np.uint32]:
-    """MinHash signatures (rows) of documents given as arrays of 32-bit hashes, each non-empty."""
-    a, b = _PERMUTATIONS
-    result = np.empty((len(documents), NUM_PERM), dtype=np.uint32)
+def signatures(values: npt.NDArray[np.uint32], offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.uint32]:
+    """MinHash signatures (rows) of documents given as consecutive runs of 32-bit hashes starting at
+    `offsets`, each run non-empty."""
+    a, b = _PERMUTATIONS[0][:, None], _PERMUTATIONS[1][:, None]
+    mixed = _fmix32(values)
+    result = np.empty((NUM_PERM, len(offsets)), dtype=np.uint32)
     start = 0
-    while start < len(documents):
-        stop, rows = start, 0
-        while stop < len(documents) and (rows == 0 or rows + len(documents[stop]) <= _SIGNATURE_ROWS):
-            rows += len(documents[stop])
-            stop += 1
-        chunk = documents[start:stop]
-        mixed = _fmix32(np.concatenate(chunk))
-        permuted = mixed[:, None] * a[None, :] + b[None, :]
-        offsets = np.cumsum([0] + [len(d) for d in chunk[:-1]])
-        result[start:stop] = np.minimum.reduceat(permuted, offsets, axis=0)
+    while start < len(offsets):
+        low = int(offsets[start])
+        stop = max(int(np.searchsorted(offsets, low + _SIGNATURE_VALUES, side="right")), start + 1)
+        high = int(offsets[stop]) if stop < len(offsets) else len(mixed)
+        permuted = mixed[None, low:high] * a + b
+        result[:, start:stop] = np.minimum.reduceat(permuted, offsets[start:stop] - low, axis=1)
         start = stop
-    return result
+    return np.ascontiguousarray(result.T)
+
+
+def _band_keys(signatures: npt.NDArray[np.uint32]) -> list[list[bytes]]:
+    """Each signature's bands as bytes, the keys of the band dictionaries."""
+    banded = np.ascontiguousarray(signatures[:, :_BANDED])
+    keys: list[list[bytes]] = banded.view(f"V{4 * _BAND_WIDTH}").tolist()
+    return keys
 
 
 def _signature_fingerprint(signature: npt.NDArray[np.uint32]) -> str:
     digest = hashlib.blake2b(signature.astype("<u4").tobytes(), digest_size=8).hexdigest()
     return _TEXT_PREFIX + digest
-
-
-def _lean(signature: npt.NDArray[np.uint32]) -> LeanMinHash:
-    return LeanMinHash(seed=_SEED, hashvalues=signature, scheme=_SCHEME)
 
 
 @dataclass
@@ -179,18 +204,22 @@ class TemplateIndex:
     """Assigns prompts to template families; remembers the families this process has seen."""
 
     def __init__(self) -> None:
-        self._lsh = MinHashLSH(threshold=JACCARD, num_perm=NUM_PERM)
         self._families: dict[str, Family] = {}
         self._by_text: dict[int, str] = {}  # content digest -> fingerprint
         self._word_hashes = _WordHashes()
-        self._by_opening: dict[tuple[str, ...], list[str]] = {}  # most recently placed first
+        self._by_opening: dict[tuple[str, ...], list[int]] = {}  # text families' rows, most recent first
+        # Text families by row: signatures, fingerprints, and per band its values -> rows.
+        self._matrix = np.empty((1024, NUM_PERM), dtype=np.uint32)
+        self._text_families: list[Family] = []
+        self._rows: dict[str, int] = {}  # fingerprint -> row
+        self._bands: list[dict[bytes, list[int]]] = [{} for _ in _BANDS]
 
     def add_stored(self, fingerprint: str, signature: Sequence[int] | None) -> None:
         """A template already in the database (with its signature if it came from text)."""
         family = Family(fingerprint, stored=True)
         if signature is not None:
-            family.signature = np.asarray(signature, dtype=np.uint64)
-            self._lsh.insert(fingerprint, _lean(family.signature), check_duplication=False)
+            family.signature = np.asarray(signature, dtype=np.uint32)
+            self._index(family, _band_keys(family.signature[None, :])[0])
         self._families[fingerprint] = family
 
     def family(self, fingerprint: str) -> Family:
@@ -215,56 +244,81 @@ class TemplateIndex:
         if len(self._by_text) > _CACHE_LIMIT:
             self._by_text.clear()
             self._by_opening.clear()
-        pending: dict[int, tuple[str, list[str]]] = {}  # digest -> (text, words), first occurrence
+        pending: dict[int, list[str]] = {}  # digest -> words, in the order of first occurrence
         for text, digest in zip(texts, digests, strict=True):
             if digest not in self._by_text and digest not in pending:
-                pending[digest] = (text, prompt_words(text))
+                pending[digest] = prompt_words(text)
         if pending:
-            order = list(pending)
-            found = signatures([bigram_hashes(self._word_hashes.of(pending[d][1])) for d in order])
-            for digest, signature in zip(order, found, strict=True):
-                self._by_text[digest] = self._place(signature, pending[digest][1])
+            words = list(pending.values())
+            lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+            hashes = self._word_hashes.of(list(itertools.chain.from_iterable(words)))
+            found = signatures(*bigram_hashes(hashes, lengths))
+            for digest, signature, prompt, keys in zip(pending, found, words, _band_keys(found), strict=True):
+                self._by_text[digest] = self._place(signature, prompt, keys)
         return [self._by_text[digest] for digest in digests]
 
-    def _place(self, signature: npt.NDArray[np.uint32], words: list[str]) -> str:
+    def _place(self, signature: npt.NDArray[np.uint32], words: list[str], keys: list[bytes]) -> str:
         # A prompt usually opens like the last one of its frame: try that family before the LSH index.
-        opening = tuple(words[:_OPENING_WORDS])
-        recent = self._by_opening.setdefault(opening, [])
-        fingerprint = self._best(recent, signature) if recent else None
-        if fingerprint is None:
-            fingerprint = self._best(sorted(self._lsh.query(_lean(signature))), signature) or self._found(
-                signature, words)
-        if fingerprint in recent:
-            recent.remove(fingerprint)
-        recent.insert(0, fingerprint)
+        recent = self._by_opening.setdefault(tuple(words[:_OPENING_WORDS]), [])
+        row = self._best(recent, signature, by_fingerprint=False) if recent else None
+        if row is None:
+            candidates = self._candidates(keys)
+            row = self._best(candidates, signature, by_fingerprint=True) if candidates else None
+        if row is None:
+            row = self._found(signature, words, keys)
+        if row in recent:
+            recent.remove(row)
+        recent.insert(0, row)
         del recent[_OPENING_FAMILIES:]
-        family = self._families[fingerprint]
+        family = self._text_families[row]
         if family.words and family.refined < _SKELETON_TEXTS:
             family.refined += 1
-            present = set(words)
-            family.common &= np.fromiter((w in present for w in family.words), bool, len(family.words))
-        return fingerprint
+            present = set(words).__contains__
+            family.common &= np.fromiter(map(present, family.words), bool, len(family.words))
+        return family.fingerprint
 
-    def _best(self, candidates: list[str], signature: npt.NDArray[np.uint32]) -> str | None:
-        """The candidate agreeing most with `signature` (the first of equals), if it agrees enough."""
-        if not candidates:
-            return None
-        agree = np.count_nonzero(np.stack([self._signature(c) for c in candidates]) == signature, axis=1)
+    def _candidates(self, keys: list[bytes]) -> list[int]:
+        """The rows of the families sharing a band with a signature (given by its band keys)."""
+        candidates: set[int] = set()
+        for table, key in zip(self._bands, keys, strict=True):
+            found = table.get(key)
+            if found is not None:
+                candidates.update(found)
+        return list(candidates)
+
+    def _best(self, rows: list[int], signature: npt.NDArray[np.uint32], *, by_fingerprint: bool) -> int | None:
+        """The row agreeing most with `signature`, if it agrees enough; among equals the first in
+        `rows`, or the lowest fingerprint."""
+        # The ufuncs themselves: np.count_nonzero's wrapper costs more than the comparison.
+        agree = np.add.reduce(np.equal(self._matrix.take(rows, axis=0), signature), axis=1, dtype=np.intp)
         best = int(np.argmax(agree))
-        return candidates[best] if agree[best] >= JACCARD * NUM_PERM else None
+        if agree[best] < _AGREEING:
+            return None
+        if by_fingerprint:
+            tied = np.flatnonzero(agree == agree[best])
+            if len(tied) > 1:
+                return min((rows[int(t)] for t in tied), key=lambda r: self._text_families[r].fingerprint)
+        return rows[best]
 
-    def _found(self, signature: npt.NDArray[np.uint32], words: list[str]) -> str:
+    def _found(self, signature: npt.NDArray[np.uint32], words: list[str], keys: list[bytes]) -> int:
+        """The row of a new family founded by this prompt (or of a stored one with its very bigrams)."""
         fingerprint = _signature_fingerprint(signature)
-        if fingerprint not in self._families:  # else: the same bigrams as a stored family
+        if fingerprint not in self._rows:
             kept = tuple(words[:_SKELETON_WORDS])
-            self._families[fingerprint] = Family(
+            family = self._families[fingerprint] = Family(
                 fingerprint, stored=False, signature=signature.copy(), words=kept,
                 common=np.ones(len(kept), dtype=bool),
             )
-            self._lsh.insert(fingerprint, _lean(signature), check_duplication=False)
-        return fingerprint
+            self._index(family, keys)
+        return self._rows[fingerprint]
 
-    def _signature(self, fingerprint: str) -> npt.NDArray[np.uint32]:
-        signature = self._families[fingerprint].signature
-        assert signature is not None  # only text families are in the LSH index
-        return signature
+    def _index(self, family: Family, keys: list[bytes]) -> None:
+        row = len(self._text_families)
+        if row == len(self._matrix):
+            self._matrix = np.concatenate([self._matrix, np.empty_like(self._matrix)])
+        assert family.signature is not None
+        self._matrix[row] = family.signature
+        self._text_families.append(family)
+        self._rows[family.fingerprint] = row
+        for table, key in zip(self._bands, keys, strict=True):
+            table.setdefault(key, []).append(row)

@@ -24,6 +24,7 @@ from graph.scoring.features import (
 from graph.scoring.indicators import OrgIndicators, domains_named_after
 from graph.scoring.model import (
     DEFAULT_MODEL_PATH,
+    INFRA_MODEL_PATH,
     LogisticModel,
     ScoringModel,
     default_model,
@@ -47,6 +48,7 @@ __all__ = [
     "ATTRIBUTION_FEATURES",
     "COORDINATION_FEATURES",
     "DEFAULT_MODEL_PATH",
+    "INFRA_MODEL_PATH",
     "NONNEGATIVE_ATTRIBUTION",
     "NONNEGATIVE_COORDINATION",
     "AccountAttribution",

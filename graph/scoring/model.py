@@ -29,6 +29,7 @@ from graph.scoring.features import ATTRIBUTION_FEATURES, COORDINATION_FEATURES
 __all__ = [
     "DEFAULT_MODEL_PATH",
     "FORMAT_VERSION",
+    "INFRA_MODEL_PATH",
     "LogisticModel",
     "ScoringModel",
     "default_model",
@@ -41,6 +42,7 @@ __all__ = [
 
 FORMAT_VERSION = 1
 DEFAULT_MODEL_PATH = Path(__file__).with_name("default_model.json")
+INFRA_MODEL_PATH = Path(__file__).with_name("default_model_infra.json")
 
 Floats = npt.NDArray[np.float64]
 
@@ -192,6 +194,9 @@ def load_model(path: Path) -> ScoringModel:
     return model_from_json(path.read_text(encoding="utf-8"), str(path))
 
 
-def default_model() -> ScoringModel:
-    """The shipped parameters (``default_model.json``, fitted by bench/offline_scoring.py --fit)."""
-    return load_model(DEFAULT_MODEL_PATH)
+def default_model(*, usage_log: bool = True) -> ScoringModel:
+    """The shipped parameters, fitted by bench/offline_scoring.py --fit: ``default_model.json`` on
+    populations with a usage log, ``default_model_infra.json`` (2026.11-1) on populations without one.
+    Fitted with a usage log, the infrastructure features weigh less (behaviour carries part of the
+    evidence), so a store without one is scored by the model fitted for that case."""
+    return load_model(DEFAULT_MODEL_PATH if usage_log else INFRA_MODEL_PATH)

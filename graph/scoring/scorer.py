@@ -96,7 +96,7 @@ def score_rings(
     model: ScoringModel | None = None,
 ) -> list[RingScore]:
     """Coordination score and attributions of each ring (arrays of account indices), in input order."""
-    m = model or default_model()
+    m = model or default_model(usage_log=data.behaviour is not None)
     subjects = set_links(data.links, rings)
     shared = shared_links(data.links, subjects)
     x = coordination_features(data.links, subjects, shared, data.account_created)
@@ -133,4 +133,5 @@ def attribute_accounts(
     attribution are left out.
     """
     with _collector_paused():
-        return combine_accounts(data, rings, ring_scores, membership, model or default_model(), accounts)
+        chosen = model or default_model(usage_log=data.behaviour is not None)
+        return combine_accounts(data, rings, ring_scores, membership, chosen, accounts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import neo4j
 from graph.scoring import ScoringModel, default_model, model_from_json, model_to_json
+from graph.store.usage import count_templates
 
 __all__ = ["active_model", "store_model"]
 
@@ -31,12 +32,12 @@ def store_model(driver: neo4j.Driver, database: str, model: ScoringModel) -> Non
 
 
 def active_model(driver: neo4j.Driver, database: str) -> ScoringModel:
-    """The active stored model, else the shipped default."""
+    """The active stored model, else the shipped default for a store with (or without) a usage log."""
     records, _, _ = driver.execute_query(
         "MATCH (m:ScoringModel {active: true}) RETURN m.json AS json, m.version AS version LIMIT 1",
         database_=database,
         routing_=neo4j.RoutingControl.READ,
     )
     if not records:
-        return default_model()
+        return default_model(usage_log=count_templates(driver, database) > 0)
     return model_from_json(str(records[0]["json"]), f"ScoringModel {records[0]['version']}")

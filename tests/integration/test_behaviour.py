@@ -9,8 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 import neo4j
+from api.app import create_app
 from graph.ingest.loader import load_bundle, load_event_rows
 from graph.ingest.rows import parse_event
 from graph.pipeline.detect import DetectionParams, run_detection
@@ -158,3 +161,12 @@ def test_a_ring_that_shares_no_infrastructure_is_found_with_its_evidence(
         assert matched == 1
     # The curious accounts use the same frame at their own times: they co-act with nobody.
     assert not any(set(accounts) & set(CURIOUS) for accounts in members.values())
+    # The API serves the same behavioural evidence and activity.
+    app = create_app(settings.model_copy(update={"api_keys": SecretStr("behaviour-test-key:read")}))
+    with TestClient(app) as client:
+        response = client.get(f"/v1/rings/{found[0]}", headers={"Authorization": "Bearer behaviour-test-key"})
+    assert response.status_code == 200
+    body = response.json()
+    served = [e for e in body["coordination_evidence"] if e["kind"] == "coaction"]
+    assert served and served[0]["paths"][0]["relationships"][0]["type"] == "SENT"
+    assert body["ring"]["requests"] == DAYS * len(RING) * 3 and body["ring"]["activity"] == detail.summary.activity

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from datasketch import MinHash
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from graph.ingest.prompts import (
+    JACCARD,
     NUM_PERM,
     TemplateIndex,
+    _band_keys,
     bigram_hashes,
     content_digest,
     prompt_words,
@@ -32,12 +34,41 @@ def _assign(index: TemplateIndex, texts: list[str]) -> list[str]:
 
 def test_batch_signatures_are_datasketch_signatures() -> None:
     rng = np.random.default_rng(3)
-    documents = [rng.integers(0, 2**32, size=n, dtype=np.uint64).astype(np.uint32) for n in (1, 2, 7, 40, 300)]
-    ours = signatures(documents)
+    # Enough documents that the batch is cut into several numpy passes.
+    documents = [rng.integers(0, 2**32, size=n, dtype=np.uint64).astype(np.uint32)
+                 for n in [1, 2, 7, 40, 300, 9000] * 4]
+    offsets = np.cumsum([0] + [len(d) for d in documents[:-1]])
+    ours = signatures(np.concatenate(documents), offsets)
     for row, document in zip(ours, documents, strict=True):
         reference = MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32", hashfunc=int)
         reference.update_batch([int(v) for v in document])
         assert np.array_equal(row, reference.hashvalues)
+
+
+def test_bigrams_of_a_batch_are_each_prompts_own() -> None:
+    words = [0xFFFFFFF1, 22, 33, 44, 55, 66]
+    values, offsets = bigram_hashes(np.array(words, dtype=np.uint32), np.array([3, 0, 1, 2], dtype=np.int64))
+
+    def bigram(first: int, second: int) -> int:
+        return (first * 0x9E3779B1 + second) % 2**32
+
+    assert offsets.tolist() == [0, 2, 3, 4]
+    assert values.tolist() == [bigram(words[0], words[1]), bigram(words[1], words[2]), 0, 44, bigram(55, 66)]
+
+
+def test_band_candidates_are_datasketch_lsh_candidates() -> None:
+    # Signatures drawn from few values, so that many share a band with many others.
+    rng = np.random.default_rng(5)
+    stored = rng.integers(0, 3, size=(300, NUM_PERM), dtype=np.uint64).astype(np.uint32)
+    queries = rng.integers(0, 3, size=(50, NUM_PERM), dtype=np.uint64).astype(np.uint32)
+    index = TemplateIndex()
+    lsh = MinHashLSH(threshold=JACCARD, num_perm=NUM_PERM)
+    for number, signature in enumerate(stored):
+        index.add_stored(f"t{number:04d}", [int(v) for v in signature])
+        lsh.insert(f"t{number:04d}", LeanMinHash(seed=1, hashvalues=signature, scheme="affine32"))
+    for signature, keys in zip(queries, _band_keys(queries), strict=True):
+        ours = {index._text_families[row].fingerprint for row in index._candidates(keys)}
+        assert ours == set(lsh.query(LeanMinHash(seed=1, hashvalues=signature, scheme="affine32")))
 
 
 def test_near_duplicates_share_a_template() -> None:
@@ -67,7 +98,7 @@ def test_the_same_text_always_gets_the_same_template() -> None:
 
 def test_numbers_are_one_word_and_case_does_not_matter() -> None:
     assert prompt_words("Is 91 PRIME? Or 1,024?") == ["is", "0", "prime", "or", "0", "0"]
-    assert bigram_hashes([]).shape == (1,)
+    assert prompt_words("Ｆｕｌｌ ＷＩＤＴＨ ①") == ["full", "width", "0"]  # NFKC
 
 
 def test_a_skeleton_keeps_the_frame_and_masks_the_slots() -> None:
