@@ -33,7 +33,7 @@ TEST_MODEL = load_model(Path(__file__).with_name("data") / "scoring_model.json")
 
 @pytest.fixture(autouse=True)
 def _fixed_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("graph.scoring.scorer.default_model", lambda: TEST_MODEL)
+    monkeypatch.setattr("graph.scoring.scorer.default_model", lambda **_: TEST_MODEL)
 
 
 T0 = 1_750_000_000.0
