@@ -33,14 +33,13 @@ METHODS: Final[tuple[str, ...]] = tuple(NATURAL_RESOLUTION)
 DEFAULT_METHOD: Final = "leiden-cpm"
 DEFAULT_MIN_SIZE: Final = 3
 # Communities joined by an edge at least this strong are one ring. Measured with the usage log
-# (bench/behaviour_eval.py; ring recall at any score / ARI, shared identifiers and co-action together):
-# generated 10k seed 101: 0.1 -> 0.708 / 0.748, 0.5 -> 0.958 / 0.985, none -> 0.958 / 0.985;
-# generated 20k seed 104: 0.1 -> 0.756 / 0.952, 0.5 -> 0.927 / 0.997, none -> 0.927 / 0.925;
-# the independent bench population (20k seed 2): 0.1 -> 0.040 / 0.018, 0.5 -> 0.289 / 0.328.
-# At 0.1 (the projection's floor) one reused device or IP fused an operator's separate campaigns
-# (and rings with the households whose addresses their proxies exit from); at 0.5 only a shared
-# rare device or card, or firm co-action, joins two communities. The device cells of one campaign,
-# which 0.1 was meant to join, now meet in behaviour: they run the same jobs.
+# (shared identifiers and co-action together; ring recall at any score / ARI, merge 0.1 | 0.5 | none):
+# generated 10k seed 101: 0.71 / 0.75 | 0.96 / 0.99 | 0.92 / 0.98; 20k seed 104: 0.76 / 0.95 |
+# 0.93 / 1.00 | 0.93 / 0.91; 20k seed 106: 0.78 / 0.36 | 0.94 / 0.37 | 0.93 / 0.37; the independent
+# bench population (20k seed 2): 0.27 / 0.13 | 0.52 / 0.50 | 0.53 / 0.11. At 0.1 (the projection's
+# floor) one reused device or IP fused an operator's separate campaigns; at 0.5 only a shared rare
+# device or card, or firm co-action, joins two communities. The device cells of one campaign, which
+# 0.1 was meant to join, now meet in behaviour: they run the same jobs.
 DEFAULT_MERGE_WEIGHT: Final = 0.5
 
 
