@@ -128,7 +128,9 @@ def test_nat_does_not_join_rings_and_camouflage_does_not_pull_in_benign(method: 
     links, nets = two_rings_behind_nat()
     inc = build(links, nets)
     g = project(index_links(inc), ProjectionParams())
-    assert inc.entity_keys[g.weak_entities.entity].tolist() == ["100.64.0.1"]
+    # The carrier NAT and both popular residential addresses are above the IP cap (10 accounts): weak
+    # evidence, no edge; the rings come out on their devices, cards and phones alone.
+    assert sorted(inc.entity_keys[g.weak_entities.entity].tolist()) == ["100.64.0.1", "198.51.100.9", "203.0.113.7"]
     rings = detect_rings(g, DetectionParams(method=method, resolution=RESOLUTION[method], min_size=3, seed=7))
     named = [sorted(inc.account_ids[r].tolist()) for r in rings]
     assert named == [[f"a{i}" for i in range(6)], [f"b{i}" for i in range(6)]]
