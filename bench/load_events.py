@@ -1,10 +1,12 @@
 """Speed of loading a usage log: accounts.csv and events.csv of a bundle into an empty Neo4j.
 
 Loads through `graph.ingest.loader.load_bundle` (a bundle of only those two files) and prints, for
-the events file: requests, distinct prompt texts, templates kept, SENT relationships, the seconds of
-each pass (fingerprint and spool, write, skeletons), requests per second end to end and the peak RSS
-of this process. The database is the one the environment names (NEO4J_URI, NEO4J_DATABASE); it must
-be empty, or `--wipe` empties it first.
+the events file: requests, distinct prompt texts, templates kept, SENT relationships, each pass's
+wall seconds (fingerprint and spool, write, then skeletons with the bundle's IP enrichment) with the
+CPU seconds this process and the local Neo4j server spent in it (on a shared machine, CPU is what
+others' load does not inflate), requests per second over the events file and the peak RSS of this
+process. The database is the one the environment names (NEO4J_URI, NEO4J_DATABASE); it must be
+empty, or `--wipe` empties it first.
 
     python bench/load_events.py --accounts 10000 --seed 4 --wipe
     python bench/load_events.py --bundle /tmp/le10k --wipe --snapshot /tmp/after.jsonl
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -33,6 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 import neo4j
+from graph import local_server
 from graph.ingest.loader import LoadReport, load_bundle
 from graph.settings import Settings
 from graph.store.driver import create_driver
@@ -68,16 +72,29 @@ _SNAPSHOT_QUERIES = {
 }
 
 
+def _neo4j_cpu(pid: int | None) -> float:
+    """CPU seconds the local Neo4j server has used (0 if it is not local)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class _Passes:
     """Times the passes of the events file from the loader's progress calls: the first pass ends
-    with its last `events: templates` call, the write pass with its last `events: write` call."""
+    with its last `events: templates` call, the write pass with its last `events: write` call. With
+    each mark, the CPU seconds of this process and of the local Neo4j server so far."""
 
-    def __init__(self) -> None:
-        self.marks: dict[str, float] = {}
+    def __init__(self, neo4j_pid: int | None) -> None:
+        self.marks: dict[str, tuple[float, float, float]] = {}
+        self._pid = neo4j_pid
+
+    def mark(self, stage: str) -> None:
+        self.marks[stage] = (time.perf_counter(), time.process_time(), _neo4j_cpu(self._pid))
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
         if stage == "accounts" or stage in _EVENTS_STAGES:
-            self.marks[stage] = time.perf_counter()
+            self.mark(stage)
 
 
 def _wipe(driver: neo4j.Driver, database: str) -> None:
@@ -123,8 +140,8 @@ def _generate(accounts: int, seed: int, out: Path) -> None:
                     "--seed", str(seed)], check=True, stdout=subprocess.DEVNULL)
 
 
-def _load(driver: neo4j.Driver, database: str, bundle: Path, profile: Path | None) -> tuple[LoadReport, _Passes]:
-    passes = _Passes()
+def _load(driver: neo4j.Driver, database: str, bundle: Path, profile: Path | None,
+          passes: _Passes) -> LoadReport:
     with tempfile.TemporaryDirectory(prefix="ringtrace-load-events-") as only:
         for name in ("accounts.csv", "events.csv"):
             (Path(only) / name).symlink_to((bundle / name).resolve())
@@ -136,7 +153,7 @@ def _load(driver: neo4j.Driver, database: str, bundle: Path, profile: Path | Non
         if profiler is not None and profile is not None:
             profiler.disable()
             profiler.dump_stats(profile)
-    return report, passes
+    return report
 
 
 def main() -> None:
@@ -163,35 +180,32 @@ def main() -> None:
             parser.error(f"database {database} at {settings.neo4j_uri} is not empty (--wipe empties it)")
         apply_schema(driver, database)
 
-        started = time.perf_counter()
-        report, passes = _load(driver, database, bundle, args.profile)
+        passes = _Passes(local_server.status(settings).pid)
+        passes.mark("start")
+        report = _load(driver, database, bundle, args.profile, passes)
+        passes.mark("end")
         peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
         events = next(f for f in report.files if f.name == "events")
         if not report.ok or events.rejected:
             sys.exit(f"load failed or rejected rows: {[f.error for f in report.files]}, {report.rejected} rejected")
-        accounts_done = passes.marks["accounts"]
-        spool_done, write_done = (passes.marks[stage] for stage in _EVENTS_STAGES)
-        events_done = accounts_done + events.seconds
 
         templates = _count(driver, database, "MATCH (t:PromptTemplate) RETURN count(t)")
         pairs = _count(driver, database, "MATCH ()-[r:SENT]->() RETURN count(r)")
-        figures = [
-            ("events", f"{events.read:,}"),
-            ("distinct prompts", f"{_distinct_prompts(bundle / 'events.csv'):,}"),
-            ("templates kept", f"{templates:,}"),
-            ("SENT pairs", f"{pairs:,}"),
-            ("accounts.csv s", f"{accounts_done - started:.1f}"),
-            ("pass 1: fingerprint and spool s", f"{spool_done - accounts_done:.1f}"),
-            ("pass 2: write s", f"{write_done - spool_done:.1f}"),
-            ("skeletons s", f"{events_done - write_done:.1f}"),
-            ("events.csv s", f"{events.seconds:.1f}"),
-            ("events/s", f"{events.read / events.seconds:,.0f}"),
-            ("IP enrichment s", f"{report.seconds - (events_done - started):.1f}"),
-            ("peak RSS MiB", f"{peak_rss:,.0f}"),
-        ]
-        width = max(len(name) for name, _ in figures)
-        for name, value in figures:
-            print(f"{name:<{width}}  {value:>12}")
+        print(f"{'events':<34}{events.read:>12,}")
+        print(f"{'distinct prompts':<34}{_distinct_prompts(bundle / 'events.csv'):>12,}")
+        print(f"{'templates kept':<34}{templates:>12,}")
+        print(f"{'SENT pairs':<34}{pairs:>12,}")
+        print(f"{'stage':<34}{'wall s':>12}{'python CPU s':>14}{'Neo4j CPU s':>13}")
+        stages = [("accounts.csv", "start", "accounts"),
+                  ("pass 1: fingerprint and spool", "accounts", "events: templates"),
+                  ("pass 2: write", "events: templates", "events: write"),
+                  ("skeletons, IP enrichment", "events: write", "end")]
+        for name, begin, end in stages:
+            (w0, p0, n0), (w1, p1, n1) = passes.marks[begin], passes.marks[end]
+            print(f"{name:<34}{w1 - w0:>12.1f}{p1 - p0:>14.1f}{n1 - n0:>13.1f}")
+        print(f"{'events.csv':<34}{events.seconds:>12.1f}")
+        print(f"{'events/s (events.csv)':<34}{events.read / events.seconds:>12,.0f}")
+        print(f"{'peak RSS MiB':<34}{peak_rss:>12,.0f}")
         if args.snapshot is not None:
             with open(args.snapshot, "w", encoding="utf-8") as out:
                 for line in _snapshot_lines(driver, database):

@@ -2,8 +2,9 @@
 
 The loader's own steps, in its order: rows parsed by `graph.ingest.rows.parse_event`, templates
 assigned and spooled by account bucket (`graph.ingest.usage_load.EventSpool`), kept templates chosen
-by `kept_template`, each request counted once per account and each SENT aggregate built from nothing
-(one load, `PendingRequests`), skeletons kept by the same rule. What comes out is a
+and each request counted once per account, each SENT aggregate built from nothing (one load, the
+parts of `graph.ingest.usage.BucketUsage` planned against empty ledgers), skeletons kept by the same
+rule. What comes out is a
 :class:`graph.pipeline.behaviour.UsageLog` and the `ip` observations the requests make (one per
 account, address and UTC day), for the offline bundle's links.
 """
@@ -18,8 +19,8 @@ from graph.behaviour.activity import AccountActivity, account_activity
 from graph.ingest.prompts import TemplateIndex
 from graph.ingest.readers import BundleFile, find_bundle_files, read_rows
 from graph.ingest.rows import PARSERS, RowError
-from graph.ingest.usage import SKELETON_MIN_ACCOUNTS, PendingRequests, kept_template, sent_batch
-from graph.ingest.usage_load import EventSpool, bucket_count
+from graph.ingest.usage import SKELETON_MIN_ACCOUNTS, BucketUsage, requests_table
+from graph.ingest.usage_load import PAIRS_PER_WRITE, EventSpool, bucket_count
 from graph.pipeline.behaviour import Template, UsageLog
 from graph.store.usage import UNSHARED
 
@@ -27,6 +28,9 @@ __all__ = ["OfflineUsage", "events_file", "read_offline_usage"]
 
 _BATCH: Final = 10_000
 _DAY: Final = 86_400
+# A SENT row of graph.store.usage.SentPlan: account, template, then these properties.
+_SENT_PROPERTIES: Final = ("count", "input_tokens", "output_tokens", "minutes", "hours", "models", "model_counts",
+                           "model_first_seen", "categories", "category_counts", "first_seen", "last_seen")
 
 
 @dataclass(frozen=True)
@@ -50,32 +54,32 @@ def read_offline_usage(events: BundleFile) -> OfflineUsage:
             rejected += 1
             continue
         if len(batch) >= _BATCH:
-            spool.add(batch)
+            spool.add(requests_table(batch))
             batch = []
     if batch:
-        spool.add(batch)
+        spool.add(requests_table(batch))
     index, senders = spool.index, spool.senders
     minutes: dict[str, list[tuple[str, list[int]]]] = {}
     sent_rows: dict[str, list[dict[str, Any]]] = {}
     releases: dict[str, int] = {}
     ip_days: set[tuple[str, str, int]] = set()
     try:
-        for rows in spool.buckets():
-            templates = [kept_template(index, senders, row["family"]) for row in rows]
-            pending = PendingRequests(sent_batch(index, rows, templates, [row["digest"] for row in rows]))
-            for pair in pending.fresh_pairs({}):
-                properties, _ = pending.merged(pair["key"], {})
-                del properties["events"]
-                fingerprint = pair["fingerprint"]
-                sent_rows.setdefault(pair["account_id"], []).append({"template": fingerprint, **properties})
-                if fingerprint != UNSHARED:
-                    minutes.setdefault(fingerprint, []).append((pair["account_id"], properties["minutes"]))
-                for model, first in zip(properties["models"], properties["model_first_seen"], strict=True):
-                    releases[model] = min(releases.get(model, first), first)
-            for row in rows:
-                if row["ip"] is not None:
-                    ip_days.add((row["account_id"], row["ip"], row["second"] // _DAY))
-            index.mark_stored({f for f in templates if f != UNSHARED})
+        for requests in spool.buckets():
+            usage = BucketUsage(index, senders, requests, PAIRS_PER_WRITE)
+            for part in usage.parts():
+                plan = part.plan({})
+                for account_id, fingerprint, *values in plan.rows if plan is not None else ():
+                    properties = dict(zip(_SENT_PROPERTIES, values, strict=True))
+                    sent_rows.setdefault(account_id, []).append({"template": fingerprint, **properties})
+                    if fingerprint != UNSHARED:
+                        minutes.setdefault(fingerprint, []).append((account_id, properties["minutes"]))
+                    for model, first in zip(properties["models"], properties["model_first_seen"], strict=True):
+                        releases[model] = min(releases.get(model, first), first)
+            columns = (requests.column(name).to_pylist() for name in ("account_id", "ip", "second"))
+            for account_id, address, second in zip(*columns, strict=True):
+                if address is not None:
+                    ip_days.add((account_id, address, second // _DAY))
+            index.mark_stored(usage.kept_templates())
     finally:
         spool.close()
     kept: list[Template] = []

@@ -59,9 +59,10 @@ class Record:
     text: str = ""
 
 
-def physical_lines(stream: TextLines) -> Iterator[tuple[int, str | LongLine]]:
-    """(line number, text with its line ending) of a text stream; a line too long to read is a LongLine."""
-    number = 0
+def physical_lines(stream: TextLines, start: int = 1) -> Iterator[tuple[int, str | LongLine]]:
+    """(line number, text with its line ending) of a text stream whose first line is line `start`; a
+    line too long to read is a LongLine."""
+    number = start - 1
     while True:
         text = stream.readline(MAX_RECORD_CHARS + 1)
         if not text:
@@ -88,11 +89,11 @@ class _OverlongError(Exception):
         self.inside_quote = inside_quote
 
 
-def csv_records(lines: Iterator[tuple[int, str | LongLine]]) -> Iterator[Record]:
-    """The records of CSV text, the header first; the header's width decides which multi-line records stand."""
+def csv_records(lines: Iterator[tuple[int, str | LongLine]], width: int | None = None) -> Iterator[Record]:
+    """The records of CSV text, the header first, or, given the header's `width`, the records after it;
+    the header's width decides which multi-line records stand."""
     replay: deque[tuple[int, str | LongLine]] = deque()  # lines to read again after a failed record
     taken: list[tuple[int, str]] = []  # the lines of the record being read
-    width: int | None = None
     ended = False
 
     def feed() -> Iterator[str]:

@@ -8,6 +8,7 @@ and IPs are enriched from the stored ranges (`graph.store.ip_ranges` records whi
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 import time
 from collections import deque
@@ -17,14 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import pyarrow as pa
+
 import neo4j
 from graph.errors import BundleError
 from graph.ingest.ip_enrichment import RangeCache, RangeTable
 from graph.ingest.observations import distinct_links, with_email_digests
-from graph.ingest.readers import BundleFile, find_bundle_files, read_rows
+from graph.ingest.readers import BundleFile, RecordBlock, csv_file, find_bundle_files, read_csv_blocks, read_rows
 from graph.ingest.rows import PARSERS, RowError
-from graph.ingest.usage import template_index
-from graph.ingest.usage_load import EventSpool, bucket_count, write_requests, write_template_skeletons
+from graph.ingest.usage import parse_event_records, requests_table, template_index
+from graph.ingest.usage_load import EventSpool, bucket_count, write_buckets, write_template_skeletons
 from graph.spreadsheet import write_csv
 from graph.store.ingest import IPEnrichment, write_accounts, write_known, write_links
 from graph.store.ip_ranges import (
@@ -177,6 +180,38 @@ def _load_events(
 ) -> FileReport:
     """events.csv in two passes (graph/ingest/usage_load.py): fingerprint and spool, then write."""
     report = FileReport(bundle_file.name, str(bundle_file.path))
+
+    def batches() -> Iterator[pa.Table]:
+        # Parsed requests in batches of BATCH_ROWS whichever the reader and the parser, so the template
+        # index sees the same batches either way. A CSV file is validated column by column.
+        if not csv_file(bundle_file):
+            for batch in _parsed_batches(bundle_file, report):
+                yield requests_table(batch)
+            return
+        pending: list[pa.Table] = []
+        rows = 0
+        with read_csv_blocks(bundle_file) as found:
+            records = RecordBlock()  # the reader's blocks are small; the parser's work per call is not
+            for block in itertools.chain(found.blocks, [None]):
+                if block is not None:
+                    report.read += len(block.rows) + len(block.others)
+                    records.lines += block.lines
+                    records.rows += block.rows
+                    records.others += block.others
+                    if len(records.rows) + len(records.others) < BATCH_ROWS:
+                        continue
+                requests, rejects = parse_event_records(found.header, records.lines, records.rows, records.others)
+                records = RecordBlock()
+                report.rejects.extend(Reject(report.path, line, e.field, e.value, e.reason) for line, e in rejects)
+                pending.append(requests)
+                rows += requests.num_rows
+                if rows >= BATCH_ROWS or block is None:
+                    ready = pa.concat_tables(pending)
+                    full = rows if block is None else rows - rows % BATCH_ROWS
+                    for start in range(0, full, BATCH_ROWS):
+                        yield ready.slice(start, min(BATCH_ROWS, full - start))
+                    pending, rows = [ready.slice(full)], rows - full
+
     started = time.perf_counter()
     total = _count_lines(bundle_file.path)
     # Without a line count, ~100 bytes per request (a gzipped log is smaller: buckets are then fuller).
@@ -184,22 +219,25 @@ def _load_events(
     spool = EventSpool(template_index(driver, database, cached=False), bucket_count(expected))
     try:
         try:
-            for batch in _parsed_batches(bundle_file, report):
-                spool.add(batch)
+            for requests in batches():
+                spool.add(requests)
                 if progress is not None:
                     progress("events: templates", report.read, total)
         except BundleError as error:
             report.error = str(error)
         if progress is not None:
             progress("events: templates", report.read, report.read)
-        written = 0
-        for rows in spool.buckets():
-            applied = write_requests(driver, database, spool.index, spool.senders, rows)
-            written += len(rows)
+        done = 0
+
+        def written(applied: int, rows: int) -> None:
+            nonlocal done
             report.loaded += applied
-            report.skipped += len(rows) - applied
+            report.skipped += rows - applied
+            done += rows
             if progress is not None:
-                progress("events: write", written, spool.spooled)
+                progress("events: write", done, spool.spooled)
+
+        write_buckets(driver, database, spool, written)
         write_template_skeletons(driver, database, spool.index, spool.senders)
     except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as error:
         report.error = f"Neo4j refused a batch after {report.loaded} rows were committed: {error}"
@@ -336,8 +374,8 @@ def load_event_rows(driver: neo4j.Driver, database: str, rows: list[dict[str, An
         index = template_index(driver, database)
         spool = EventSpool(index, 1)
         try:
-            spool.add(rows)
-            added = sum(write_requests(driver, database, index, spool.senders, part) for part in spool.buckets())
+            spool.add(requests_table(rows))
+            added = write_buckets(driver, database, spool)
             write_template_skeletons(driver, database, index, spool.senders)
         finally:
             spool.close()

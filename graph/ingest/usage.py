@@ -1,4 +1,11 @@
-"""The usage log on its way in: each request given its template and its digest, then aggregated.
+"""The usage log on its way in: requests as columns, each given its template and its digest, then
+aggregated by account and template.
+
+A batch of requests is an Arrow table (`REQUESTS`), never a dict per request: a CSV file's records
+are validated column by column (`parse_event_records`) and an API batch's parsed rows turned into
+columns (`requests_table`). Vectorised validation only vouches for what it can prove valid; every
+other record goes through `graph.ingest.rows.parse_event`, which accepts or rejects it exactly as it
+would alone, so both paths give the same rows and the same rejects.
 
 A request's template is the family of its prompt (graph/ingest/prompts.py) or the provider's own
 `prompt_fingerprint`; a template is kept (a `PromptTemplate` node) once two distinct accounts sent it
@@ -6,42 +13,68 @@ in one load, or if it is stored already. Requests of any other template are aggr
 `UNSHARED` for their account's activity: a prompt only one account sent is not a template and leaves
 no node, so the graph grows with templates, not with prompts.
 
-A request's identity is its digest: 64 bits of BLAKE2b over (account, time, prompt content digest or
-provider fingerprint, model, tokens, category, IP, count). It is kept in its account's ledger
-(graph/store/usage.py), so the same request counts once whatever carries it and whichever template
-it lands on (a prompt unshared in one load may be a template's in the next). Its IP is an
-`ip` observation of the account, one per account, address and UTC day: the same day's requests in
-any batch or order make the same observation, which counts once (graph/ingest/observations.py).
+A request's identity is its digest: 64 bits of BLAKE2b over the `repr` of the tuple (account, epoch
+seconds as a float, `("text", content digest)` or `("provider", fingerprint)` or None, model, input
+tokens, output tokens, category, IP, count). It is kept in its account's ledger (graph/store/usage.py),
+so the same request counts once whatever carries it and whichever template it lands on (a prompt
+unshared in one load may be a template's in the next). Its IP is an `ip` observation of the account,
+one per account, address and UTC day: the same day's requests in any batch or order make the same
+observation, which counts once (graph/ingest/observations.py).
+
+A bucket of requests (graph/ingest/usage_load.py) is aggregated in numpy, sorted by account and
+template: sums saturate at `MAX_COUNT` exactly as Python integers would, and only the parameters
+Neo4j receives become Python objects, one list per (account, template).
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import itertools
+import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 import neo4j
+from graph.ingest.card_numbers import contains_card_number
 from graph.ingest.observations import distinct_links
 from graph.ingest.prompts import TemplateIndex, content_digest
-from graph.ingest.rows import MAX_COUNT
-from graph.store.usage import UNSHARED, count_templates, read_templates
+from graph.ingest.readers import NumberedRow
+from graph.ingest.rows import (
+    _FIELD_LENGTHS,
+    _TEXT_LENGTH,
+    _UNCLEAN,
+    MAX_COUNT,
+    MAX_PROMPT_CHARS,
+    RowError,
+    _event_ip,
+    parse_event,
+)
+from graph.store.usage import UNSHARED, SentPlan, count_templates, read_templates
 
 __all__ = [
+    "REQUESTS",
     "SKELETON_MIN_ACCOUNTS",
-    "PendingRequests",
+    "BucketUsage",
+    "PendingPart",
     "Senders",
-    "SentBatch",
     "assign_templates",
-    "event_digest",
     "ip_observations",
-    "merge_sent",
+    "kept_template",
+    "model_releases",
+    "parse_event_records",
     "remember_stored",
-    "sent_batch",
+    "request_digests",
+    "requests_table",
     "template_index",
 ]
 
@@ -49,6 +82,15 @@ __all__ = [
 SKELETON_MIN_ACCOUNTS: Final = 5
 _PROMOTE_ACCOUNTS: Final = 2
 _DAY: Final = 86_400
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+#: Parsed requests, as `parse_event` gives them: `second` is `int(ts.timestamp())`, `micros` the
+#: instant in whole microseconds since the epoch (its digest's float is `micros / 10**6`, exactly).
+REQUESTS: Final = pa.schema([
+    ("account_id", pa.string()), ("second", pa.int64()), ("micros", pa.int64()), ("prompt", pa.string()),
+    ("prompt_fingerprint", pa.string()), ("model", pa.string()), ("category", pa.string()),
+    ("input_tokens", pa.int64()), ("output_tokens", pa.int64()), ("ip", pa.string()), ("count", pa.int64()),
+])
 
 # One index per database and process: stored templates are read again only when their number changed.
 _INDEXES: dict[str, tuple[int, TemplateIndex]] = {}
@@ -73,38 +115,231 @@ def remember_stored(driver: neo4j.Driver, database: str, index: TemplateIndex) -
     _INDEXES[database] = (count_templates(driver, database), index)
 
 
-def event_digest(row: dict[str, Any], content: tuple[str, int | str] | None) -> int:
-    """A signed 64-bit digest of one parsed request, its prompt given by `content` (never the text)."""
-    data = repr((row["account_id"], row["ts"].timestamp(), content, row["model"], row["input_tokens"],
-                 row["output_tokens"], row["category"], row["ip"], row["count"])).encode()
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+def requests_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
+    """Rows `parse_event` returned, as columns."""
+    return pa.table({
+        "account_id": [r["account_id"] for r in rows],
+        "second": np.array([int(r["ts"].timestamp()) for r in rows], dtype=np.int64),
+        "micros": np.array([(r["ts"] - _EPOCH) // _MICROSECOND for r in rows], dtype=np.int64),
+        "prompt": [r["prompt"] for r in rows],
+        "prompt_fingerprint": [r["prompt_fingerprint"] for r in rows],
+        "model": [r["model"] for r in rows],
+        "category": [r["category"] for r in rows],
+        "input_tokens": np.array([r["input_tokens"] for r in rows], dtype=np.int64),
+        "output_tokens": np.array([r["output_tokens"] for r in rows], dtype=np.int64),
+        "ip": [r["ip"] for r in rows],
+        "count": np.array([r["count"] for r in rows], dtype=np.int64),
+    }, schema=REQUESTS)
 
 
-def assign_templates(index: TemplateIndex, rows: Sequence[dict[str, Any]]) -> tuple[list[str | None], list[int]]:
-    """Each parsed request's template family (None without prompt or fingerprint) and digest."""
-    contents: list[tuple[str, int | str] | None] = []
-    texts: list[str] = []
-    text_digests: list[int] = []
-    for row in rows:
-        if row["prompt"] is not None:
-            digest = content_digest(row["prompt"])
-            texts.append(row["prompt"])
-            text_digests.append(digest)
-            contents.append(("text", digest))
-        elif row["prompt_fingerprint"] is not None:
-            contents.append(("provider", row["prompt_fingerprint"]))
+# What vectorised validation vouches for, column by column; anything else is parse_event's to judge.
+# Printable ASCII without a tab or line break is clean text; without 13 digits in a row (separators
+# allowed) it holds no card number; without white space at either end it is its own `strip()`.
+_PRINTABLE: Final = r"^[\x20-\x7e\n]*$"  # the columns of a row, joined by line breaks
+_CARD_RUN: Final = r"[0-9](?:[ .\-]?[0-9]){12}"
+_TRIMMED: Final = r"^(?:[!-~](?:.*[!-~])?)?$"
+_INSTANT: Final = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+_INSTANT_CHARS: Final = 20
+_SOME_INSTANT: Final = pa.scalar("2000-01-01T00:00:00Z", pa.string())
+_MONTH_DAYS: Final = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")  # an undecodable byte, as the reader keeps it
+# _UNCLEAN for RE2, but the surrogates: a string holding one never becomes an Arrow string.
+_UNCLEAN_PROMPT: Final = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{7f}-\x{9f}\x{feff}]"
+_TOKENS: Final = r"^[0-9]{0,9}$|^1000000000$"  # 0 to 10^9, or empty
+_COUNT: Final = r"^(?:[1-9][0-9]{0,11})?$"  # 1 to 10^12 - 1, or empty: never a 13-digit run
+_FIELDS: Final = ("account_id", "ts", "prompt_fingerprint", "model", "category", "input_tokens", "output_tokens",
+                  "ip", "count")  # parse_event's, but the prompt
+# Arrow scalars made once: converting a Python value in every call costs pyarrow a failed import of
+# dateutil each time (when it is not installed), 40 µs or more.
+_DIGIT_ZERO: Final = pa.scalar("0", pa.string())
+_DIGIT_ONE: Final = pa.scalar("1", pa.string())
+_LINE_BREAK: Final = pa.scalar("\n", pa.string())
+_NO_TEXT: Final = pa.scalar(None, pa.string())
+_NO_INDEX: Final = pa.scalar(-1, pa.int32())
+
+
+def _matches(values: pa.Array, pattern: str) -> npt.NDArray[np.bool_]:
+    return np.asarray(pc.match_substring_regex(values, pattern).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _lengths(values: pa.Array) -> npt.NDArray[np.int64]:
+    return np.asarray(pc.binary_length(values).to_numpy(), dtype=np.int64)
+
+
+def _instants(values: pa.Array, shaped: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
+    """Which `YYYY-MM-DDTHH:MM:SSZ` values (`shaped`: those of that shape) are real instants, and their
+    epoch seconds: the proleptic Gregorian calendar, as datetime has it (days from civil, H. Hinnant)."""
+    fixed = pc.if_else(pa.array(shaped), values, _SOME_INSTANT)
+    offsets = np.frombuffer(fixed.buffers()[1], dtype=np.int32)[fixed.offset : fixed.offset + len(fixed) + 1]
+    text = np.frombuffer(fixed.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(-1, _INSTANT_CHARS)
+    digits = text.astype(np.int64) - ord("0")
+
+    def number(first: int, last: int) -> npt.NDArray[np.int64]:
+        return digits[:, first:last] @ (10 ** np.arange(last - first - 1, -1, -1, dtype=np.int64))
+
+    year, month, day = number(0, 4), number(5, 7), number(8, 10)
+    hour, minute, second = number(11, 13), number(14, 16), number(17, 19)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = _MONTH_DAYS[np.clip(month, 1, 12) - 1] + ((month == 2) & leap)
+    valid = shaped & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days) & (hour <= 23) & (
+        minute <= 59) & (second <= 59)
+    shifted = year - (month <= 2)
+    era = shifted // 400
+    of_era = shifted - era * 400
+    of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    days = era * 146_097 + of_era * 365 + of_era // 4 - of_era // 100 + of_year - 719_468
+    return valid, np.where(valid, days * _DAY + hour * 3600 + minute * 60 + second, 0)
+
+
+def _vouched(header: list[str], rows: list[list[str]]) -> tuple[npt.NDArray[np.bool_], pa.Table | None]:
+    """Which rows `parse_event` would accept, proven column by column, and the parsed requests of all
+    rows (those of other rows meaningless); None if the header itself needs a closer look."""
+    count = len(rows)
+    position = {name: number for number, name in enumerate(header)}  # the last of equal names, as a dict has it
+    header_text = "\n".join(position)
+    if _UNCLEAN.search(header_text) or contains_card_number(header_text):
+        return np.zeros(count, dtype=bool), None
+    fast = np.ones(count, dtype=bool)
+    missing = pa.array([""] * count, pa.string())
+
+    def arrow(values: list[str]) -> pa.Array:
+        nonlocal fast
+        try:
+            return pa.array(values, pa.string())
+        except UnicodeEncodeError:  # undecodable bytes, kept as surrogates: those rows are not clean
+            clean = np.fromiter((_SURROGATE.search(v) is None for v in values), bool, count)
+            fast &= clean
+            return pa.array([v if ok else "" for v, ok in zip(values, clean, strict=True)], pa.string())
+
+    columns = {name: arrow([row[at] for row in rows]) for name, at in position.items() if name != "prompt"}
+    if columns:
+        joined = pc.binary_join_element_wise(*columns.values(), _LINE_BREAK)
+        fast &= _matches(joined, _PRINTABLE) & ~_matches(joined, _CARD_RUN)
+    lengths = {name: _lengths(values) for name, values in columns.items()}
+    for name, values in lengths.items():
+        fast &= values <= _FIELD_LENGTHS.get(name, _TEXT_LENGTH)
+    column = {name: columns.get(name, missing) for name in _FIELDS}
+    empty = {name: lengths[name] == 0 if name in lengths else np.ones(count, dtype=bool) for name in column}
+    for name in ("account_id", "prompt_fingerprint", "model", "category", "ip"):
+        fast &= _matches(column[name], _TRIMMED)
+    fast &= ~empty["account_id"]
+    real, seconds = _instants(column["ts"], _matches(column["ts"], _INSTANT))
+    fast &= real
+    for name in ("input_tokens", "output_tokens"):
+        fast &= _matches(column[name], _TOKENS)
+    fast &= _matches(column["count"], _COUNT)
+
+    prompts = [row[position["prompt"]] for row in rows] if "prompt" in position else [""] * count
+    prompt = arrow(prompts)
+    fast &= ~_matches(prompt, _UNCLEAN_PROMPT)
+    fast &= np.asarray(pc.utf8_length(prompt).to_numpy(), dtype=np.int64) <= MAX_PROMPT_CHARS
+    written = pa.array(np.fromiter(map(bool, map(str.strip, prompts)), bool, count))  # parse_event's strip()
+    addresses = pc.dictionary_encode(column["ip"])
+    normalised: list[str | None] = []
+    for address in addresses.dictionary.to_pylist():
+        try:
+            normalised.append(_event_ip(address) if address else None)  # parse_event's own, cached
+        except RowError:
+            normalised.append(None)
+    ip = pa.array(normalised, pa.string()).take(addresses.indices)
+    fast &= empty["ip"] | np.asarray(pc.is_valid(ip))
+    valid = pa.array(fast)
+
+    def text(name: str) -> pa.Array:
+        return pc.if_else(pa.array(empty[name]), _NO_TEXT, column[name])
+
+    def whole(name: str, default: pa.Scalar) -> npt.NDArray[np.int64]:
+        digits = pc.if_else(pa.array(empty[name]), default, pc.if_else(valid, column[name], _DIGIT_ZERO))
+        return np.asarray(pc.cast(digits, pa.int64()).to_numpy(), dtype=np.int64)
+
+    parsed = pa.Table.from_arrays([
+        column["account_id"], pa.array(seconds), pa.array(seconds * 1_000_000),
+        pc.if_else(written, prompt, _NO_TEXT), text("prompt_fingerprint"), text("model"),
+        pc.ascii_lower(text("category")), pa.array(whole("input_tokens", _DIGIT_ZERO)),
+        pa.array(whole("output_tokens", _DIGIT_ZERO)), ip, pa.array(whole("count", _DIGIT_ONE)),
+    ], schema=REQUESTS)
+    return fast, parsed
+
+
+def parse_event_records(
+    header: list[str], lines: list[int], rows: list[list[str]], others: Iterable[NumberedRow]
+) -> tuple[pa.Table, list[tuple[int, RowError]]]:
+    """A block of events.csv records (each of `rows` of the header's width, starting on its line in
+    `lines`; `others`, the rows the reader could not make so) as requests, and the rejects (line and
+    error) in line order: the rows and rejects `parse_event` gives, record by record."""
+    fast, parsed = _vouched(header, rows)
+    rejects: list[tuple[int, RowError]] = []
+    for other in others:
+        try:
+            parse_event(other.fields)
+        except RowError as error:
+            rejects.append((other.line, error))
+    slow_rows: list[dict[str, Any]] = []
+    slow_at: list[int] = []
+    for at in np.flatnonzero(~fast).tolist():
+        try:
+            slow_rows.append(parse_event(dict(zip(header, rows[at], strict=True))))
+            slow_at.append(at)
+        except RowError as error:
+            rejects.append((lines[at], error))
+    table = parsed.filter(pa.array(fast)) if parsed is not None else REQUESTS.empty_table()
+    if slow_rows:
+        positions = np.concatenate([np.flatnonzero(fast), np.asarray(slow_at, dtype=np.int64)])
+        table = pa.concat_tables([table, requests_table(slow_rows)]).take(pa.array(np.argsort(positions)))
+    rejects.sort(key=lambda reject: reject[0])
+    return table, rejects
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while millions of small lists are made and no cycle: each
+    young collection scanned the long-lived ones again (three times the time of aggregating)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def assign_templates(index: TemplateIndex, requests: pa.Table) -> tuple[pa.Array, pa.Array]:
+    """Each request's template family (null without prompt or fingerprint) and its prompt's content
+    digest (null without prompt), templates assigned in the order prompts first occur."""
+    prompt = requests.column("prompt").combine_chunks()
+    prompts = pc.dictionary_encode(prompt)
+    texts = prompts.dictionary.to_pylist()
+    digests = [content_digest(text) for text in texts]
+    with _collector_paused():
+        assigned = index.assign_texts(texts, digests)
+    families = pa.array(assigned, pa.string()).take(prompts.indices)
+    text_digests = pa.array(np.array(digests, dtype=np.int64)).take(prompts.indices)
+    provider = pc.if_else(pc.is_null(prompt), requests.column("prompt_fingerprint").combine_chunks(), _NO_TEXT)
+    provided = pc.dictionary_encode(provider)
+    from_provider = pa.array([index.assign_provider(v) for v in provided.dictionary.to_pylist()],
+                             pa.string()).take(provided.indices)
+    return pc.coalesce(families, from_provider), text_digests
+
+
+def request_digests(requests: pa.Table) -> npt.NDArray[np.int64]:
+    """Each spooled request's digest (see the module docstring; the text of `repr` of the tuple)."""
+    columns = [requests.column(name).to_pylist() for name in (
+        "account_id", "micros", "text_digest", "family", "model", "input_tokens", "output_tokens", "category", "ip",
+        "count")]
+    result = np.empty(requests.num_rows, dtype=np.int64)
+    blake2b = hashlib.blake2b
+    for at, (account, micros, text, family, model, tokens_in, tokens_out, category, ip, count) in enumerate(
+            zip(*columns, strict=True)):
+        if text is not None:
+            content = f"('text', {text})"
+        elif family is not None:
+            content = f"('provider', {family[2:]!r})"
         else:
-            contents.append(None)
-    from_text = iter(index.assign_texts(texts, text_digests))
-    families: list[str | None] = []
-    for content in contents:
-        if content is None:
-            families.append(None)
-        elif content[0] == "text":
-            families.append(next(from_text))
-        else:
-            families.append(index.assign_provider(str(content[1])))
-    return families, [event_digest(row, content) for row, content in zip(rows, contents, strict=True)]
+            content = "None"
+        data = (f"({account!r}, {micros / 1_000_000!r}, {content}, {model!r}, {tokens_in!r}, {tokens_out!r}, "
+                f"{category!r}, {ip!r}, {count!r})").encode()
+        result[at] = int.from_bytes(blake2b(data, digest_size=8).digest(), "big", signed=True)
+    return result
 
 
 class Senders:
@@ -114,12 +349,14 @@ class Senders:
         self._cap = cap
         self._accounts: dict[str, set[str]] = defaultdict(set)
 
-    def add(self, families: Iterable[str | None], accounts: Iterable[str]) -> None:
-        for family, account in zip(families, accounts, strict=True):
-            if family is not None:
-                seen = self._accounts[family]
-                if len(seen) < self._cap:
-                    seen.add(account)
+    def add(self, families: pa.Array, accounts: pa.Array) -> None:
+        sent = pa.Table.from_arrays([families, accounts], names=["family", "account"]).filter(pc.is_valid(families))
+        distinct = sent.group_by(["family", "account"]).aggregate([])
+        for family, account in zip(distinct.column("family").to_pylist(), distinct.column("account").to_pylist(),
+                                   strict=True):
+            seen = self._accounts[family]
+            if len(seen) < self._cap:
+                seen.add(account)
 
     def count(self, family: str) -> int:
         return len(self._accounts.get(family, ()))
@@ -137,149 +374,277 @@ def kept_template(index: TemplateIndex, senders: Senders, family: str | None) ->
     return UNSHARED
 
 
-# One request as aggregation needs it: digest, epoch second, count, input and output tokens, model, category.
-Request = tuple[int, int, int, int, int, str | None, str | None]
+def _ranked(values: pa.ChunkedArray) -> tuple[list[Any], npt.NDArray[np.int64]]:
+    """The distinct values in ascending order (as Python sorts str), and each row's rank among them
+    (-1 for null)."""
+    encoded = pc.dictionary_encode(values.combine_chunks())
+    order = np.asarray(pc.sort_indices(encoded.dictionary).to_numpy(), dtype=np.int64)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    indices = np.asarray(encoded.indices.fill_null(_NO_INDEX).to_numpy(), dtype=np.int64)
+    ranks = np.where(indices >= 0, rank[np.maximum(indices, 0)], -1) if len(order) else np.full(len(indices), -1)
+    return encoded.dictionary.take(pa.array(order)).to_pylist(), ranks
+
+
+def _starts(*keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Where each run of equal keys starts, in rows sorted by them."""
+    change = np.zeros(len(keys[0]), dtype=bool)
+    change[:1] = True
+    for key in keys:
+        change[1:] |= key[1:] != key[:-1]
+    return np.flatnonzero(change)
+
+
+_EXACT_BELOW: Final = 2.0**62  # a float sum or product below it is far from int64 overflow
+
+
+def _saturated_sums(values: npt.NDArray[np.int64], starts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Sums of runs of values in [0, MAX_COUNT], saturated at MAX_COUNT: Python's `min(sum, MAX_COUNT)`.
+    Where a float sum shows the int64 sum may have wrapped, the true sum is far above MAX_COUNT."""
+    exact = np.add.reduceat(values, starts)
+    rough = np.add.reduceat(values.astype(np.float64), starts)
+    return np.where(rough >= _EXACT_BELOW, MAX_COUNT, np.minimum(exact, MAX_COUNT))
+
+
+def _saturated_products(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    rough = a.astype(np.float64) * b.astype(np.float64)
+    return np.where(rough >= _EXACT_BELOW, MAX_COUNT, np.minimum(a * b, MAX_COUNT))
 
 
 @dataclass(frozen=True)
-class SentBatch:
-    """A batch of requests by (account, template): what `graph.store.usage.write_sent` takes."""
+class _Tally:
+    """Per pair, its distinct values of one column in ascending order, with their requests and the
+    first second each was sent: flat lists, pair p's entries from offsets[p] to offsets[p + 1]."""
 
-    pairs: list[dict[str, Any]]
-    requests: dict[int, list[Request]]  # pair key -> its requests
-
-
-def sent_batch(
-    index: TemplateIndex, rows: Sequence[dict[str, Any]], templates: Sequence[str], digests: Sequence[int]
-) -> SentBatch:
-    """Group spooled requests (each with its kept template and digest) by account and template."""
-    keys: dict[tuple[str, str], int] = {}
-    pairs: list[dict[str, Any]] = []
-    requests: dict[int, list[Request]] = {}
-    for row, template, digest in zip(rows, templates, digests, strict=True):
-        pair = (row["account_id"], template)
-        key = keys.get(pair)
-        if key is None:
-            key = keys[pair] = len(pairs)
-            signature = None if template == UNSHARED else index.family(template).signature
-            pairs.append({
-                "key": key, "account_id": pair[0], "fingerprint": template,
-                "source": "unshared" if template == UNSHARED else ("provider" if signature is None else "text"),
-                "signature": None if signature is None else [int(v) for v in signature],
-            })
-            requests[key] = []
-        requests[key].append((digest, row["second"], row["count"], row["input_tokens"],
-                              row["output_tokens"], row["model"], row["category"]))
-    # Sorted by account then template: fewer lock waits between concurrent writers.
-    pairs.sort(key=lambda p: (p["account_id"], p["fingerprint"]))
-    return SentBatch(pairs, requests)
+    offsets: list[int]
+    names: list[str]
+    counts: list[int]
+    first: list[int]
 
 
-def _tallies(names: Sequence[str] | None, counts: Sequence[int] | None) -> dict[str, int]:
-    return dict(zip(names or (), counts or (), strict=True))
+def _tally(pairs: int, pair: npt.NDArray[np.int64], rank: npt.NDArray[np.int64], names: list[str],
+           count: npt.NDArray[np.int64], second: npt.NDArray[np.int64]) -> _Tally:
+    present = rank >= 0
+    pair, rank, count, second = pair[present], rank[present], count[present], second[present]
+    order = np.lexsort((rank, pair))
+    pair, rank, count, second = pair[order], rank[order], count[order], second[order]
+    starts = _starts(pair, rank)
+    offsets = np.zeros(pairs + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pair[starts], minlength=pairs), out=offsets[1:])
+    return _Tally(offsets.tolist(), [names[r] for r in rank[starts].tolist()],
+                  _saturated_sums(count, starts).tolist() if len(starts) else [],
+                  np.minimum.reduceat(second, starts).tolist() if len(starts) else [])
 
 
-def _saturated(value: int) -> int:
-    # Sums are kept below 2^53: past that they lose precision in JSON, JavaScript and Bloom anyway,
-    # and a few hostile rows (count 2^53, a billion tokens) must not overflow Neo4j's 64-bit integers.
-    return min(value, MAX_COUNT)
+class BucketUsage:
+    """One bucket of spooled requests by (account, template), sorted by account then template, on its
+    way to Neo4j (graph.store.usage.write_sent) in parts of whole accounts. Which requests are new is
+    decided against each account's ledger inside the writing transaction; each part is aggregated
+    beforehand as if all were new, which they are in a first load."""
+
+    def __init__(self, index: TemplateIndex, senders: Senders, requests: pa.Table, pairs_per_part: int) -> None:
+        families, family = _ranked(requests.column("family"))
+        kept = [kept_template(index, senders, name) for name in families]
+        self._templates = sorted({*kept, UNSHARED})
+        position = {name: at for at, name in enumerate(self._templates)}
+        # A request without a family (rank -1) takes the last entry: UNSHARED.
+        template = np.asarray([*(position[k] for k in kept), position[UNSHARED]], dtype=np.int64)[family]
+        self._accounts, account = _ranked(requests.column("account_id"))
+        self._account_rank = {name: at for at, name in enumerate(self._accounts)}
+        self._models, model = _ranked(requests.column("model"))
+        self._categories, category = _ranked(requests.column("category"))
+        self._sources: dict[str, tuple[str, list[int] | None]] = {}
+        for name in self._templates:
+            signature = None if name == UNSHARED else index.family(name).signature
+            source = "unshared" if name == UNSHARED else ("provider" if signature is None else "text")
+            self._sources[name] = (source, None if signature is None else signature.tolist())
+        digest = request_digests(requests)
+        order = np.lexsort((np.arange(len(account)), template, account))
+        # The same request twice in the bucket counts once: its first occurrence in this order.
+        by_digest = np.lexsort((np.arange(len(order)), digest[order], account[order]))
+        repeat = np.zeros(len(order), dtype=bool)
+        repeat[by_digest[1:]] = (account[order][by_digest[1:]] == account[order][by_digest[:-1]]) & (
+            digest[order][by_digest[1:]] == digest[order][by_digest[:-1]])
+        order = order[~repeat]
+        self.rows = requests.num_rows
+        self._columns = {
+            "account": account[order], "template": template[order], "digest": digest[order],
+            "model": model[order], "category": category[order],
+            **{name: np.asarray(requests.column(name).to_numpy(), dtype=np.int64)[order]
+               for name in ("second", "count", "input_tokens", "output_tokens")},
+        }
+        # Parts end where an account does, after at least pairs_per_part pairs.
+        pair_starts = _starts(self._columns["account"], self._columns["template"])
+        pair_accounts = self._columns["account"][pair_starts]
+        self._parts: list[tuple[int, int]] = []
+        low = 0
+        while low < len(pair_starts):
+            high = min(low + pairs_per_part, len(pair_starts))
+            while high < len(pair_starts) and pair_accounts[high] == pair_accounts[high - 1]:
+                high += 1
+            end = int(pair_starts[high]) if high < len(pair_starts) else len(order)
+            self._parts.append((int(pair_starts[low]), end))
+            low = high
+
+    def parts(self) -> list[PendingPart]:
+        return [PendingPart(self, low, high) for low, high in self._parts]
+
+    def kept_templates(self) -> set[str]:
+        """The templates this bucket writes (stored once it is written)."""
+        return {self._templates[t] for t in np.unique(self._columns["template"]).tolist()} - {UNSHARED}
+
+    def _accounts_of(self, low: int, high: int) -> list[str]:
+        return [self._accounts[a] for a in np.unique(self._columns["account"][low:high]).tolist()]
+
+    def _plan(self, low: int, high: int, known: Mapping[str, Sequence[int]]) -> SentPlan | None:
+        """The writes of rows [low, high) but those whose digest is in their account's `known` ledger."""
+        column = {name: values[low:high] for name, values in self._columns.items()}
+        if known:
+            ledgers = {self._account_rank[a]: set(ledger) for a, ledger in known.items() if a in self._account_rank}
+            nothing: set[int] = set()
+            seen = np.fromiter((d in ledgers.get(a, nothing) for a, d in zip(
+                column["account"].tolist(), column["digest"].tolist(), strict=True)), bool, high - low)
+            column = {name: values[~seen] for name, values in column.items()}
+        if not len(column["account"]):
+            return None
+        with _collector_paused():
+            return self._aggregate(column, known)
+
+    def _aggregate(self, column: dict[str, npt.NDArray[np.int64]], known: Mapping[str, Sequence[int]]) -> SentPlan:
+        account, template, count, second = column["account"], column["template"], column["count"], column["second"]
+        starts = _starts(account, template)
+        pairs = len(starts)
+        pair = np.zeros(len(account), dtype=np.int64)
+        pair[starts[1:]] = 1
+        pair = np.cumsum(pair)
+        counts = _saturated_sums(count, starts)
+        tokens_in = _saturated_sums(_saturated_products(column["input_tokens"], count), starts)
+        tokens_out = _saturated_sums(_saturated_products(column["output_tokens"], count), starts)
+        first, last = np.minimum.reduceat(second, starts), np.maximum.reduceat(second, starts)
+        minute = second // 60
+        order = np.lexsort((minute, pair))
+        distinct = _starts(pair[order], minute[order])
+        minutes = minute[order][distinct].tolist()
+        minute_at = np.zeros(pairs + 1, dtype=np.int64)
+        np.cumsum(np.bincount(pair[order][distinct], minlength=pairs), out=minute_at[1:])
+        minute_offsets = minute_at.tolist()
+        hour_keys = pair * 24 + (second % _DAY) // 3600
+        order = np.argsort(hour_keys, kind="stable")
+        hour_starts = _starts(hour_keys[order])
+        hours = np.zeros(pairs * 24, dtype=np.int64)
+        hours[hour_keys[order][hour_starts]] = _saturated_sums(count[order], hour_starts)
+        models = _tally(pairs, pair, column["model"], self._models, count, second)
+        categories = _tally(pairs, pair, column["category"], self._categories, count, second)
+
+        pair_accounts = [self._accounts[a] for a in account[starts].tolist()]
+        pair_templates = [self._templates[t] for t in template[starts].tolist()]
+        pair_counts = counts.tolist()
+        # Column by column, then zipped: a Python loop over pairs costs four times as much.
+        rows: list[Sequence[Any]] = list(zip(
+            pair_accounts, pair_templates, pair_counts, tokens_in.tolist(), tokens_out.tolist(),
+            _runs(minutes, minute_offsets), hours.reshape(pairs, 24).tolist(),
+            _runs(models.names, models.offsets), _runs(models.counts, models.offsets),
+            _runs(models.first, models.offsets), _runs(categories.names, categories.offsets),
+            _runs(categories.counts, categories.offsets), first.tolist(), last.tolist(), strict=True))
+        totals: dict[str, int] = defaultdict(int)
+        for fingerprint, requests in zip(pair_templates, pair_counts, strict=True):
+            totals[fingerprint] += requests
+        account_starts = _starts(account)
+        digests = column["digest"].tolist()
+        bounds = [*account_starts.tolist(), len(digests)]
+        ledgers = []
+        for a, low, high in zip(account[account_starts].tolist(), bounds[:-1], bounds[1:], strict=True):
+            name = self._accounts[a]
+            ledgers.append([name, [*known.get(name, ()), *digests[low:high]]])
+        return SentPlan(
+            rows=rows,
+            ledgers=ledgers,
+            templates=[[name, *self._sources[name]] for name in sorted(totals)],
+            totals=[[name, totals[name]] for name in sorted(totals)],
+            events=len(account),
+            to_read=[[row[0], row[1], at] for at, row in enumerate(rows) if row[0] in known] if known else [],
+        )
 
 
-def merge_sent(requests: Sequence[Request], stored: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
-    """A SENT relationship's properties after `requests` (new ones, each once; first and last seen in
-    epoch seconds, as `stored` has them too), and the requests they count (their `count`s)."""
-    seconds = np.fromiter((r[1] for r in requests), np.int64, len(requests))
-    counts = [r[2] for r in requests]
+def _runs(values: list[Any], offsets: list[int]) -> list[list[Any]]:
+    """`values` cut at `offsets` (one more than there are runs)."""
+    return [values[low:high] for low, high in itertools.pairwise(offsets)]
+
+
+def _merge_stored(row: list[Any], stored: Mapping[str, Any]) -> None:
+    """A SENT row of a plan (graph.store.usage.SentPlan, its new requests only) after the properties
+    its relationship already has (first and last seen in epoch seconds): as if counted together."""
+    row[2] = min(int(stored.get("count") or 0) + row[2], MAX_COUNT)
+    row[3] = min(int(stored.get("input_tokens") or 0) + row[3], MAX_COUNT)
+    row[4] = min(int(stored.get("output_tokens") or 0) + row[4], MAX_COUNT)
+    row[5] = np.union1d(np.asarray(stored.get("minutes") or [], dtype=np.int64),
+                        np.asarray(row[5], dtype=np.int64)).tolist()
     hours = [int(h) for h in (stored.get("hours") or [0] * 24)]
-    for second, count in zip(seconds.tolist(), counts, strict=True):
-        hours[(second % _DAY) // 3600] += count
-    minutes = np.union1d(np.asarray(stored.get("minutes") or [], dtype=np.int64), seconds // 60)
-    models = _tallies(stored.get("models"), stored.get("model_counts"))
+    row[6] = [min(h + new, MAX_COUNT) for h, new in zip(hours, row[6], strict=True)]
+    models = dict(zip(stored.get("models") or (), stored.get("model_counts") or (), strict=True))
     model_first = dict(zip(stored.get("models") or (), stored.get("model_first_seen") or (), strict=True))
-    categories = _tallies(stored.get("categories"), stored.get("category_counts"))
-    for _, second, count, _, _, model, category in requests:
-        if model is not None:
-            models[model] = models.get(model, 0) + count
-            model_first[model] = min(model_first.get(model, second), second)
-        if category is not None:
-            categories[category] = categories.get(category, 0) + count
-    first, last = int(seconds.min()), int(seconds.max())
+    for model, count, first in zip(row[7], row[8], row[9], strict=True):
+        models[model] = int(models.get(model, 0)) + count
+        model_first[model] = min(int(model_first.get(model, first)), first)
+    row[7] = sorted(models)
+    row[8] = [min(int(models[m]), MAX_COUNT) for m in row[7]]
+    row[9] = [int(model_first[m]) for m in row[7]]
+    categories = dict(zip(stored.get("categories") or (), stored.get("category_counts") or (), strict=True))
+    for category, count in zip(row[10], row[11], strict=True):
+        categories[category] = int(categories.get(category, 0)) + count
+    row[10] = sorted(categories)
+    row[11] = [min(int(categories[c]), MAX_COUNT) for c in row[10]]
     stored_first, stored_last = stored.get("first_seen"), stored.get("last_seen")
-    requested = sum(counts)
-    model_names = sorted(models)
-    category_names = sorted(categories)
-    properties = {
-        "events": len(requests),
-        "count": _saturated(int(stored.get("count") or 0) + requested),
-        "input_tokens": _saturated(int(stored.get("input_tokens") or 0) + sum(r[3] * r[2] for r in requests)),
-        "output_tokens": _saturated(int(stored.get("output_tokens") or 0) + sum(r[4] * r[2] for r in requests)),
-        "first_seen": first if stored_first is None else min(first, int(stored_first)),
-        "last_seen": last if stored_last is None else max(last, int(stored_last)),
-        "minutes": minutes.tolist(),
-        "hours": [_saturated(h) for h in hours],
-        "models": model_names,
-        "model_counts": [_saturated(models[m]) for m in model_names],
-        "model_first_seen": [model_first[m] for m in model_names],
-        "categories": category_names,
-        "category_counts": [_saturated(categories[c]) for c in category_names],
-    }
-    return properties, _saturated(requested)
+    row[12] = row[12] if stored_first is None else min(row[12], int(stored_first))
+    row[13] = row[13] if stored_last is None else max(row[13], int(stored_last))
 
 
-class PendingRequests:
-    """One batch of requests by (account, template) on its way to Neo4j (graph.store.usage.write_sent):
-    which are new is decided against each account's ledger, inside the writing transaction."""
+class PendingPart:
+    """Whole accounts' requests of a bucket, what graph.store.usage.write_sent writes in one
+    transaction (graph.store.usage.PendingUsage)."""
 
-    def __init__(self, batch: SentBatch) -> None:
-        self._batch = batch
-        self._fresh: dict[int, list[Request]] = {}
-        self._ledgers: dict[str, list[int]] = {}
+    def __init__(self, bucket: BucketUsage, low: int, high: int) -> None:
+        self._bucket, self._low, self._high = bucket, low, high
+        self._accounts = bucket._accounts_of(low, high)
+        self._fresh = bucket._plan(low, high, {})
 
     def accounts(self) -> list[str]:
-        return sorted({pair["account_id"] for pair in self._batch.pairs})
+        return self._accounts
 
-    def fresh_pairs(self, ledgers: dict[str, list[int] | None]) -> list[dict[str, Any]]:
-        self._fresh, self._ledgers = {}, {}
-        known = {account: set(ledger or ()) for account, ledger in ledgers.items()}
-        fresh_pairs = []
-        for pair in self._batch.pairs:
-            account = pair["account_id"]
-            seen = known.setdefault(account, set())
-            fresh = []
-            for request in self._batch.requests[pair["key"]]:
-                if request[0] not in seen:
-                    seen.add(request[0])
-                    fresh.append(request)
-            if fresh:
-                self._fresh[pair["key"]] = fresh
-                ledger = self._ledgers.setdefault(account, list(ledgers.get(account) or ()))
-                ledger.extend(r[0] for r in fresh)
-                fresh_pairs.append(pair)
-        return fresh_pairs
+    def plan(self, ledgers: Mapping[str, Sequence[int] | None]) -> SentPlan | None:
+        known = {account: ledger for account, ledger in ledgers.items() if ledger}
+        if not known:
+            return self._fresh
+        return self._bucket._plan(self._low, self._high, known)
 
-    def merged(self, key: int, stored: dict[str, Any]) -> tuple[dict[str, Any], int]:
-        return merge_sent(self._fresh[key], stored)
+    def merge(self, row: list[Any], stored: Mapping[str, Any]) -> None:
+        _merge_stored(row, stored)
 
-    def ledger(self, account_id: str) -> list[int]:
-        return self._ledgers[account_id]
+
+def model_releases(requests: pa.Table) -> dict[str, int]:
+    """The first second each model was seen in these requests."""
+    seen = requests.select(["model", "second"]).filter(pc.is_valid(requests.column("model")))
+    first = seen.group_by("model").aggregate([("second", "min")])
+    return dict(zip(first.column("model").to_pylist(), first.column("second_min").to_pylist(), strict=True))
 
 
 def _moment(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def ip_observations(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def ip_observations(requests: pa.Table) -> list[dict[str, Any]]:
     """The `ip` observations the requests make, one per account, address and UTC day, as link rows
     with their digests (the day's bounds as first and last seen)."""
-    days: set[tuple[str, str, int]] = set()
-    for row in rows:
-        if row["ip"] is not None:
-            days.add((row["account_id"], row["ip"], row["second"] // _DAY))
+    sent = requests.select(["account_id", "ip", "second"]).filter(pc.is_valid(requests.column("ip")))
+    days = np.asarray(sent.column("second").to_numpy(), dtype=np.int64) // _DAY
+    keys = ["account_id", "ip", "day"]
+    distinct = pa.Table.from_arrays([sent.column("account_id"), sent.column("ip"), pa.array(days)],
+                                    names=keys).group_by(keys).aggregate([])
     links = []
-    for account_id, address, day in sorted(days):
+    for account_id, address, day in sorted(zip(distinct.column("account_id").to_pylist(),
+                                               distinct.column("ip").to_pylist(),
+                                               distinct.column("day").to_pylist(), strict=True)):
         start = _moment(day * _DAY)
         links.append({"account_id": account_id, "kind": "ip", "value": address, "first_seen": start,
                       "last_seen": start + timedelta(seconds=_DAY - 1), "count": 1, "entity": {}})
     return distinct_links(links)
-
-

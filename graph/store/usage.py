@@ -8,13 +8,18 @@ A SENT relationship holds what co-action, activity and evidence need: `count` (r
 lists). The account's `request_digests` is the ledger that makes a request count once, whichever
 template it lands on in whichever load (graph/ingest/usage.py computes the digests).
 
-A batch is one transaction: its accounts are write-locked and their ledgers read, the SENT
-relationships of the pairs with new requests merged and read, combined with the batch in Python and
-written back with the ledgers, so two loads of the same requests cannot both count them.
+A batch is one transaction: its accounts are write-locked and their ledgers read; the batch's
+requests not in the ledgers are aggregated in Python (graph/ingest/usage.py); the SENT relationships
+that may exist already (of accounts with a ledger: SENT is only ever written with the ledger) are
+read and combined with them; then each relationship is merged and set in one statement, with the
+ledgers and the templates' totals, so two loads of the same requests cannot both count them. Rows
+travel as lists, not maps (measured: a quarter less packing in the driver, less work in Neo4j).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import neo4j
@@ -22,6 +27,7 @@ import neo4j
 __all__ = [
     "UNSHARED",
     "PendingUsage",
+    "SentPlan",
     "count_templates",
     "read_templates",
     "write_models",
@@ -41,38 +47,50 @@ UNWIND $accounts AS account_id
 MERGE (a:Account {account_id: account_id})
 SET a.ringtrace_lock = true
 REMOVE a.ringtrace_lock
-RETURN account_id, a.request_digests AS ledger
+RETURN account_id, a.request_digests AS ledger, elementId(a) AS id
 """
 
 _READ_SENT: Final = """
 UNWIND $pairs AS pair
-MATCH (a:Account {account_id: pair.account_id})
-MERGE (t:PromptTemplate {fingerprint: pair.fingerprint})
-  ON CREATE SET t.source = pair.source, t.signature = pair.signature, t.requests = 0, t.accounts = 0
-MERGE (a)-[r:SENT]->(t)
-RETURN pair.key AS key, elementId(r) AS id,
-       r {.*, first_seen: r.first_seen.epochSeconds, last_seen: r.last_seen.epochSeconds} AS sent
+MATCH (a:Account {account_id: pair[0]})-[r:SENT]->(:PromptTemplate {fingerprint: pair[1]})
+RETURN pair[2] AS at, r {.*, first_seen: r.first_seen.epochSeconds, last_seen: r.last_seen.epochSeconds} AS sent
 """
 
+_TEMPLATES: Final = """
+UNWIND $templates AS template
+MERGE (t:PromptTemplate {fingerprint: template[0]})
+  ON CREATE SET t.source = template[1], t.signature = template[2], t.requests = 0, t.accounts = 0
+RETURN template[0] AS fingerprint, elementId(t) AS id
+"""
+
+# Row: account, template (their nodes' element ids, found by the statements before in this
+# transaction: about a tenth less of Neo4j's CPU than two index seeks per row), count, input and output
+# tokens, minutes, hours, models, model counts, model first seen, categories, category counts, first
+# and last seen (epoch seconds).
 _WRITE: Final = """
 UNWIND $rows AS row
-MATCH ()-[r:SENT]->() WHERE elementId(r) = row.id
-SET r += row.properties,
-    r.first_seen = datetime({epochSeconds: row.first_seen}),
-    r.last_seen = datetime({epochSeconds: row.last_seen})
+MATCH (a) WHERE elementId(a) = row[0]
+MATCH (t) WHERE elementId(t) = row[1]
+MERGE (a)-[r:SENT]->(t)
+SET r.count = row[2], r.input_tokens = row[3], r.output_tokens = row[4], r.minutes = row[5], r.hours = row[6],
+    r.models = row[7], r.model_counts = row[8], r.model_first_seen = row[9], r.categories = row[10],
+    r.category_counts = row[11], r.first_seen = datetime({epochSeconds: row[12]}),
+    r.last_seen = datetime({epochSeconds: row[13]})
 """
 
 _LEDGERS: Final = """
 UNWIND $rows AS row
-MATCH (a:Account {account_id: row.account_id})
-SET a.request_digests = row.ledger
+MATCH (a) WHERE elementId(a) = row[0]
+SET a.request_digests = row[1]
 """
 
+# Only accounts send (SENT is written here alone), so the degree is the number of accounts: read
+# from the node's relationship counts, not by walking a popular template's every sender.
 _TEMPLATE_TOTALS: Final = """
 UNWIND $templates AS template
-MATCH (t:PromptTemplate {fingerprint: template.fingerprint})
-SET t.requests = t.requests + template.requests,
-    t.accounts = COUNT { (t)<-[:SENT]-(:Account) }
+MATCH (t) WHERE elementId(t) = template[0]
+SET t.requests = t.requests + template[1],
+    t.accounts = COUNT { (t)<-[:SENT]-() }
 """
 
 _READ_TEMPLATES: Final = """
@@ -109,21 +127,30 @@ def read_templates(driver: neo4j.Driver, database: str) -> list[tuple[str, list[
     return [(str(r["fingerprint"]), r["signature"]) for r in records]
 
 
+@dataclass
+class SentPlan:
+    """The writes of one batch of usage, parameters as the statements take them."""
+
+    rows: list[Sequence[Any]]  # per (account, template): _WRITE's row, new requests only until merged
+    ledgers: list[list[Any]]  # [account, its ledger with the new requests]
+    templates: list[list[Any]]  # [fingerprint, source, signature]: merged before the rows
+    totals: list[list[Any]]  # [fingerprint, new requests]
+    events: int  # the new requests (rows of the usage log)
+    to_read: list[list[Any]]  # [account, template, row index]: relationships that may exist
+
+
 class PendingUsage(Protocol):
-    """A batch of requests by (account, template), as graph.ingest.usage.PendingRequests holds them."""
+    """A batch of requests by (account, template), as graph.ingest.usage.PendingPart holds them."""
 
     def accounts(self) -> list[str]: ...
 
-    def fresh_pairs(self, ledgers: dict[str, list[int] | None]) -> list[dict[str, Any]]:
-        """The pairs with requests not in their account's ledger (the ledgers as stored)."""
+    def plan(self, ledgers: Mapping[str, Sequence[int] | None]) -> SentPlan | None:
+        """The writes of the requests not in their account's ledger (the ledgers as stored); None if
+        there are none."""
         ...
 
-    def merged(self, key: int, stored: dict[str, Any]) -> tuple[dict[str, Any], int]:
-        """A fresh pair's SENT properties after its new requests, and the requests they count."""
-        ...
-
-    def ledger(self, account_id: str) -> list[int]:
-        """The account's ledger with this batch's new requests."""
+    def merge(self, row: list[Any], stored: Mapping[str, Any]) -> None:
+        """A plan's row after the properties its relationship already has."""
         ...
 
 
@@ -131,30 +158,23 @@ def write_sent(driver: neo4j.Driver, database: str, usage: PendingUsage) -> int:
     """Write one batch of usage in one transaction; the number of its requests (events) new to the graph."""
 
     def work(tx: neo4j.ManagedTransaction) -> int:
-        accounts = usage.accounts()
-        ledgers = {str(r["account_id"]): r["ledger"] for r in tx.run(_LOCK_ACCOUNTS, accounts=accounts)}
-        pairs = usage.fresh_pairs(ledgers)
-        if not pairs:
+        locked = list(tx.run(_LOCK_ACCOUNTS, accounts=usage.accounts()))
+        plan = usage.plan({str(r["account_id"]): r["ledger"] for r in locked})
+        if plan is None:
             return 0
-        rows: list[dict[str, Any]] = []
-        added: dict[str, int] = {}
-        fingerprint_of = {pair["key"]: pair["fingerprint"] for pair in pairs}
-        events = 0
-        for record in list(tx.run(_READ_SENT, pairs=pairs)):
-            properties, requests = usage.merged(record["key"], dict(record["sent"]))
-            events += properties.pop("events")
-            first_seen, last_seen = properties.pop("first_seen"), properties.pop("last_seen")
-            rows.append({"id": record["id"], "properties": properties, "first_seen": first_seen,
-                         "last_seen": last_seen})
-            fingerprint = fingerprint_of[record["key"]]
-            added[fingerprint] = added.get(fingerprint, 0) + requests
+        accounts = {str(r["account_id"]): r["id"] for r in locked}
+        templates = {str(r["fingerprint"]): r["id"] for r in tx.run(_TEMPLATES, templates=plan.templates)}
+        merged: dict[int, list[Any]] = {}
+        if plan.to_read:
+            for record in tx.run(_READ_SENT, pairs=plan.to_read):
+                row = merged[record["at"]] = list(plan.rows[record["at"]])  # the plan stays as it was, for a retry
+                usage.merge(row, record["sent"])
+        rows = [(accounts[row[0]], templates[row[1]], *row[2:])
+                for row in (merged.get(at, row) for at, row in enumerate(plan.rows))]
         tx.run(_WRITE, rows=rows).consume()
-        touched = sorted({pair["account_id"] for pair in pairs})
-        tx.run(_LEDGERS, rows=[{"account_id": a, "ledger": usage.ledger(a)} for a in touched]).consume()
-        tx.run(_TEMPLATE_TOTALS, templates=[
-            {"fingerprint": f, "requests": n} for f, n in sorted(added.items())
-        ]).consume()
-        return events
+        tx.run(_LEDGERS, rows=[(accounts[account], ledger) for account, ledger in plan.ledgers]).consume()
+        tx.run(_TEMPLATE_TOTALS, templates=[(templates[t], n) for t, n in plan.totals]).consume()
+        return plan.events
 
     with driver.session(database=database) as session:
         return session.execute_write(work)

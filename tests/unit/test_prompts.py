@@ -11,6 +11,7 @@ from graph.ingest.prompts import (
     NUM_PERM,
     TemplateIndex,
     _band_keys,
+    _words,
     bigram_hashes,
     content_digest,
     prompt_words,
@@ -99,6 +100,14 @@ def test_the_same_text_always_gets_the_same_template() -> None:
 def test_numbers_are_one_word_and_case_does_not_matter() -> None:
     assert prompt_words("Is 91 PRIME? Or 1,024?") == ["is", "0", "prime", "or", "0", "0"]
     assert prompt_words("Ｆｕｌｌ ＷＩＤＴＨ ①") == ["full", "width", "0"]  # NFKC
+
+
+@pytest.mark.parametrize("text", [
+    "Is 91 PRIME? Or 1,024?", "abc123def 00 007 a_b__c", "", "   ", "tab\tnew\nline\r\x7f~", "A1B2C3-x9",
+    "ÄÖÜ 12 ß", "ΑΣ ΟΔΟΣ", "mixed 12 é 34", "0.5 and 1e10 and 1_000",
+])
+def test_the_ascii_shortcut_finds_the_words_prompt_words_finds(text: str) -> None:
+    assert _words(text) == [word.encode() for word in prompt_words(text)]
 
 
 def test_a_skeleton_keeps_the_frame_and_masks_the_slots() -> None:
