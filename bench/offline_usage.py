@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any, Final
 
 from graph.behaviour.activity import AccountActivity, account_activity
+from graph.ingest.event_rows import requests_table
 from graph.ingest.prompts import TemplateIndex
 from graph.ingest.readers import BundleFile, find_bundle_files, read_rows
 from graph.ingest.rows import PARSERS, RowError
-from graph.ingest.usage import SKELETON_MIN_ACCOUNTS, BucketUsage, requests_table
+from graph.ingest.usage import SKELETON_MIN_ACCOUNTS, BucketUsage
 from graph.ingest.usage_load import PAIRS_PER_WRITE, EventSpool, bucket_count
 from graph.pipeline.behaviour import Template, UsageLog
 from graph.store.usage import UNSHARED

@@ -22,11 +22,12 @@ import pyarrow as pa
 
 import neo4j
 from graph.errors import BundleError
+from graph.ingest.event_rows import parse_event_records, requests_table
 from graph.ingest.ip_enrichment import RangeCache, RangeTable
 from graph.ingest.observations import distinct_links, with_email_digests
 from graph.ingest.readers import BundleFile, RecordBlock, csv_file, find_bundle_files, read_csv_blocks, read_rows
 from graph.ingest.rows import PARSERS, RowError
-from graph.ingest.usage import parse_event_records, requests_table, template_index
+from graph.ingest.usage import template_index
 from graph.ingest.usage_load import EventSpool, bucket_count, write_buckets, write_template_skeletons
 from graph.spreadsheet import write_csv
 from graph.store.ingest import IPEnrichment, write_accounts, write_known, write_links

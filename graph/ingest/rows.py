@@ -33,10 +33,14 @@ from graph.ingest.readers import FILE_PROBLEM, ROW_PROBLEM, ROW_TEXT
 from graph.vocabulary import ENTITY_KINDS, NETWORK_CLASSES
 
 __all__ = [
+    "FIELD_LENGTHS",
     "MAX_COUNT",
     "MAX_PROMPT_CHARS",
     "PARSERS",
+    "TEXT_LENGTH",
+    "UNCLEAN",
     "RowError",
+    "event_ip",
     "parse_account",
     "parse_event",
     "parse_ip_range",
@@ -54,8 +58,8 @@ _PAYMENT_EXTRAS: Final = ("brand", "bin", "last4", "country")
 # less; any other column (extra account properties) 1,024. Values of `links.value` have the cap of
 # their kind. Caps keep every later step (validation, Neo4j, messages) bounded by the row.
 _ID_LENGTH: Final = 256
-_TEXT_LENGTH: Final = 1024
-_FIELD_LENGTHS: Final[Mapping[str, int]] = {
+TEXT_LENGTH: Final = 1024
+FIELD_LENGTHS: Final[Mapping[str, int]] = {
     "account_id": _ID_LENGTH, "value": _ID_LENGTH, "organization": _ID_LENGTH, "source": _ID_LENGTH,
     "email": MAX_EMAIL_LENGTH, "kind": 32, "network": 32, "cidr": 64, "asn": 16, "count": 32,
     "created_at": 64, "first_seen": 64, "last_seen": 64, "since": 64,
@@ -67,13 +71,13 @@ _FIELD_LENGTHS: Final[Mapping[str, int]] = {
 MAX_PROMPT_CHARS: Final = MAX_RECORD_CHARS
 _MAX_TOKENS: Final = 10**9
 _VALUE_LENGTHS: Final[Mapping[str, int]] = {"email": MAX_EMAIL_LENGTH, "phone": 32, "ip": 64}
-_SHORTEST_CAP: Final = min(_FIELD_LENGTHS.values())
+_SHORTEST_CAP: Final = min(FIELD_LENGTHS.values())
 #: Counts above 2^53 lose precision as floats (JSON, JavaScript, Bloom) and above 2^63 overflow Neo4j's integers.
 MAX_COUNT: Final = 2**53
 _MAX_ASN: Final = 2**32 - 1
 _ASCII_DIGITS: Final = re.compile(r"[0-9]+")
 # C0 and C1 controls but tab and line breaks, surrogates (undecodable bytes, JSON's lone "\ud800"), BOM.
-_UNCLEAN: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff]")
+UNCLEAN: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff]")
 _CARD_NUMBER_REASON: Final = (
     "looks like a raw card number (a Luhn-valid 13-19 digit number); send a token or fingerprint, never the "
     "card number"
@@ -92,7 +96,7 @@ class RowError(ValueError):
 
 def _unclean(text: str) -> str | None:
     """Why `text` is not clean Unicode text, or None."""
-    found = _UNCLEAN.search(text)
+    found = UNCLEAN.search(text)
     if found is None:
         return None
     char = found.group()
@@ -122,7 +126,7 @@ def _screen(fields: Mapping[str, str]) -> None:
     # One pass over the whole row for the common, clean case: a line break ends any run of digits
     # or hexadecimal word, so nothing found in the joined text spans two fields.
     joined = "\n".join((*fields.values(), *fields))
-    if _UNCLEAN.search(joined) is not None or contains_card_number(joined):
+    if UNCLEAN.search(joined) is not None or contains_card_number(joined):
         for name, value in fields.items():
             # Before the caps: a card number is named as such even in an overlong value.
             _screen_text(name, value)
@@ -131,7 +135,7 @@ def _screen(fields: Mapping[str, str]) -> None:
     for name, value in fields.items():
         if len(value) <= _SHORTEST_CAP:
             continue
-        cap = _FIELD_LENGTHS.get(name, _TEXT_LENGTH)
+        cap = FIELD_LENGTHS.get(name, TEXT_LENGTH)
         if len(value) > cap and len(value.strip()) > cap:  # the cap is on the value, not the padding
             raise RowError(name, f"longer than {cap:,} characters, the limit for this field", value)
 
@@ -286,7 +290,7 @@ def parse_ip_range(fields: dict[str, str]) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=1 << 16)  # a usage log repeats its addresses: parsing one costs 13 µs
-def _event_ip(value: str) -> str:
+def event_ip(value: str) -> str:
     try:
         return _entity_value("ip", value)
     except RowError as error:
@@ -322,7 +326,7 @@ def parse_event(fields: dict[str, str]) -> dict[str, Any]:
         "input_tokens": _whole_number("input_tokens", fields.get("input_tokens", "").strip() or "0", 0, _MAX_TOKENS),
         "output_tokens": _whole_number(
             "output_tokens", fields.get("output_tokens", "").strip() or "0", 0, _MAX_TOKENS),
-        "ip": _event_ip(ip) if ip else None,
+        "ip": event_ip(ip) if ip else None,
         "count": _whole_number("count", fields.get("count", "").strip() or "1", 1, MAX_COUNT),
     }
 

@@ -91,7 +91,7 @@ class EventSpool:
         self._open = True
 
     def add(self, requests: pa.Table) -> None:
-        """Parsed requests (graph.ingest.usage.REQUESTS), templates assigned in their order."""
+        """Parsed requests (graph.ingest.event_rows.REQUESTS), templates assigned in their order."""
         families, text_digests = assign_templates(self.index, requests)
         accounts = requests.column("account_id").combine_chunks()
         self.senders.add(families, accounts)
