@@ -55,6 +55,7 @@ __all__ = [
     "AccountGraph",
     "ProjectionParams",
     "WeakEntities",
+    "active_at",
     "project",
     "with_pairs",
 ]
@@ -141,6 +142,9 @@ class AccountGraph:
     entity_weight: npt.NDArray[np.float64]  # w_e per entity; 0 for weak entities
     entity_degree: npt.NDArray[np.int32]  # distinct accounts per entity
     weak_entities: WeakEntities
+    # Per account: the median first_seen of its links (epoch seconds, NaN when none is timed); when
+    # it was active, for telling an operator's campaigns apart. Empty: unknown for every account.
+    active_at: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0, np.float64))
 
     @property
     def n_edges(self) -> int:
@@ -183,7 +187,29 @@ def project(links: LinkIndex, params: ProjectionParams) -> AccountGraph:
         entity_weight=weights,
         entity_degree=degree,
         weak_entities=weak_entities,
+        active_at=active_at(links),
     )
+
+
+def active_at(links: LinkIndex) -> npt.NDArray[np.float64]:
+    """Per account, the median ``first_seen`` of its timed links (NaN for an account with none).
+
+    The median, not the earliest: a bought account's first owner left a few old links, but most of
+    what it is observed with comes from the campaign it now serves.
+    """
+    result = np.full(links.n_accounts, np.nan, np.float64)
+    timed = ~np.isnan(links.first)
+    acc, first = links.acc[timed], links.first[timed]
+    if acc.shape[0] == 0:
+        return result
+    order = np.lexsort((first, acc))
+    acc, first = acc[order], first[order]
+    starts = np.flatnonzero(np.r_[True, acc[1:] != acc[:-1]])
+    counts = np.diff(np.r_[starts, acc.shape[0]])
+    low = starts + (counts - 1) // 2
+    high = starts + counts // 2
+    result[acc[starts]] = (first[low] + first[high]) / 2.0
+    return result
 
 
 def with_pairs(

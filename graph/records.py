@@ -20,7 +20,10 @@ __all__ = [
     "Evidence",
     "EvidencePath",
     "MembershipRecord",
+    "OperationRecord",
+    "OperationTie",
     "OrgAttribution",
+    "PartOfRecord",
     "PathNode",
     "PathRelationship",
     "RingDetail",
@@ -31,6 +34,8 @@ __all__ = [
     "ScoredRing",
     "evidence_from_json",
     "evidence_to_json",
+    "ties_from_json",
+    "ties_to_json",
 ]
 
 
@@ -135,10 +140,16 @@ class RingRecord:
     output_tokens: int = 0
     activity: str | None = None  # what the ring was doing, in one sentence
     activity_profile: str | None = None  # JSON: hours (24 counts), categories (name, share), model switch
+    operation_id: str | None = None  # the operation (campaigns of one operator) the ring is part of
+    active_from: str | None = None  # ISO 8601: when most of the members' observations begin and end
+    active_to: str | None = None
 
     def properties(self) -> dict[str, Any]:
         """The stored properties (all but the key); a None removes the property."""
         return {
+            "operation_id": self.operation_id,
+            "active_from": self.active_from,
+            "active_to": self.active_to,
             "requests": self.requests,
             "output_tokens": self.output_tokens,
             "activity": self.activity,
@@ -169,14 +180,103 @@ class RingRecord:
             output_tokens=int(p.get("output_tokens") or 0),
             activity=p.get("activity"),
             activity_profile=p.get("activity_profile"),
+            operation_id=p.get("operation_id"),
+            active_from=p.get("active_from"),
+            active_to=p.get("active_to"),
         )
 
     def summary(self, run_id: str) -> RingSummary:
         return RingSummary(
             ring_id=self.ring_id, run_id=run_id, size=self.size, score=self.score,
             organization=self.organization, attribution_confidence=self.attribution_confidence,
-            requests=self.requests, activity=self.activity,
+            requests=self.requests, activity=self.activity, operation_id=self.operation_id,
+            active_from=self.active_from, active_to=self.active_to,
         )
+
+
+@dataclass(frozen=True)
+class OperationTie:
+    """Why two rings are campaigns of one operator: an asset, a known member or a network they share."""
+
+    kind: str  # payment, device, phone, email, ip, known_member, org_network
+    rings: tuple[str, str]
+    sentence: str
+    paths: tuple[EvidencePath, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "rings": list(self.rings), "sentence": self.sentence,
+                "paths": [p.as_dict() for p in self.paths]}
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> OperationTie:
+        first, second = data["rings"]
+        return OperationTie(kind=data["kind"], rings=(first, second), sentence=data["sentence"],
+                            paths=tuple(EvidencePath.from_dict(p) for p in data.get("paths", ())))
+
+
+def ties_to_json(ties: tuple[OperationTie, ...]) -> str:
+    return json.dumps([t.as_dict() for t in ties], sort_keys=True)
+
+
+def ties_from_json(text: str | None) -> tuple[OperationTie, ...]:
+    return tuple(OperationTie.from_dict(item) for item in json.loads(text)) if text else ()
+
+
+@dataclass(frozen=True)
+class OperationRecord:
+    """An operation as one run found it: on ``(:Operation)-[:FOUND_IN]->(:DetectionRun)`` and the node.
+
+    `score` is the highest coordination score of its rings; the organisation is the most confident
+    attribution among them (each ring keeps its own); `ties` are what groups the rings.
+    """
+
+    operation_id: str
+    campaigns: int
+    size: int  # accounts over all its rings
+    ring_ids: tuple[str, ...]  # by when they were active, earliest first
+    score: float
+    organization: str | None
+    attribution_confidence: float | None
+    active_from: str | None
+    active_to: str | None
+    ties: tuple[OperationTie, ...]
+
+    def properties(self) -> dict[str, Any]:
+        return {
+            "campaigns": self.campaigns,
+            "size": self.size,
+            "ring_ids": list(self.ring_ids),
+            "score": self.score,
+            "organization": self.organization,
+            "attribution_confidence": self.attribution_confidence,
+            "active_from": self.active_from,
+            "active_to": self.active_to,
+            "ties": ties_to_json(self.ties),
+        }
+
+    @classmethod
+    def from_properties(cls, operation_id: str, p: dict[str, Any]) -> OperationRecord:
+        return cls(
+            operation_id=operation_id,
+            campaigns=int(p.get("campaigns") or 0),
+            size=int(p.get("size") or 0),
+            ring_ids=tuple(p.get("ring_ids") or ()),
+            score=_float(p.get("score")),
+            organization=p.get("organization"),
+            attribution_confidence=p.get("attribution_confidence"),
+            active_from=p.get("active_from"),
+            active_to=p.get("active_to"),
+            ties=ties_from_json(p.get("ties")),
+        )
+
+
+@dataclass(frozen=True)
+class PartOfRecord:
+    """``(:Ring)-[:PART_OF {run_id, evidence}]->(:Operation)``: `ties` are those that touch the ring."""
+
+    ring_id: str
+    operation_id: str
+    ties: tuple[OperationTie, ...]
 
 
 @dataclass(frozen=True)
@@ -260,10 +360,12 @@ def _names(record: type) -> frozenset[str]:
 #: Every property ringtrace writes on result nodes and relationships, by what carries it.
 STORED_PROPERTIES: Final[dict[str, frozenset[str]]] = {
     "Ring": _names(RingRecord) | {"run_id"},
-    "FOUND_IN": _names(RingRecord) - {"ring_id"},
+    "FOUND_IN": (_names(RingRecord) - {"ring_id"}) | (_names(OperationRecord) - {"operation_id"}),
     "MEMBER_OF": frozenset({"run_id", "confidence"}),
     "ATTRIBUTED_TO": frozenset({"run_id", "confidence", "prior_llr", "evidence", "ring_id"}),
     "DetectionRun": _names(RunRecord) | {"previous_run_id"},
+    "Operation": _names(OperationRecord) | {"run_id"},
+    "PART_OF": frozenset({"run_id", "evidence"}),
 }
 
 
@@ -285,6 +387,9 @@ class RingSummary:
     attribution_confidence: float | None
     requests: int = 0  # the usage log's requests by members
     activity: str | None = None  # what the ring was doing, in one sentence
+    operation_id: str | None = None
+    active_from: str | None = None
+    active_to: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ CREATE CONSTRAINT ip_range_cidr IF NOT EXISTS FOR (n:IPRange) REQUIRE n.cidr IS 
 // The version of the stored ranges, which every IP's enrichment is compared with: one node per table.
 CREATE CONSTRAINT ip_range_table_name IF NOT EXISTS FOR (n:IPRangeTable) REQUIRE n.name IS UNIQUE;
 CREATE CONSTRAINT ring_id IF NOT EXISTS FOR (n:Ring) REQUIRE n.ring_id IS UNIQUE;
+CREATE CONSTRAINT operation_id IF NOT EXISTS FOR (n:Operation) REQUIRE n.operation_id IS UNIQUE;
 CREATE CONSTRAINT detection_run_id IF NOT EXISTS FOR (n:DetectionRun) REQUIRE n.run_id IS UNIQUE;
 CREATE CONSTRAINT scoring_model_version IF NOT EXISTS FOR (n:ScoringModel) REQUIRE n.version IS UNIQUE;
 CREATE CONSTRAINT detection_lock_name IF NOT EXISTS FOR (n:DetectionLock) REQUIRE n.name IS UNIQUE;

@@ -13,6 +13,7 @@ from graph.behaviour.coaction import CoactionParams
 from graph.projection import ProjectionParams
 
 __all__ = [
+    "DEFAULT_CAMPAIGN_GAP_DAYS",
     "DEFAULT_MERGE_WEIGHT",
     "DEFAULT_METHOD",
     "DEFAULT_MIN_SIZE",
@@ -41,6 +42,7 @@ DEFAULT_MIN_SIZE: Final = 3
 # device or card, or firm co-action, joins two communities. The device cells of one campaign, which
 # 0.1 was meant to join, now meet in behaviour: they run the same jobs.
 DEFAULT_MERGE_WEIGHT: Final = 0.5
+DEFAULT_CAMPAIGN_GAP_DAYS: Final = 60.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class DetectionParams:
         Smallest ring, in accounts.
     merge_weight
         Communities joined by an edge at least this strong are one ring; None keeps the partition.
+    campaign_gap_days
+        A ring whose members' activity leaves a gap of more than this many days is two campaigns,
+        two rings; None never cuts.
     stability_seeds, stability_resolution_factors
         Membership confidence reruns: seeds ``seed + 1 .. seed + stability_seeds`` crossed with
         ``resolution x factor``.
@@ -69,6 +74,7 @@ class DetectionParams:
     resolution: float = NATURAL_RESOLUTION[DEFAULT_METHOD]
     min_size: int = DEFAULT_MIN_SIZE
     merge_weight: float | None = DEFAULT_MERGE_WEIGHT
+    campaign_gap_days: float | None = DEFAULT_CAMPAIGN_GAP_DAYS
     stability_seeds: int = 2
     stability_resolution_factors: tuple[float, ...] = (0.8, 1.25)
     projection: ProjectionParams = field(default_factory=ProjectionParams)

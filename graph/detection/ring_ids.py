@@ -55,10 +55,10 @@ class RingIdAssignment:
     events: tuple[LineageEvent, ...]
 
 
-def content_ring_id(members: Collection[str], digits: int = _HEX_DIGITS) -> str:
-    """``ring-`` + the first `digits` hex digits of SHA-1 over the sorted member ids."""
+def content_ring_id(members: Collection[str], digits: int = _HEX_DIGITS, prefix: str = "ring") -> str:
+    """`prefix` + ``-`` + the first `digits` hex digits of SHA-1 over the sorted member ids."""
     digest = hashlib.sha1("\n".join(sorted(members)).encode("utf-8"), usedforsecurity=False).hexdigest()
-    return "ring-" + digest[:digits]
+    return f"{prefix}-{digest[:digits]}"
 
 
 def assign_ring_ids(
@@ -67,8 +67,12 @@ def assign_ring_ids(
     *,
     threshold: float = 0.5,
     lineage_share: float = 0.3,
+    prefix: str = "ring",
 ) -> RingIdAssignment:
-    """Give each ring in `rings` an id, continuing `previous` ids where the overlap is high enough."""
+    """Give each ring in `rings` an id, continuing `previous` ids where the overlap is high enough.
+
+    Operations get theirs the same way, over their campaigns' accounts, with `prefix` ``op``.
+    """
     new_sets = [frozenset(r) for r in rings]
     overlap = _overlaps(previous, new_sets)
 
@@ -91,7 +95,7 @@ def assign_ring_ids(
     used = set(previous) | taken_old
     for j, ring_id in enumerate(ids):
         if ring_id is None:
-            ids[j] = _fresh_id(new_sets[j], used)
+            ids[j] = _fresh_id(new_sets[j], used, prefix)
             used.add(ids[j] or "")
     final = tuple(i or "" for i in ids)
     events = _lineage(previous, new_sets, final, overlap, taken_old, lineage_share)
@@ -114,12 +118,12 @@ def _overlaps(
     return dict(overlap)
 
 
-def _fresh_id(members: frozenset[str], used: set[str]) -> str:
+def _fresh_id(members: frozenset[str], used: set[str], prefix: str) -> str:
     digits = _HEX_DIGITS
-    ring_id = content_ring_id(members, digits)
+    ring_id = content_ring_id(members, digits, prefix)
     while ring_id in used and digits < 40:
         digits += 2
-        ring_id = content_ring_id(members, digits)
+        ring_id = content_ring_id(members, digits, prefix)
     return ring_id
 
 

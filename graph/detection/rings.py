@@ -22,8 +22,9 @@ from graph.detection.params import DetectionParams
 from graph.detection.partition import Partition, partition_for
 from graph.projection import AccountGraph
 
-__all__ = ["detect_rings", "ring_labels"]
+__all__ = ["detect_rings", "ring_labels", "split_campaigns"]
 
+_DAY: Final = 86_400.0
 _DENSE_MAX_SIZE: Final = 10
 _DENSE_MIN_DENSITY: Final = 0.5
 
@@ -36,13 +37,50 @@ def detect_rings(graph: AccountGraph, params: DetectionParams) -> list[npt.NDArr
     gamma). Communities joined by an edge of at least ``params.merge_weight`` (two accounts sharing
     a rare device, card or number) are one ring: an investigator links two cells of an operation
     that share a device, however sparse the rest of their sharing; None keeps the partition as the
-    objective left it.
+    objective left it. Last, a ring is one campaign: where its members' activity
+    (:attr:`AccountGraph.active_at`) has a gap of more than ``params.campaign_gap_days``, with at
+    least ``min_size`` members on either side, it is cut there (:func:`split_campaigns`).
     """
     partition = partition_for(params.method)
     labels = _labels(graph, partition, resolution=params.resolution, min_size=params.min_size, seed=params.seed)
     if params.merge_weight is not None:
         labels = _merge_strongly_linked(graph, labels, params.merge_weight)
+    if params.campaign_gap_days is not None and graph.active_at.shape[0] == graph.n_accounts:
+        labels = split_campaigns(labels, graph.active_at, params.campaign_gap_days * _DAY, params.min_size)
     return _rings_from_labels(labels, params.min_size)
+
+
+def split_campaigns(
+    labels: npt.NDArray[np.int64], active_at: npt.NDArray[np.float64], gap: float, min_size: int
+) -> npt.NDArray[np.int64]:
+    """`labels` with each community cut where its members' activity times leave a gap over `gap`.
+
+    An investigator's rule: accounts active months after the rest of a group are the operator's next
+    campaign, not more of this one, however much they share. A cut is made only where both sides keep
+    at least `min_size` members (cuts are taken in time order), so a straggler stays with its ring;
+    members of unknown time stay with the community's earliest part.
+    """
+    placed = np.flatnonzero((labels >= 0) & ~np.isnan(active_at))
+    if placed.shape[0] < 2 * min_size:
+        return labels
+    order = placed[np.lexsort((placed, active_at[placed], labels[placed]))]
+    lab, t = labels[order], active_at[order]
+    same = lab[1:] == lab[:-1]
+    candidates = np.flatnonzero(same & (np.diff(t) > gap)) + 1  # a cut before position i
+    if candidates.shape[0] == 0:
+        return labels
+    result = labels.copy()
+    next_label = int(labels.max()) + 1
+    for community in np.unique(lab[candidates]).tolist():
+        begin = int(np.searchsorted(lab, community, side="left"))  # `lab` is sorted
+        end = int(np.searchsorted(lab, community, side="right"))
+        last_cut = begin
+        for cut in candidates[(candidates > begin) & (candidates < end)].tolist():
+            if cut - last_cut >= min_size and end - cut >= min_size:
+                result[order[cut:end]] = next_label
+                next_label += 1
+                last_cut = cut
+    return result
 
 
 def _merge_strongly_linked(

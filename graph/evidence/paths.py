@@ -23,13 +23,13 @@ from graph.scoring import EvidenceItem, Explanation, OrgIndicators
 from graph.scoring.behaviour import SentFigures
 from graph.vocabulary import ENTITY_KINDS, KIND_ORDER
 
-__all__ = ["PathBuilder", "domain_accounts", "prior_llr"]
+__all__ = ["PathBuilder", "domain_accounts", "iso_time", "prior_llr"]
 
 _PATHS_PER_ITEM: Final = 3
 _ACCOUNTS_PER_ITEM: Final = 25
 
 
-def _iso(epoch: float) -> str | None:
+def iso_time(epoch: float) -> str | None:
     return None if np.isnan(epoch) else datetime.fromtimestamp(float(epoch), UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -70,7 +70,7 @@ class PathBuilder:
         if at < 0:
             return None
         i = int(self._links.row[at])
-        return _Link(_iso(self._inc.link_first_seen[i]), _iso(self._inc.link_last_seen[i]),
+        return _Link(iso_time(self._inc.link_first_seen[i]), iso_time(self._inc.link_last_seen[i]),
                      int(self._inc.link_count[i]))
 
     def _users(self, entity: int) -> npt.NDArray[np.int64]:
@@ -111,8 +111,8 @@ class PathBuilder:
         if figures is None:
             return None
         first, last, count = figures
-        return PathRelationship("SENT", start, end, None if first is None else _iso(first),
-                                None if last is None else _iso(last), count)
+        return PathRelationship("SENT", start, end, None if first is None else iso_time(first),
+                                None if last is None else iso_time(last), count)
 
     def _template_path(self, account: int, other: int, template: str) -> EvidencePath | None:
         """(a1)-[:SENT]->(t:PromptTemplate)<-[:SENT]-(a2), or (a)-[:SENT]->(t) without `other`."""

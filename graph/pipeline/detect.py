@@ -1,4 +1,5 @@
-"""A detection run end to end, as named stages: read, project, detect, stabilise, ids, score, explain, write.
+"""A detection run end to end, as named stages: read, project, detect, stabilise, ids, score, explain,
+operations, write.
 
 Each stage is timed and reported to `progress`; the run's DetectionRun record holds every parameter
 (:class:`~graph.detection.DetectionParams`), the scoring model's version, the code version, input
@@ -35,12 +36,13 @@ from graph.links import index_links
 from graph.pipeline.behaviour import read_behaviour
 from graph.pipeline.explain import explain_run, explanations
 from graph.pipeline.lease import RunLease
+from graph.pipeline.operations import explain_operations
 from graph.pipeline.version import code_version
 from graph.projection import project
 from graph.scoring import ScoringModel, attribute_accounts, prepare, score_rings
 from graph.settings import get_settings
 from graph.store.observation_reads import read_account_emails, read_observations
-from graph.store.runs import claim_run, complete_run, latest_run_id, read_ring_members
+from graph.store.runs import claim_run, complete_run, latest_run_id, read_operation_rings, read_ring_members
 from graph.store.scoring_models import active_model
 from graph.store.usage_reads import read_coaction_templates
 from graph.store.write_back import write_results
@@ -176,10 +178,14 @@ def run_claimed(
                 account_graph, rings, assignment.ids, confidence, ring_scores, account_scores,
                 behaviour.sent if behaviour is not None else None,
             )
+        with _stage(timings, "operations", progress, lease):
+            previous_operations = read_operation_rings(driver, database, previous_run_id) if previous_run_id else {}
+            operations = explain_operations(links, scoring_input.orgs, rings, explained.rings, previous_operations)
         with _stage(timings, "write", progress, lease):
             write_results(
-                driver, database, run_id, rings=explained.rings, memberships=explained.memberships,
+                driver, database, run_id, rings=operations.rings, memberships=explained.memberships,
                 ring_attributions=explained.ring_attributions, account_attributions=explained.account_attributions,
+                operations=operations.operations, part_of=operations.part_of,
             )
         counts = {
             "accounts": int(account_ids.shape[0]),
@@ -190,6 +196,8 @@ def run_claimed(
             "coaction_pairs": int(np.count_nonzero(pairs.llr > 0)),
             "weak_entities": int(account_graph.weak_entities.entity.shape[0]),
             "rings": len(rings),
+            "operations": len(operations.operations),
+            "multi_campaign_operations": sum(1 for o in operations.operations if o.campaigns > 1),
             "ring_accounts": int(sum(r.shape[0] for r in rings)),
             "coordinated_rings": sum(1 for r in ring_scores if r.score >= 0.5),
             "attributed_rings": sum(1 for r in ring_scores if r.top is not None and r.top.confidence >= 0.5),
@@ -199,7 +207,7 @@ def run_claimed(
         }
         lineage = [
             {"kind": e.kind, "new_id": e.new_id, "old_ids": list(e.old_ids), "jaccard": round(e.jaccard, 4)}
-            for e in assignment.events
+            for e in (*assignment.events, *operations.assignment.events)
         ]
         lease.check()
         complete_run(driver, database, run_id, counts=counts, timings=timings, lineage=lineage,

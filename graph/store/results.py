@@ -29,6 +29,8 @@ __all__ = [
     "MAX_MEMBER_PAGE_SIZE",
     "MEMBER_PAGE_SIZE",
     "account_attribution",
+    "cursor_fields",
+    "is_finite_number",
     "list_rings",
     "read_scored_rings",
     "resolve_run",
@@ -190,13 +192,13 @@ def _encode_member_cursor(member: RingMember) -> str:
 
 
 def _decode_member_cursor(cursor: str) -> dict[str, Any]:
-    tag, confidence, account_id = _cursor_fields(cursor, 3)
-    if tag != _MEMBER_CURSOR_TAG or not _is_finite_number(confidence) or not isinstance(account_id, str):
+    tag, confidence, account_id = cursor_fields(cursor, 3)
+    if tag != _MEMBER_CURSOR_TAG or not is_finite_number(confidence) or not isinstance(account_id, str):
         raise ValueError(f"not a member cursor this API issued: {cursor!r}")
     return {"confidence": float(confidence), "account_id": account_id}
 
 
-def _cursor_fields(cursor: str, count: int) -> list[Any]:
+def cursor_fields(cursor: str, count: int) -> list[Any]:
     """The JSON list of `count` items inside a cursor; ValueError for anything else."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
@@ -208,7 +210,7 @@ def _cursor_fields(cursor: str, count: int) -> list[Any]:
     return fields
 
 
-def _is_finite_number(value: Any) -> bool:
+def is_finite_number(value: Any) -> bool:
     # bool is an int to Python, and NaN/Infinity parse as JSON numbers: neither is a score we issued.
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -218,8 +220,8 @@ def _encode_cursor(score: float, ring_id: str) -> str:
 
 
 def _decode_cursor(cursor: str) -> dict[str, Any]:
-    score, ring_id = _cursor_fields(cursor, 2)
-    if not _is_finite_number(score) or not isinstance(ring_id, str):
+    score, ring_id = cursor_fields(cursor, 2)
+    if not is_finite_number(score) or not isinstance(ring_id, str):
         raise ValueError(f"not a cursor this API issued: {cursor!r}")
     return {"score": float(score), "ring_id": ring_id}
 

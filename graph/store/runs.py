@@ -40,6 +40,7 @@ __all__ = [
     "fail_run",
     "heartbeat_run",
     "latest_run_id",
+    "read_operation_rings",
     "read_ring_members",
     "read_run",
     "run_status",
@@ -50,6 +51,7 @@ _READ: Final = neo4j.RoutingControl.READ
 LOCK_NAME: Final = "detection"
 # Without it, two first claims could each MERGE a lock node of their own: the lock relies on it.
 _LOCK_CONSTRAINT: Final = "detection_lock_name"
+_OPERATION_CONSTRAINT: Final = "operation_id"
 # Runs recorded before leases existed carry no `lease_seconds`: they count as gone this long after
 # their start (they cannot be running any more: their code never renewed anything).
 _LEGACY_LEASE_SECONDS: Final = 60.0
@@ -117,12 +119,14 @@ def claim_run(
 
     Raises `DetectionRunningError` (naming the holder) while another run holds a live lease. Runs
     whose lease has run out are marked failed on the way, so a killed process never blocks for longer
-    than its lease. `SchemaNotAppliedError` when the lock's uniqueness constraint is missing.
+    than its lease. `SchemaNotAppliedError` when the lock's uniqueness constraint, or the one that
+    write-back finds operations by, is missing.
     """
-    if missing_schema(driver, database, (_LOCK_CONSTRAINT,)):
+    missing = missing_schema(driver, database, (_LOCK_CONSTRAINT, _OPERATION_CONSTRAINT))
+    if missing:
         raise SchemaNotAppliedError(
-            f"database {database!r} lacks {_LOCK_CONSTRAINT} (the constraint that makes one detection at a "
-            "time safe); run `ringtrace schema apply` first"
+            f"database {database!r} lacks {', '.join(sorted(missing))} (the lock that makes one detection at a "
+            "time safe, and the key operations are written by); run `ringtrace schema apply` first"
         )
     with driver.session(database=database) as session:
         session.execute_write(_claim, run_id, json.dumps(params, sort_keys=True), version, lease_seconds)
@@ -171,6 +175,10 @@ CALL (run) {{
   MATCH (ring:Ring)-[found:FOUND_IN]->(run)
   SET ring = found {{.*, ring_id: ring.ring_id, run_id: run.run_id}}
 }}
+CALL (run) {{
+  MATCH (op:Operation)-[found:FOUND_IN]->(run)
+  SET op = found {{.*, operation_id: op.operation_id, run_id: run.run_id}}
+}}
 RETURN run.run_id AS run_id
 """
 
@@ -185,7 +193,7 @@ def complete_run(
     lineage: Sequence[dict[str, Any]],
     previous_run_id: str | None,
 ) -> None:
-    """Mark the run completed and publish its rings onto the shared Ring nodes, in one transaction.
+    """Mark the run completed and publish its rings and operations onto their shared nodes, in one transaction.
 
     Each Ring node the run found takes exactly the properties of its ``FOUND_IN`` (plus `run_id`), so a
     property the run left out (an organisation no longer attributed) is gone from the node too.
@@ -281,6 +289,18 @@ def read_ring_members(driver: neo4j.Driver, database: str, run_id: str) -> dict[
         routing_=_READ,
     )
     return {str(r["ring_id"]): frozenset(r["members"]) for r in records}
+
+
+def read_operation_rings(driver: neo4j.Driver, database: str, run_id: str) -> dict[str, frozenset[str]]:
+    """operation_id -> the ring ids it grouped, as the run found them."""
+    records, _, _ = driver.execute_query(
+        "MATCH (:DetectionRun {run_id: $run_id})<-[found:FOUND_IN]-(op:Operation) "
+        "RETURN op.operation_id AS operation_id, found.ring_ids AS ring_ids",
+        run_id=run_id,
+        database_=database,
+        routing_=_READ,
+    )
+    return {str(r["operation_id"]): frozenset(r["ring_ids"] or ()) for r in records}
 
 
 def _json(value: Any, default: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Writing a run's results: rings, memberships and attributions, batched, from typed records.
+"""Writing a run's results: rings, operations, memberships and attributions, batched, from typed records.
 
 Every write is an idempotent ``UNWIND $rows ... MERGE`` (the driver retries managed transactions),
 and the rows are the records' own :meth:`properties`, so no property name is spelled here.
@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import neo4j
-from graph.records import AttributionRecord, MembershipRecord, RingRecord
+from graph.records import (
+    AttributionRecord,
+    MembershipRecord,
+    OperationRecord,
+    PartOfRecord,
+    RingRecord,
+    ties_to_json,
+)
 
 __all__ = ["write_results"]
 
@@ -25,6 +32,21 @@ UNWIND $rows AS row
 MERGE (ring:Ring {ring_id: row.ring_id})
 MERGE (ring)-[found:FOUND_IN]->(run)
 SET found += row.props
+"""
+# Operations are published like rings: FOUND_IN now, the shared node when the run completes.
+_WRITE_OPERATIONS: Final = """
+MATCH (run:DetectionRun {run_id: $run_id})
+UNWIND $rows AS row
+MERGE (op:Operation {operation_id: row.operation_id})
+MERGE (op)-[found:FOUND_IN]->(run)
+SET found += row.props
+"""
+_WRITE_PART_OF: Final = """
+UNWIND $rows AS row
+MATCH (ring:Ring {ring_id: row.ring_id}) USING INDEX ring:Ring(ring_id)
+MATCH (op:Operation {operation_id: row.operation_id}) USING INDEX op:Operation(operation_id)
+MERGE (ring)-[part:PART_OF {run_id: $run_id}]->(op)
+SET part.evidence = row.evidence
 """
 # Index hints: on a fresh database the planner's statistics say a label is empty and it would scan.
 _WRITE_MEMBERSHIPS: Final = """
@@ -67,6 +89,8 @@ def write_results(
     memberships: Sequence[MembershipRecord],
     ring_attributions: Sequence[AttributionRecord],
     account_attributions: Sequence[AttributionRecord],
+    operations: Sequence[OperationRecord] = (),
+    part_of: Sequence[PartOfRecord] = (),
 ) -> None:
     """Write everything `run_id` found, under its own run id; its DetectionRun node must exist.
 
@@ -76,6 +100,10 @@ def write_results(
            [{"ring_id": r.ring_id, "props": r.properties()} for r in rings])
     _write(driver, database, _WRITE_MEMBERSHIPS, run_id,
            [{"account_id": m.account_id, "ring_id": m.ring_id, "confidence": m.confidence} for m in memberships])
+    _write(driver, database, _WRITE_OPERATIONS, run_id,
+           [{"operation_id": o.operation_id, "props": o.properties()} for o in operations])
+    _write(driver, database, _WRITE_PART_OF, run_id,
+           [{"ring_id": p.ring_id, "operation_id": p.operation_id, "evidence": ties_to_json(p.ties)} for p in part_of])
     for label, records in (("Ring", ring_attributions), ("Account", account_attributions)):
         query = _WRITE_ATTRIBUTIONS.format(label=label, key=_SUBJECT_KEYS[label])
         _write(driver, database, query, run_id, _attribution_rows(records, with_ring=label == "Account"))

@@ -1,0 +1,118 @@
+"""The operations stage: rings grouped by operator, given stable ids, explained and made into records.
+
+Pure: it reads the run's link index, organisation index and scores, and the previous run's operations
+(their ring ids) for id continuity, which :mod:`graph.store.operations` supplies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from graph.detection.operations import Operations, group_operations
+from graph.detection.ring_ids import RingIdAssignment, assign_ring_ids
+from graph.evidence.paths import iso_time
+from graph.evidence.ties import TieExplainer
+from graph.links import LinkIndex
+from graph.records import OperationRecord, OperationTie, PartOfRecord, RingRecord
+from graph.scoring.attribution import OrgIndex
+
+__all__ = ["ExplainedOperations", "explain_operations", "ring_windows"]
+
+#: Ties an operation record lists (a ring's PART_OF carries all of its own).
+_TIES_PER_OPERATION: Final = 50
+# Share of a ring's observations before `active_from` and after `active_to`: stragglers (a bought
+# account's first owner, a straggling login) do not stretch a campaign's window.
+_WINDOW_TAIL: Final = 5.0
+
+
+@dataclass(frozen=True)
+class ExplainedOperations:
+    rings: list[RingRecord]  # the run's ring records with their operation and activity window
+    operations: list[OperationRecord]
+    part_of: list[PartOfRecord]
+    assignment: RingIdAssignment  # operation ids and their lineage against the previous run
+
+
+def ring_windows(links: LinkIndex, rings: Sequence[npt.NDArray[np.int32]]) -> list[tuple[float, float]]:
+    """Per ring: (start, end) epoch seconds of its members' observations, NaN when none is timed."""
+    inc = links.incidence
+    out = []
+    for ring in rings:
+        at = links.links_of(ring.astype(np.int64))
+        first = links.first[at]
+        last = inc.link_last_seen[links.row[at]]
+        first, last = first[~np.isnan(first)], last[~np.isnan(last)]
+        out.append((
+            float(np.round(np.percentile(first, _WINDOW_TAIL))) if first.shape[0] else float("nan"),
+            float(np.round(np.percentile(last, 100 - _WINDOW_TAIL))) if last.shape[0] else float("nan"),
+        ))
+    return out
+
+
+def explain_operations(
+    links: LinkIndex,
+    orgs: OrgIndex,
+    rings: Sequence[npt.NDArray[np.int32]],
+    ring_records: Sequence[RingRecord],
+    previous: Mapping[str, frozenset[str]],
+) -> ExplainedOperations:
+    """Group the run's rings into operations; `previous` maps the last run's operation ids to their ring ids."""
+    acting = np.where(orgs.self_acting, orgs.entity_org, -1).astype(np.int64)
+    grouped = group_operations(links, rings, orgs.evidence.known_account, orgs.evidence.known_org, acting)
+    ring_ids = [r.ring_id for r in ring_records]
+    windows = ring_windows(links, rings)
+    members = [frozenset(ring_ids[i] for i in grouped.rings_of(o)) for o in range(grouped.n_operations)]
+    assignment = assign_ring_ids(previous, members, prefix="op")
+    explainer = TieExplainer(links, orgs.evidence.organizations, ring_ids)
+    ties = [explainer.explain(t) for t in grouped.ties]
+
+    records = [
+        replace(record, operation_id=assignment.ids[int(grouped.of_ring[i])],
+                active_from=iso_time(windows[i][0]), active_to=iso_time(windows[i][1]))
+        for i, record in enumerate(ring_records)
+    ]
+    operations = [
+        _operation(o, grouped, records, windows, ties, assignment.ids[o]) for o in range(grouped.n_operations)
+    ]
+    part_of = [
+        PartOfRecord(record.ring_id, record.operation_id or "",
+                     tuple(t for t, tie in zip(ties, grouped.ties, strict=True) if i in tie.rings))
+        for i, record in enumerate(records)
+    ]
+    return ExplainedOperations(records, operations, part_of, assignment)
+
+
+def _operation(
+    operation: int,
+    grouped: Operations,
+    records: Sequence[RingRecord],
+    windows: Sequence[tuple[float, float]],
+    ties: Sequence[OperationTie],
+    operation_id: str,
+) -> OperationRecord:
+    rings = grouped.rings_of(operation)
+    # Campaigns in the order they ran (unknown times last), then by ring id.
+    rings.sort(key=lambda i: (np.isnan(windows[i][0]), windows[i][0] if not np.isnan(windows[i][0]) else 0.0,
+                              records[i].ring_id))
+    attributed = [records[i] for i in rings if records[i].organization and records[i].attribution_confidence]
+    best = max(attributed, key=lambda r: (r.attribution_confidence or 0.0, r.ring_id), default=None)
+    starts = [windows[i][0] for i in rings if not np.isnan(windows[i][0])]
+    ends = [windows[i][1] for i in rings if not np.isnan(windows[i][1])]
+    own = [t for t, tie in zip(ties, grouped.ties, strict=True) if grouped.of_ring[tie.rings[0]] == operation]
+    return OperationRecord(
+        operation_id=operation_id,
+        campaigns=len(rings),
+        size=sum(records[i].size for i in rings),
+        ring_ids=tuple(records[i].ring_id for i in rings),
+        score=max(records[i].score for i in rings),
+        organization=best.organization if best is not None else None,
+        attribution_confidence=best.attribution_confidence if best is not None else None,
+        active_from=iso_time(min(starts)) if starts else None,
+        active_to=iso_time(max(ends)) if ends else None,
+        ties=tuple(own[:_TIES_PER_OPERATION]),
+    )
