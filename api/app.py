@@ -16,7 +16,7 @@ from api.detections import DetectionRunner
 from api.limits import BodyLimitMiddleware
 from api.observability import AccessLogMiddleware, ApiMetrics
 from api.problems import install_problem_handlers
-from api.routes import accounts, detections, events, health, links, rings
+from api.routes import accounts, detections, events, health, links, operations, rings
 from api.settings import ApiSettings
 from graph.settings import Settings, get_settings
 from graph.store.driver import create_driver
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
         openapi_tags=[
             {"name": "accounts", "description": "Is this account in a ring, attributed to whom."},
             {"name": "rings", "description": "Rings found by detection runs, with members and evidence."},
+            {"name": "operations", "description": "Operations: rings grouped as campaigns of one operator."},
             {"name": "ingest", "description": "Observations and usage events in, as links.csv and events.csv rows."},
             {"name": "detections", "description": "Detection runs: start one, follow it."},
             {"name": "health", "description": "Liveness, readiness, metrics."},
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
         app.include_router(health.metrics_router)
     app.include_router(accounts.router)
     app.include_router(rings.rings_router(api_settings))
+    app.include_router(operations.operations_router(api_settings))
     app.include_router(links.links_router(api_settings))
     app.include_router(events.events_router(api_settings))
     app.include_router(detections.router)

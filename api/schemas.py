@@ -13,6 +13,8 @@ from graph.records import (
     AccountAttributionView,
     Evidence,
     EvidencePath,
+    OperationRecord,
+    OperationTie,
     OrgAttribution,
     PathNode,
     PathRelationship,
@@ -20,6 +22,7 @@ from graph.records import (
     RingMember,
     RingSummary,
 )
+from graph.store.operation_reads import OperationDetail
 
 __all__ = [
     "AccountAttributionOut",
@@ -34,6 +37,10 @@ __all__ = [
     "LinkIn",
     "LinkRowError",
     "LinksIngested",
+    "OperationDetailOut",
+    "OperationPage",
+    "OperationSummaryOut",
+    "OperationTieOut",
     "OrgAttributionOut",
     "PathNodeOut",
     "PathRelationshipOut",
@@ -158,12 +165,22 @@ class RingSummaryOut(BaseModel):
                   "24 hours of the day; it moved to model-b 6 hours after its release (81% of members within a "
                   "day)."],
     )
+    operation_id: str | None = Field(
+        None, description="The operation (campaigns of one operator) the ring is part of; see /v1/operations.",
+        examples=["op-7c1e04"],
+    )
+    active_from: str | None = Field(None, description="ISO 8601: when the campaign began (most members' "
+                                                      "observations start after it).",
+                                    examples=["2024-01-08T09:00:00Z"])
+    active_to: str | None = Field(None, description="ISO 8601: when the campaign ended.",
+                                  examples=["2024-02-19T17:30:00Z"])
 
     @classmethod
     def of(cls, ring: RingSummary) -> RingSummaryOut:
         return cls(ring_id=ring.ring_id, run_id=ring.run_id, size=ring.size, score=ring.score,
                    organization=ring.organization, attribution_confidence=ring.attribution_confidence,
-                   requests=ring.requests, activity=ring.activity)
+                   requests=ring.requests, activity=ring.activity, operation_id=ring.operation_id,
+                   active_from=ring.active_from, active_to=ring.active_to)
 
 
 class RingMemberOut(BaseModel):
@@ -210,6 +227,71 @@ class RingPage(BaseModel):
     """A page of rings, highest score first; pass `next_cursor` as `cursor` for the next page."""
 
     rings: list[RingSummaryOut]
+    next_cursor: str | None = Field(description="Null on the last page.")
+
+
+class OperationSummaryOut(BaseModel):
+    """An operation as lists show it: how many campaigns (rings) of one operator, and who that may be."""
+
+    operation_id: str = Field(examples=["op-7c1e04"])
+    campaigns: int = Field(ge=1, description="Rings grouped in the operation.", examples=[3])
+    size: int = Field(ge=0, description="Accounts over all its rings.", examples=[41])
+    ring_ids: list[str] = Field(description="Its rings in the order they ran, earliest first.",
+                                examples=[["ring-3f9a2c", "ring-81d0e7", "ring-c44b19"]])
+    score: float = Field(description="The highest coordination score of its rings.", examples=[0.97])
+    organization: str | None = Field(description="The most confident attribution among its rings.",
+                                     examples=["Example Actor Ltd"])
+    attribution_confidence: float | None = Field(examples=[0.93])
+    active_from: str | None = Field(description="ISO 8601: when its first campaign began.",
+                                    examples=["2024-01-08T09:00:00Z"])
+    active_to: str | None = Field(description="ISO 8601: when its last campaign ended.",
+                                  examples=["2024-06-30T22:00:00Z"])
+
+    @classmethod
+    def of(cls, operation: OperationRecord) -> OperationSummaryOut:
+        return cls(operation_id=operation.operation_id, campaigns=operation.campaigns, size=operation.size,
+                   ring_ids=list(operation.ring_ids), score=operation.score, organization=operation.organization,
+                   attribution_confidence=operation.attribution_confidence, active_from=operation.active_from,
+                   active_to=operation.active_to)
+
+
+class OperationTieOut(BaseModel):
+    """Why two of the rings are campaigns of one operator: what they share, in a sentence and real paths."""
+
+    kind: str = Field(description="payment, device, phone, email, ip, known_member or org_network.",
+                      examples=["payment"])
+    rings: list[str] = Field(min_length=2, max_length=2, description="The two rings the tie joins.",
+                             examples=[["ring-3f9a2c", "ring-c44b19"]])
+    sentence: str = Field(examples=["The same card pm-51e2 was used by acc-000123 of ring-3f9a2c and by "
+                                    "acc-004410 of ring-c44b19; most of its users are in these rings."])
+    paths: list[EvidencePathOut]
+
+    @classmethod
+    def of(cls, tie: OperationTie) -> OperationTieOut:
+        return cls(kind=tie.kind, rings=list(tie.rings), sentence=tie.sentence,
+                   paths=[EvidencePathOut.of(p) for p in tie.paths])
+
+
+class OperationDetailOut(BaseModel):
+    """One operation: its figures, its campaigns in the order they ran, and the ties between them."""
+
+    run_id: str = Field(examples=["run-20240301T120000000000Z-a1b2c3"])
+    operation: OperationSummaryOut
+    campaigns: list[RingSummaryOut] = Field(description="Its rings, in the order of `operation.ring_ids`.")
+    ties: list[OperationTieOut] = Field(description="What joins its rings (none for a single campaign).")
+
+    @classmethod
+    def of(cls, detail: OperationDetail) -> OperationDetailOut:
+        return cls(run_id=detail.run_id, operation=OperationSummaryOut.of(detail.operation),
+                   campaigns=[RingSummaryOut.of(r) for r in detail.rings],
+                   ties=[OperationTieOut.of(t) for t in detail.operation.ties])
+
+
+class OperationPage(BaseModel):
+    """A page of operations, highest score first; pass `next_cursor` as `cursor` for the next page."""
+
+    run_id: str | None = Field(description="The detection run answered from; null before any run completed.")
+    operations: list[OperationSummaryOut]
     next_cursor: str | None = Field(description="Null on the last page.")
 
 

@@ -351,6 +351,7 @@ class ScoredRing:
     members: frozenset[str]
     score: float
     attributions: tuple[tuple[str, float], ...]  # (organisation, confidence), most likely first
+    operation_id: str | None = None
 
 
 def _names(record: type) -> frozenset[str]:

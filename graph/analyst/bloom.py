@@ -4,7 +4,7 @@
 one category per label (caption property, icon, colour, rule-based styles such as ring score bands
 and the IP network class), the relationship types, search phrases that mirror the analyst query
 library (`cypher/queries/`) with parameter suggestions, and scene actions ("Expand evidence",
-"Show ring", "Show shared templates"). Labels and relationship types come from `graph.vocabulary`
+"Show ring", "Show operation", "Show shared templates"). Labels and relationship types come from `graph.vocabulary`
 and the fixed structural vocabulary below; the output is deterministic (fixed ids and timestamps),
 so the checked-in `cypher/bloom/ringtrace.json` only changes when the model does.
 """
@@ -91,7 +91,15 @@ LABELS: Final[tuple[LabelStyle, ...]] = (
     LabelStyle("Ring", "ring_id", "#F16667", "group_work", 2.5,
                (("size", "integer"), ("score", "number"), ("organization", "string"),
                 ("attribution_confidence", "number"), ("run_id", "string"), ("requests", "integer"),
-                ("output_tokens", "integer"), ("activity", "string"))),
+                ("output_tokens", "integer"), ("activity", "string"), ("operation_id", "string"),
+                ("active_from", "string"), ("active_to", "string"))),
+    # An operation: the campaigns (rings) of one operator. Its ties are JSON evidence (sentences and
+    # paths) that the dossier and the API read; the perspective draws them as the graph itself.
+    LabelStyle("Operation", "operation_id", "#8E44AD", "account_tree", 3.0,
+               (("campaigns", "integer"), ("size", "integer"), ("score", "number"), ("organization", "string"),
+                ("attribution_confidence", "number"), ("active_from", "string"), ("active_to", "string"),
+                ("ring_ids", "array"), ("run_id", "string")),
+               (("ties", "string"),)),
     LabelStyle("DetectionRun", "run_id", "#D9D9D9", "history", 1.5,
                (("status", "string"), ("started_at", "DateTime"), ("finished_at", "DateTime"),
                 ("version", "string"), ("previous_run_id", "string"))),
@@ -112,6 +120,8 @@ RELATIONSHIPS: Final[tuple[Relationship, ...]] = (
     Relationship("ATTRIBUTED_TO", "Account", "Organization", "#DA7194", (("run_id", "string"),
                                                                          ("confidence", "number"))),
     Relationship("FOUND_IN", "Ring", "DetectionRun", "#D9D9D9", (("size", "integer"), ("score", "number"))),
+    Relationship("FOUND_IN", "Operation", "DetectionRun", "#D9D9D9", (("size", "integer"), ("score", "number"))),
+    Relationship("PART_OF", "Ring", "Operation", "#8E44AD", (("run_id", "string"),)),
     Relationship("FOLLOWS", "DetectionRun", "DetectionRun", "#D9D9D9"),
 )
 
@@ -139,6 +149,10 @@ _RING = ("ring_id", "String", "Ring", "ring_id")
 _TEMPLATE = ("fingerprint", "String", "PromptTemplate", "fingerprint")
 _ORG = ("organization", "String", "Organization", "name")
 _RUN = ("run_id", "String", "DetectionRun", "run_id")
+_OPERATION = ("operation_id", "String", "Operation", "operation_id")
+# What ties campaigns of one operation in the drawing: an asset members of two of them used (an address
+# ties only through its organisation, as the tie evidence says: a proxy exit carries anyone's traffic).
+_ASSETS: Final = "|".join(kind.relationship for kind in ENTITY_KINDS.values() if kind.label != "IP")
 
 SEARCH_PHRASES: Final[tuple[SearchPhrase, ...]] = (
     SearchPhrase("Show ring $ring_id", "ring_members", f"""MATCH (ring:Ring {{ring_id: $ring_id}})
@@ -231,6 +245,20 @@ WHERE members >= 2
 WITH run, ring, t ORDER BY members DESC, t.accounts, ring.ring_id, t.fingerprint LIMIT 50
 MATCH p = (ring)<-[:MEMBER_OF {{run_id: run.run_id}}]-(:Account)-[:SENT]->(t)
 RETURN p""", (("max_senders", "Integer", None, None),)),
+    SearchPhrase("Operation $operation_id", "operation_campaigns", f"""MATCH (op:Operation {{operation_id: $operation_id}})
+CALL (op) {{
+  MATCH (op)-[:FOUND_IN]->(run:DetectionRun {{status: 'completed'}})
+  RETURN run ORDER BY run.finished_at DESC, run.run_id DESC LIMIT 1
+}}
+MATCH (ring:Ring)-[p:PART_OF {{run_id: run.run_id}}]->(op)
+MATCH (a:Account)-[m:MEMBER_OF {{run_id: run.run_id}}]->(ring)
+CALL (run, op, ring, a) {{
+  OPTIONAL MATCH (a)-[l:{_ASSETS}|KNOWN_MEMBER_OF]->(e)<-[:{_ASSETS}|KNOWN_MEMBER_OF]-(:Account)
+                 -[:MEMBER_OF {{run_id: run.run_id}}]->(other:Ring)-[:PART_OF {{run_id: run.run_id}}]->(op)
+  WHERE other <> ring
+  RETURN DISTINCT l, e
+}}
+RETURN op, p, ring, m, a, l, e""", (_OPERATION,)),
     SearchPhrase("Detection run $run_id", "ring_growth", """MATCH (run:DetectionRun {run_id: $run_id})
 OPTIONAL MATCH (run)-[f:FOLLOWS]->(previous:DetectionRun)
 OPTIONAL MATCH (ring:Ring)-[found:FOUND_IN]->(run)
@@ -270,6 +298,14 @@ RETURN p"""),
 MATCH (a:Account) WHERE {_SELECTED}
 MATCH (a)-[:MEMBER_OF {{run_id: run.run_id}}]->(ring:Ring)
 MATCH p = (ring)-[:ATTRIBUTED_TO {{run_id: run.run_id}}]->(:Organization)
+RETURN p"""),
+    # On selected rings, or the rings of selected accounts: the operation they are campaigns of, and its rings.
+    SceneAction("Show operation", f"""{_LATEST_RUN}
+MATCH (a:Account)-[:MEMBER_OF {{run_id: run.run_id}}]->(ring:Ring)
+WHERE {_SELECTED} OR elementId(ring) IN $nodes OR id(ring) IN $nodes
+MATCH (ring)-[:PART_OF {{run_id: run.run_id}}]->(op:Operation)
+WITH DISTINCT run, op
+MATCH p = (:Ring)-[:PART_OF {{run_id: run.run_id}}]->(op)
 RETURN p"""),
     # On selected rings, or the rings of selected accounts: the templates most of their members sent.
     SceneAction("Show shared templates", f"""{_LATEST_RUN}
@@ -328,6 +364,12 @@ def _style_rules(label: str) -> list[dict[str, Any]]:
                 for network in NETWORK_CLASSES]
     if label == "Account":
         return [_rule("status", "string", "equals", "suspended", "#7F7F7F")]
+    if label == "Operation":  # sized by campaigns: one campaign is a ring on its own, many a standing operator
+        return [
+            _rule("campaigns", "number", "greater-or-equal", 5, "#5B2C6F", 4.5),
+            _rule("campaigns", "number", "between", 2, "#8E44AD", 3.5, upper=4),
+            _rule("campaigns", "number", "less", 2, "#C39BD3", 1.5),
+        ]
     return []
 
 

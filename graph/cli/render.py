@@ -27,7 +27,14 @@ from graph.evaluation.reliability import ReliabilityBin
 from graph.evaluation.rings import COORDINATED, CohortFalsePositives, RingClassRecall
 from graph.ingest.excerpt import printable
 from graph.ingest.loader import LoadReport
-from graph.records import AccountAttributionView, Evidence, EvidencePath, RingDetail
+from graph.records import (
+    AccountAttributionView,
+    Evidence,
+    EvidencePath,
+    OperationRecord,
+    RingDetail,
+    RingSummary,
+)
 
 __all__ = [
     "format_path",
@@ -158,6 +165,9 @@ def print_ring(console: Console, rank: int, detail: RingDetail, evidence: int) -
     )
     if summary.activity:
         console.print(f"  activity: {literal(summary.activity)}", highlight=False)
+    if summary.operation_id:
+        console.print(f"  {_window(summary.active_from, summary.active_to)}operation {literal(summary.operation_id)}",
+                      highlight=False)
     for line in _evidence_lines(detail.coordination_evidence, evidence):
         console.print(line, highlight=False, markup=False)
     if detail.attributions and evidence:
@@ -165,6 +175,34 @@ def print_ring(console: Console, rank: int, detail: RingDetail, evidence: int) -
         console.print(f"  why {literal(top.organization)}:", highlight=False)
         for line in _evidence_lines(top.evidence, evidence):
             console.print(line, highlight=False, markup=False)
+
+
+def _window(start: str | None, end: str | None) -> str:
+    return f"active {start[:10]} .. {end[:10]}, " if start and end else ""
+
+
+def print_operation(console: Console, rank: int, operation: OperationRecord, rings: Sequence[RingSummary],
+                    ties: int) -> None:
+    """An operation: its campaigns in the order they ran, and the ties that group them."""
+    confidence = operation.attribution_confidence
+    who = (f"best attribution [bold]{literal(operation.organization)}[/] ({confidence:.2f})"
+           if operation.organization and confidence is not None else "no organisation in evidence")
+    console.print(
+        f"[bold]#{rank} {literal(operation.operation_id)}[/]  {operation.campaigns} campaign"
+        f"{'s' if operation.campaigns != 1 else ''}, {operation.size} accounts  "
+        f"highest coordination [bold]{operation.score:.3f}[/]  {who}"
+    )
+    by_id = {r.ring_id: r for r in rings}
+    for ring_id in operation.ring_ids:
+        ring = by_id.get(ring_id)
+        if ring is not None:
+            window = _window(ring.active_from, ring.active_to)
+            console.print(f"  {window}{literal(ring.ring_id)}: {ring.size} accounts, coordination {ring.score:.3f}",
+                          highlight=False)
+    for tie in operation.ties[:ties]:
+        console.print(printable(f"  tie ({tie.kind}): {tie.sentence}"), highlight=False, markup=False)
+        for path in tie.paths[:1]:
+            console.print(printable(f"         path: {format_path(path)}"), highlight=False, markup=False)
 
 
 def print_account(console: Console, view: AccountAttributionView, ring: RingDetail | None, evidence: int) -> None:

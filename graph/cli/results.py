@@ -1,4 +1,4 @@
-"""The commands that read a detection run back: `rings`, `explain` an account, `export` CSV, `eval`."""
+"""The commands that read a detection run back: `rings`, `operations`, `explain` an account, `export` CSV, `eval`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from graph.errors import NotFoundError, RunNotCompletedError
 from graph.settings import get_settings
 from graph.store.driver import create_driver
 
-__all__ = ["evaluate", "explain", "export", "rings", "run_read_errors"]
+__all__ = ["evaluate", "explain", "export", "operations", "rings", "run_read_errors"]
 
 
 @contextmanager
@@ -47,6 +47,34 @@ def rings(
     console.rule(f"top {len(details)} rings of {literal(run_id)}")
     for rank, detail in enumerate(details, start=1):
         print_ring(console, rank, detail, evidence)
+
+
+def operations(
+    operation_id: Annotated[str | None, typer.Argument(help="One operation to show (default: a list).")] = None,
+    top: Annotated[int, typer.Option(min=1, help="How many operations to list.")] = 10,
+    min_campaigns: Annotated[int, typer.Option(min=1, help="List operations of at least this many campaigns.")] = 2,
+    run: Annotated[str | None, typer.Option(help="Detection run (default: the latest).")] = None,
+    ties: Annotated[int, typer.Option(min=0, help="Ties shown per operation.")] = 3,
+) -> None:
+    """Operations (campaigns of one operator), highest coordination score first: each campaign (ring) in
+    the order they ran, and the ties between them (a reused device or card, a known member, a network)."""
+    from graph.cli.render import print_operation
+    from graph.store.operation_reads import list_operations, operation_detail
+
+    settings = get_settings()
+    database = settings.neo4j_database
+    with create_driver(settings) as driver, run_read_errors():
+        run_id = run_or_latest(driver, database, run)
+        if operation_id is not None:
+            details = [operation_detail(driver, database, operation_id, run_id=run_id)]
+        else:
+            _, page, _ = list_operations(driver, database, run_id=run_id, min_campaigns=min_campaigns, limit=top)
+            details = [operation_detail(driver, database, o.operation_id, run_id=run_id) for o in page]
+    title = f"operation {literal(operation_id)}" if operation_id else (
+        f"top {len(details)} operations of {min_campaigns}+ campaigns")
+    console.rule(f"{title} of {literal(run_id)}")
+    for rank, detail in enumerate(details, start=1):
+        print_operation(console, rank, detail.operation, detail.rings, ties)
 
 
 def explain(
@@ -131,5 +159,13 @@ def evaluate(
     print_cohort_false_positives(console, cohort_false_positives(scored, labels))
     attribution = evaluate_attribution(scored, labels)
     print_metrics(console, "coordination and attribution", attribution.rows())
+    if labels.operation:
+        from graph.evaluation.operations import evaluate_operations
+
+        # A ring of a run from before operations existed stands alone.
+        grouped = evaluate_operations([sorted(r.members) for r in scored],
+                                      [r.operation_id or f"ring {i}" for i, r in enumerate(scored)],
+                                      labels.ring, labels.operation, labels.organization)
+        print_metrics(console, "operations (campaigns of one operator)", grouped.rows())
     print_reliability(console, "reliability: coordination score", attribution.coordination_reliability)
     print_reliability(console, "reliability: attribution confidence", attribution.attribution_reliability)

@@ -161,7 +161,7 @@ def _own_networks(acting_org: npt.NDArray[np.int64], links: LinkIndex, ring_of: 
 ):
     """Per organisation: whether most accounts on its networks are in rings (the operation's own range,
     not an employer's network that its staff and a ring or two happen to share)."""
-    n_org = int(acting_org.max()) + 1 if acting_org.shape[0] else 0
+    n_org = max(int(acting_org.max()) + 1 if acting_org.shape[0] else 0, 1)  # one spare: -1 lookups stay in range
     org = acting_org[links.ent]
     on = org >= 0
     pairs = np.unique(org[on] * links.n_accounts + links.acc[on])

@@ -265,7 +265,8 @@ CALL (ring) {
   WITH t, o ORDER BY t.confidence DESC, o.name
   RETURN collect([o.name, t.confidence]) AS attributions
 }
-RETURN ring.ring_id AS ring_id, found.score AS score, members, attributions ORDER BY ring_id
+RETURN ring.ring_id AS ring_id, found.score AS score, found.operation_id AS operation_id, members, attributions
+ORDER BY ring_id
 """
 
 
@@ -277,6 +278,7 @@ def read_scored_rings(driver: neo4j.Driver, database: str, run_id: str) -> list[
             members=frozenset(r["members"]),
             score=float(r["score"] or 0.0),
             attributions=tuple((str(o), float(c)) for o, c in r["attributions"] if o is not None),
+            operation_id=r["operation_id"],
         )
         for r in records
     ]

@@ -1,15 +1,23 @@
 """What a load leaves in Neo4j, in a form two loads can be compared by: every link's figures, nodes per
 label, and every IP's enrichment. Book-keeping that differs between equal loads (when a range table
-was written, the load time standing in for a missing `since`) is left out."""
+was written, the load time standing in for a missing `since`) is left out. And whether an evidence
+path a run wrote exists in the graph, hop by hop."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import neo4j
+from graph.records import EvidencePath
 from tests.suite_database import MARKER_LABEL
 
-__all__ = ["enrichment", "link_figures", "node_counts", "snapshot"]
+__all__ = ["enrichment", "link_figures", "node_counts", "path_exists", "snapshot"]
+
+_KEYS = {
+    "Account": "account_id", "IP": "address", "Device": "fingerprint", "PaymentMethod": "fingerprint",
+    "Email": "address", "Phone": "number", "Organization": "name", "Ring": "ring_id",
+    "PromptTemplate": "fingerprint", "Operation": "operation_id",
+}
 
 _LINKS = """
 MATCH (a:Account)-[r]->(e)
@@ -57,3 +65,23 @@ def snapshot(driver: neo4j.Driver, database: str) -> dict[str, Any]:
         "enrichment": enrichment(driver, database),
         "relationships": sorted(tuple(str(v) for v in r.values()) for r in others),
     }
+
+
+def path_exists(driver: neo4j.Driver, database: str, path: EvidencePath) -> bool:
+    """MATCH the path hop by hop with its keys and relationship properties."""
+    for rel in path.relationships:
+        start, end = path.nodes[rel.start], path.nodes[rel.end]
+        assert _KEYS[start.label] == start.key and _KEYS[end.label] == end.key
+        # Labels and types come from the allow-list just asserted, values go as parameters.
+        query = (
+            f"MATCH (a:{start.label} {{{start.key}: $a}})-[r:{rel.type}]->(b:{end.label} {{{end.key}: $b}}) "
+            "RETURN r.count AS count, toString(r.first_seen) AS first"
+        )
+        records, _, _ = driver.execute_query(query, a=start.value, b=end.value, database_=database)
+        if not records:
+            return False
+        if rel.count is not None and records[0]["count"] != rel.count:
+            return False
+        if rel.first_seen is not None and not records[0]["first"].startswith(rel.first_seen[:19]):
+            return False
+    return True

@@ -10,14 +10,10 @@ from graph.detection import DetectionParams
 from graph.generator import generate_population
 from graph.ingest.loader import load_bundle
 from graph.pipeline.detect import run_detection
-from graph.records import AttributionRecord, Evidence, EvidencePath, RingRecord
+from graph.records import AttributionRecord, Evidence, RingRecord
 from graph.settings import Settings
 from graph.store.results import account_attribution, list_rings, ring_detail
-
-_KEYS = {
-    "Account": "account_id", "IP": "address", "Device": "fingerprint", "PaymentMethod": "fingerprint",
-    "Email": "address", "Phone": "number", "Organization": "name", "Ring": "ring_id",
-}
+from tests.integration.graph_state import path_exists
 
 
 @pytest.fixture(scope="module")
@@ -31,26 +27,6 @@ def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def detected(empty_db: neo4j.Driver, settings: Settings, population: Path, tmp_path: Path) -> str:
     load_bundle(empty_db, settings.neo4j_database, population, rejects_path=tmp_path / "r.csv")
     return run_detection(empty_db, settings.neo4j_database, DetectionParams(seed=4)).run_id
-
-
-def _path_exists(driver: neo4j.Driver, database: str, path: EvidencePath) -> bool:
-    """MATCH the path hop by hop with its keys and relationship properties."""
-    for rel in path.relationships:
-        start, end = path.nodes[rel.start], path.nodes[rel.end]
-        assert _KEYS[start.label] == start.key and _KEYS[end.label] == end.key
-        # Labels and types come from the allow-list just asserted, values go as parameters.
-        query = (
-            f"MATCH (a:{start.label} {{{start.key}: $a}})-[r:{rel.type}]->(b:{end.label} {{{end.key}: $b}}) "
-            "RETURN r.count AS count, toString(r.first_seen) AS first"
-        )
-        records, _, _ = driver.execute_query(query, a=start.value, b=end.value, database_=database)
-        if not records:
-            return False
-        if rel.count is not None and records[0]["count"] != rel.count:
-            return False
-        if rel.first_seen is not None and not records[0]["first"].startswith(rel.first_seen[:19]):
-            return False
-    return True
 
 
 def _all_evidence(driver: neo4j.Driver, database: str, run_id: str) -> list[Evidence]:
@@ -74,7 +50,7 @@ def test_every_evidence_path_exists_in_neo4j(empty_db: neo4j.Driver, settings: S
     kinds = {item.kind for item in items if item.paths}
     assert len(paths) > 100
     assert {"shared_device", "known_member_in_ring", "ring_membership"} <= kinds
-    missing = [p for p in paths if not _path_exists(empty_db, settings.neo4j_database, p)]
+    missing = [p for p in paths if not path_exists(empty_db, settings.neo4j_database, p)]
     assert missing == []
 
 

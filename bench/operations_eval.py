@@ -1,0 +1,89 @@
+"""Campaigns and operations, measured offline: campaign-blind rings against rings cut at activity gaps,
+and how the rings are grouped into operations, on the same populations (no database).
+
+    python bench/operations_eval.py --bundle DIR [--bundle DIR ...] [--gap none 30 60]
+
+Each bundle needs truth.csv with ``operation_id`` (ringtrace's generator and bench/independent both
+write it) and is read with bench/offline_bundle.py (the loader's own parsing, usage log included).
+Per bundle and campaign gap (``--gap``: days, ``none`` = never cut, the old behaviour) one row:
+
+- rings found, ring recall at any score, ring F1 of the rings scored coordinated (>= 0.5, with the
+  shipped scoring model), ARI over ring accounts, contamination;
+- ``fused``: found rings holding two or more campaigns of one operator (what the cut prevents);
+- operations: true operations of 2+ campaigns with 2+ found (``found``), of them grouped under one
+  found operation; found operations of 2+ rings and how many mix operators (an operator is the named
+  organisation behind an operation, or the anonymous operation itself); ``1-org`` counts found
+  operations grouping separate true operations of one organisation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from offline_bundle import read_offline_bundle
+
+from graph.detection import DetectionParams
+from graph.detection.operations import group_operations
+from graph.evaluation.operations import evaluate_operations
+from graph.evaluation.rings import COORDINATED, evaluate_rings
+from graph.links import index_links
+from graph.pipeline.behaviour import build_behaviour, detect_with_usage
+from graph.scoring import prepare, score_rings
+from graph.scoring.model import default_model
+
+
+def _gap(text: str) -> float | None:
+    return None if text == "none" else float(text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bundle", type=Path, action="append", required=True)
+    ap.add_argument("--gap", type=_gap, nargs="*", default=[None, DetectionParams().campaign_gap_days],
+                    help="campaign gaps in days to compare ('none': never cut)")
+    args = ap.parse_args()
+    print(f"  {'gap':>5} {'rings':>6} {'R_any':>6} {'F1_co':>6} {'ARI':>6} {'contam':>7} {'fused':>5} | "
+          f"{'ops2+':>5} {'found':>5} {'grouped':>8} | {'found2+':>7} {'mixed':>8} {'1-org':>5} {'time':>6}")
+    for path in args.bundle:
+        t0 = time.perf_counter()
+        bundle = read_offline_bundle(path)
+        truth = bundle.truth
+        if truth is None or not truth.operation or bundle.usage is None:
+            raise SystemExit(f"{path}: needs truth.csv with operation_id and an events file")
+        links = index_links(bundle.observations.incidence)
+        ids = bundle.observations.incidence.account_ids
+        org = bundle.observations.org_indicators
+        model = default_model(usage_log=True)
+        print(f"# {path}: {bundle.accounts:,} accounts; read in {time.perf_counter() - t0:.0f}s")
+        for gap in args.gap:
+            t = time.perf_counter()
+            params = DetectionParams(campaign_gap_days=gap)
+            found = detect_with_usage(links, bundle.usage.coaction_templates(params.coaction.max_senders), params)
+            behaviour = build_behaviour(found.usage, found.coaction, params.coaction, ids, bundle.usage.activity,
+                                        bundle.usage.sent, bundle.usage.releases)
+            data = prepare(links, org, bundle.observations.account_created, behaviour)
+            scores = score_rings(data, found.rings, model)
+            acting = np.where(data.orgs.self_acting, data.orgs.entity_org, -1).astype(np.int64)
+            operations = group_operations(links, found.rings, org.known_account, org.known_org, acting)
+            rings = [ids[r].tolist() for r in found.rings]
+            coordinated = [r for r, s in zip(rings, scores, strict=True) if s.score >= COORDINATED]
+            every = evaluate_rings(rings, truth.ring, truth.cohort, actors_outside_rings=truth.actors_outside_rings)
+            scored = evaluate_rings(coordinated, truth.ring, truth.cohort,
+                                    actors_outside_rings=truth.actors_outside_rings)
+            grouped = evaluate_operations(rings, [str(o) for o in operations.of_ring.tolist()], truth.ring,
+                                          truth.operation, truth.organization)
+            print(f"  {'none' if gap is None else f'{gap:g}':>5} {len(rings):>6} {every.ring_recall:6.3f} "
+                  f"{scored.ring_f1:6.3f} {every.ari:6.3f} {every.contamination:7.4f} {grouped.fused_rings:>5} | "
+                  f"{grouped.true_operations:>5} {grouped.found:>5} {grouped.grouped:>3} {grouped.grouped_rate:4.2f} | "
+                  f"{grouped.operations:>7} {grouped.mixed:>3} {grouped.mixed_rate:4.2f} {grouped.same_org:>5} "
+                  f"{time.perf_counter() - t:5.0f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
