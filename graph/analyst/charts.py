@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from typing import Final
+
+from graph.analyst.layout import evidence_layout
 
 __all__ = [
     "GraphEdge",
@@ -120,92 +122,71 @@ class GraphEdge:
     type: str
 
 
-@dataclass
-class _Placed:
-    node: GraphNode
-    x: float = 0.0
-    y: float = 0.0
-    neighbours: list[str] = field(default_factory=list)
-
-
-def _mean_angle(angles: list[float], fallback: float) -> float:
-    if not angles:
-        return fallback
-    sx, sy = sum(math.cos(a) for a in angles), sum(math.sin(a) for a in angles)
-    return math.atan2(sy, sx) if (sx or sy) else fallback
-
-
-def _spread(items: list[tuple[float, str]], gap: float) -> list[tuple[float, str]]:
-    """Angles sorted, then nudged apart to at least `gap` (or evenly spaced when they cannot fit)."""
-    if not items:
-        return []
-    ordered = sorted(items)
-    if gap * len(ordered) >= 2 * math.pi:
-        step = 2 * math.pi / len(ordered)
-        return [(ordered[0][0] + i * step, key) for i, (_, key) in enumerate(ordered)]
-    out = [ordered[0]]
-    for angle, key in ordered[1:]:
-        out.append((max(angle, out[-1][0] + gap), key))
-    return out
-
-
 def graph_svg(nodes: list[GraphNode], edges: list[GraphEdge], *, element_id: str = "evidence-graph") -> str:
-    """Accounts on an inner circle, shared entities around them, organisations outermost.
+    """Members gathered around the devices, cards, addresses and templates they share.
 
-    Each entity and organisation sits at the mean angle of what it connects to, so the shared
-    infrastructure of a group of accounts is drawn next to that group.
+    :func:`graph.analyst.layout.evidence_layout` places the nodes (deterministic, force-directed, one
+    connected part at a time); each label runs away from the node's links.
     """
-    placed = {n.id: _Placed(n) for n in sorted(nodes, key=lambda n: n.id)}
-    for edge in edges:
-        if edge.source in placed and edge.target in placed:
-            placed[edge.source].neighbours.append(edge.target)
-            placed[edge.target].neighbours.append(edge.source)
-    accounts = sorted(k for k, p in placed.items() if p.node.label == "Account")
-    entities = sorted(k for k, p in placed.items() if p.node.label not in ("Account", "Organization"))
-    organisations = sorted(k for k, p in placed.items() if p.node.label == "Organization")
-    r1 = max(120.0, len(accounts) * 26 / (2 * math.pi))
-    r2 = max(r1 + 100, len(entities) * 18 / (2 * math.pi))
-    r3 = r2 + (90 if organisations else 0)
-    size = 2 * (r3 + 100)
-    cx = cy = size / 2
-    angle: dict[str, float] = {}
-    for i, key in enumerate(accounts):
-        angle[key] = -math.pi / 2 + 2 * math.pi * i / max(len(accounts), 1)
-    for ring_keys, radius, base in ((entities, r2, accounts), (organisations, r3, accounts + entities)):
-        wanted = [(_mean_angle([angle[n] for n in placed[k].neighbours if n in angle and n in base], 0.0), k)
-                  for k in ring_keys]
-        for spread_angle, key in _spread(wanted, 22 / radius):
-            angle[key] = spread_angle
-    for key, p in placed.items():
-        radius = r1 if key in accounts else r3 if key in organisations else r2
-        p.x, p.y = cx + radius * math.cos(angle[key]), cy + radius * math.sin(angle[key])
+    by_id = {n.id: n for n in sorted(nodes, key=lambda n: n.id)}
+    drawn = sorted({(e.source, e.target, e.type) for e in edges if e.source in by_id and e.target in by_id})
+    radius = {key: _RADIUS.get(node.label, 7.0) for key, node in by_id.items()}
+    placed = evidence_layout(list(by_id), [(s, t) for s, t, _ in drawn], {k: n.label for k, n in by_id.items()},
+                             radius)
+    degree: dict[str, int] = {}
+    for source, target, _ in drawn:
+        degree[source] = degree.get(source, 0) + 1
+        degree[target] = degree.get(target, 0) + 1
 
-    margin = 110.0  # room for labels
-    xs, ys = [p.x for p in placed.values()] or [cx], [p.y for p in placed.values()] or [cy]
-    box = (min(xs) - margin, min(ys) - margin / 2, max(xs) - min(xs) + 2 * margin, max(ys) - min(ys) + margin)
+    texts = {key: node.key if node.label in ("Account", "Organization") else _short(node.key)
+             for key, node in by_id.items()}
+    low_x = low_y = math.inf
+    high_x = high_y = -math.inf
+    for key, p in placed.items():  # the extent of every circle and (roughly) every label
+        r, run = radius[key], len(texts[key]) * (6.6 if by_id[key].label == "Organization" else 5.3)
+        reach_x = r + 4 + run * (abs(p.dx) if not p.turned else abs(p.dx)) + (run / 2 if abs(p.dx) <= 0.35 else 0)
+        reach_y = r + 4 + (run * abs(p.dy) if p.turned else 12)
+        low_x, high_x = min(low_x, p.x - reach_x), max(high_x, p.x + reach_x)
+        low_y, high_y = min(low_y, p.y - reach_y), max(high_y, p.y + reach_y)
+    if not placed:
+        low_x = low_y = 0.0
+        high_x = high_y = 100.0
+    margin = 12.0
+    box = (low_x - margin, low_y - margin, high_x - low_x + 2 * margin, high_y - low_y + 2 * margin)
+    # Drawn at its own size (1 unit = 1 px) unless the page is narrower: text stays the same size.
     parts = [f'<svg id="{_e(element_id)}" class="graph" xmlns="http://www.w3.org/2000/svg" '
-             f'viewBox="{box[0]:.0f} {box[1]:.0f} {box[2]:.0f} {box[3]:.0f}" role="img" '
+             f'viewBox="{box[0]:.0f} {box[1]:.0f} {box[2]:.0f} {box[3]:.0f}" width="{box[2]:.0f}" role="img" '
              'aria-label="evidence subgraph">']
     parts.append('<g class="edges">')
-    for edge in sorted(edges, key=lambda e: (e.source, e.target, e.type)):
-        if edge.source in placed and edge.target in placed:
-            a, b = placed[edge.source], placed[edge.target]
-            parts.append(f'<line x1="{a.x:.1f}" y1="{a.y:.1f}" x2="{b.x:.1f}" y2="{b.y:.1f}" '
-                         f'class="edge {_e(edge.type)}" data-source="{_e(edge.source)}" '
-                         f'data-target="{_e(edge.target)}"><title>{_e(edge.type)}</title></line>')
+    for source, target, kind in drawn:
+        a, b = placed[source], placed[target]
+        # A link to a widely shared entity is drawn fainter: it says less about who belongs with whom.
+        hub = max(degree[source], degree[target])
+        opacity = 0.9 if hub <= 3 else max(0.25, 0.9 * math.sqrt(3 / hub))
+        parts.append(f'<line x1="{a.x:.1f}" y1="{a.y:.1f}" x2="{b.x:.1f}" y2="{b.y:.1f}" '
+                     f'class="edge {_e(kind)}" stroke-opacity="{opacity:.2f}" data-source="{_e(source)}" '
+                     f'data-target="{_e(target)}"><title>{_e(kind)}</title></line>')
     parts.append('</g><g class="nodes">')
-    for key, p in placed.items():
-        node = p.node
-        radius = _RADIUS.get(node.label, 7.0)
-        outward = math.atan2(p.y - cy, p.x - cx)
-        tx, ty = p.x + (radius + 4) * math.cos(outward), p.y + (radius + 4) * math.sin(outward) + 3
-        anchor = "start" if math.cos(outward) > 0.3 else "end" if math.cos(outward) < -0.3 else "middle"
-        shown = node.key if node.label in ("Account", "Organization") else _short(node.key)
+    for key, node in by_id.items():
+        p = placed[key]
+        r = radius[key]
+        tx, ty = p.x + (r + 3) * p.dx, p.y + (r + 3) * p.dy
+        if p.turned:  # along the direction, read left to right on either side
+            angle = math.degrees(math.atan2(p.dy, p.dx))
+            if p.dx < 0:
+                angle += 180
+            anchor, turn = ("start" if p.dx >= 0 else "end"), f' transform="rotate({angle:.1f} {tx:.1f} {ty:.1f})"'
+            ty += 3
+        else:
+            anchor = "start" if p.dx > 0.35 else "end" if p.dx < -0.35 else "middle"
+            ty += 3 if anchor != "middle" else (8 if p.dy > 0 else -2)
+            turn = ""
+        shown = texts[key]
         parts.append(
             f'<g class="node {_e(node.label)}" data-id="{_e(key)}">'
             f'<title>{_e(node.label)} {_e(node.key)}{(" - " + _e(node.note)) if node.note else ""}</title>'
-            f'<circle cx="{p.x:.1f}" cy="{p.y:.1f}" r="{radius}" fill="{COLORS.get(node.label, "#A5ABB6")}"/>'
-            f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}">{_e(shown)}</text></g>'
+            f'<circle cx="{p.x:.1f}" cy="{p.y:.1f}" r="{r}" fill="{COLORS.get(node.label, "#A5ABB6")}"/>'
+            f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}"{turn}>{_e(shown)}</text></g>'
         )
     parts.append("</g></svg>")
     return "".join(parts)

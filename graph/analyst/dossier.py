@@ -453,12 +453,12 @@ tr.hl td{background:#fff3c4}
 .cols{display:flex;gap:24px;flex-wrap:wrap}
 pre{background:#f0f2f5;padding:10px;overflow:auto;font-size:12px}
 svg{max-width:100%;height:auto;font-size:11px}
-svg.graph{display:block;margin:0 auto;max-height:900px;border:1px solid #e3e6eb;border-radius:6px;background:#fcfcfd}
+svg.graph{display:block;margin:0 auto;border:1px solid #e3e6eb;border-radius:6px;background:#fcfcfd}
 .edge{stroke:#b8bec8;stroke-width:1}
 .edge.KNOWN_MEMBER_OF,.edge.OPERATED_BY{stroke:#C990C0;stroke-width:2}
 .edge.SENT{stroke:#569480;stroke-width:1.5;stroke-dasharray:4 2}
 .node circle{stroke:#fff;stroke-width:1.5}
-.node text{fill:#2a2c34;font-size:9px}
+.node text{fill:#2a2c34;font-size:9px;paint-order:stroke;stroke:#fcfcfd;stroke-width:3px;stroke-linejoin:round}
 .node.Organization text{font-weight:600;font-size:11px}
 .node.hl circle{stroke:#d62728;stroke-width:4}
 .waterfall rect{fill:#8d99a8}

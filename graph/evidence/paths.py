@@ -144,6 +144,8 @@ class PathBuilder:
             paths = [self._linked(e, item) for e in item.entities[:_PATHS_PER_ITEM]]
         elif kind == "org_network" and item.organization >= 0:
             paths = [self._network(e, item) for e in item.entities[:_PATHS_PER_ITEM]]
+        elif kind == "operation_sibling":
+            paths = self._sibling(item)
         elif kind == "org_email_domain":
             paths = [self._email(a) for a in item.accounts[:_PATHS_PER_ITEM]]
         elif kind == "ring_membership" and ring_id is not None:
@@ -183,6 +185,18 @@ class PathBuilder:
                     (used, PathRelationship("OPERATED_BY", 1, 2)),
                 )
         return None
+
+    def _sibling(self, item: EvidenceItem) -> list[EvidencePath | None]:
+        """The tie that joins the ring to its attributed sibling: the asset both used, each side's known
+        membership, or each side's address on the organisation's own network."""
+        if not item.entities:
+            return [EvidencePath((self._account(a), self._org(item.organization)),
+                                 (PathRelationship("KNOWN_MEMBER_OF", 0, 1),)) for a in item.accounts]
+        operated = [int(self._orgs.entity_org[e]) == item.organization for e in item.entities]
+        if len(item.entities) == 2 and all(operated):
+            return [self._network(e, EvidenceItem(item.kind, item.llr, item.sentence, (a,), (e,), item.organization))
+                    for a, e in zip(item.accounts, item.entities, strict=True)]
+        return [self._shared(item.entities[0], item.accounts)]
 
     def _email(self, account: int) -> EvidencePath | None:
         account_id = str(self._inc.account_ids[account])

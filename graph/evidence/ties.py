@@ -51,8 +51,8 @@ class TieExplainer:
         if tie.kind == "org_network":
             org = self._orgs[tie.organization]
             ip1, ip2 = (str(self._inc.entity_keys[e]) for e in (tie.entity, tie.other_entity))
-            sentence = (f"Members of both campaigns used {org}'s own network: {a1} of {rings[0]} on {ip1}, "
-                        f"{a2} of {rings[1]} on {ip2}.")
+            sentence = (f"Members of both campaigns used addresses {org} operates itself: {a1} of {rings[0]} on "
+                        f"{ip1}, {a2} of {rings[1]} on {ip2}.")
             used1 = self._observed(tie.accounts[0], tie.entity, 0, 1, "USED_IP")
             used2 = self._observed(tie.accounts[1], tie.other_entity, 4, 3, "USED_IP")
             nodes = (self._account(tie.accounts[0]), self._entity(tie.entity), PathNode("Organization", "name", org),

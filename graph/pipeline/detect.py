@@ -36,10 +36,11 @@ from graph.links import index_links
 from graph.pipeline.behaviour import read_behaviour
 from graph.pipeline.explain import explain_run, explanations
 from graph.pipeline.lease import RunLease
-from graph.pipeline.operations import explain_operations
+from graph.pipeline.operations import explain_operations, group_operations
 from graph.pipeline.version import code_version
 from graph.projection import project
 from graph.scoring import ScoringModel, attribute_accounts, prepare, score_rings
+from graph.scoring.operation_attribution import attribute_through_operations
 from graph.settings import get_settings
 from graph.store.observation_reads import read_account_emails, read_observations
 from graph.store.runs import claim_run, complete_run, latest_run_id, read_operation_rings, read_ring_members
@@ -170,6 +171,9 @@ def run_claimed(
             behaviour = read_behaviour(driver, database, usage, pairs, params.coaction, account_ids, rings)
             scoring_input = prepare(links, observations.org_indicators, observations.account_created, behaviour)
             ring_scores = score_rings(scoring_input, rings, model)
+            grouped = group_operations(links, rings, scoring_input.orgs)
+            ring_scores = attribute_through_operations(ring_scores, grouped, assignment.ids,
+                                                       observations.org_indicators.organizations)
             account_scores = attribute_accounts(scoring_input, rings, ring_scores, membership=confidence, model=model)
         with _stage(timings, "explain", progress, lease):
             needed = domain_accounts(links, explanations(ring_scores, account_scores))
@@ -180,7 +184,8 @@ def run_claimed(
             )
         with _stage(timings, "operations", progress, lease):
             previous_operations = read_operation_rings(driver, database, previous_run_id) if previous_run_id else {}
-            operations = explain_operations(links, scoring_input.orgs, rings, explained.rings, previous_operations)
+            operations = explain_operations(links, scoring_input.orgs, grouped, rings, explained.rings,
+                                            previous_operations)
         with _stage(timings, "write", progress, lease):
             write_results(
                 driver, database, run_id, rings=operations.rings, memberships=explained.memberships,

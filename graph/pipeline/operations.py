@@ -13,7 +13,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from graph.detection.operations import Operations, group_operations
+from graph.detection import operations as grouping
+from graph.detection.operations import Operations
 from graph.detection.ring_ids import RingIdAssignment, assign_ring_ids
 from graph.evidence.paths import iso_time
 from graph.evidence.ties import TieExplainer
@@ -21,7 +22,7 @@ from graph.links import LinkIndex
 from graph.records import OperationRecord, OperationTie, PartOfRecord, RingRecord
 from graph.scoring.attribution import OrgIndex
 
-__all__ = ["ExplainedOperations", "explain_operations", "ring_windows"]
+__all__ = ["ExplainedOperations", "explain_operations", "group_operations", "ring_windows"]
 
 #: Ties an operation record lists (a ring's PART_OF carries all of its own).
 _TIES_PER_OPERATION: Final = 50
@@ -54,16 +55,22 @@ def ring_windows(links: LinkIndex, rings: Sequence[npt.NDArray[np.int32]]) -> li
     return out
 
 
+def group_operations(links: LinkIndex, rings: Sequence[npt.NDArray[np.int32]], orgs: OrgIndex) -> Operations:
+    """The run's rings grouped into operations, with the organisations acting on each entity as
+    attribution counts them."""
+    acting = np.where(orgs.self_acting, orgs.entity_org, -1).astype(np.int64)
+    return grouping.group_operations(links, rings, orgs.evidence.known_account, orgs.evidence.known_org, acting)
+
+
 def explain_operations(
     links: LinkIndex,
     orgs: OrgIndex,
+    grouped: Operations,
     rings: Sequence[npt.NDArray[np.int32]],
     ring_records: Sequence[RingRecord],
     previous: Mapping[str, frozenset[str]],
 ) -> ExplainedOperations:
-    """Group the run's rings into operations; `previous` maps the last run's operation ids to their ring ids."""
-    acting = np.where(orgs.self_acting, orgs.entity_org, -1).astype(np.int64)
-    grouped = group_operations(links, rings, orgs.evidence.known_account, orgs.evidence.known_org, acting)
+    """The records of `grouped`; `previous` maps the last run's operation ids to their ring ids."""
     ring_ids = [r.ring_id for r in ring_records]
     windows = ring_windows(links, rings)
     members = [frozenset(ring_ids[i] for i in grouped.rings_of(o)) for o in range(grouped.n_operations)]

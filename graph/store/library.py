@@ -2,7 +2,8 @@
 
 The header examples document the shape of a value; these are values a loaded, detected database
 actually holds (its top ring, two of that ring's members, a template they sent in common, an
-organisation with attributed rings, the latest run and its predecessor), so a query run with them
+organisation with attributed rings, the operation of the most campaigns, the latest run and its
+predecessor), so a query run with them
 returns rows.
 """
 
@@ -45,8 +46,14 @@ CALL (run) {
   OPTIONAL MATCH (:Ring)-[t:ATTRIBUTED_TO {run_id: run.run_id}]->(o:Organization)
   RETURN o.name AS organization ORDER BY t.confidence DESC, o.name LIMIT 1
 }
+CALL (run) {
+  // The operation of the most campaigns, so its ties have something to show.
+  OPTIONAL MATCH (op:Operation)-[found:FOUND_IN]->(run)
+  RETURN op.operation_id AS operation_id ORDER BY found.campaigns DESC, found.score DESC, operation_id LIMIT 1
+}
 RETURN run.run_id AS run_id, previous.run_id AS previous_run_id, ring.ring_id AS ring_id,
-       account_a, account_b, organization, previous.started_at AS previous_started_at, fingerprint, senders
+       account_a, account_b, organization, previous.started_at AS previous_started_at, fingerprint, senders,
+       operation_id
 """
 
 
@@ -65,6 +72,7 @@ def sample_parameters(driver: neo4j.Driver, database: str) -> dict[str, Any]:
         "account_id": r["account_a"],
         "organization": r["organization"],
         "fingerprint": r["fingerprint"],
+        "operation_id": r["operation_id"],
         "max_senders": r["senders"],
         "max_hops": 4,
         "limit": 50,

@@ -19,6 +19,8 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("GET", "/v1/rings", None, "read"),
     ("GET", "/v1/rings/ring-unknown", None, "read"),
     ("GET", "/v1/rings/ring-unknown/report", None, "read"),
+    ("GET", "/v1/operations", None, "read"),
+    ("GET", "/v1/operations/op-unknown", None, "read"),
     ("POST", "/v1/links", _LINK, "ingest"),
     ("POST", "/v1/events", _EVENT, "ingest"),
     ("POST", "/v1/detections", {}, "admin"),
@@ -32,6 +34,8 @@ ADMITTED: dict[tuple[str, str], int] = {
     ("GET", "/v1/rings"): 200,
     ("GET", "/v1/rings/ring-unknown"): 404,
     ("GET", "/v1/rings/ring-unknown/report"): 404,
+    ("GET", "/v1/operations"): 200,
+    ("GET", "/v1/operations/op-unknown"): 404,
     ("POST", "/v1/links"): 200,
     ("POST", "/v1/events"): 200,
     ("GET", "/v1/detections/run-unknown"): 404,
@@ -47,6 +51,7 @@ def test_every_v1_route_is_listed(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     documented = {(m.upper(), p) for p, ops in paths.items() for m in ops if p.startswith("/v1") or p == "/metrics"}
     listed = {(m, p.replace("acc-000001", "{account_id}").replace("ring-unknown", "{ring_id}")
+               .replace("op-unknown", "{operation_id}")
                .replace("run-unknown", "{run_id}")) for m, p, _, _ in ROUTES}
     assert documented == listed
 

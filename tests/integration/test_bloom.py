@@ -84,7 +84,7 @@ def test_perspective_has_the_exported_structure(checked_in: dict[str, Any]) -> N
             _shape(param, _PARAM, f"template {template['text']} {param.get('name')}")
     for action in checked_in["sceneActions"]:
         _shape(action, {"id": str, "name": str, "cypher": str}, f"scene action {action.get('name')}")
-    assert {a["name"] for a in checked_in["sceneActions"]} >= {"Expand evidence", "Show ring"}
+    assert {a["name"] for a in checked_in["sceneActions"]} >= {"Expand evidence", "Show ring", "Show operation"}
 
 
 def test_styles_cover_score_bands_and_network_classes(checked_in: dict[str, Any]) -> None:
@@ -167,3 +167,50 @@ def test_every_search_phrase_and_scene_action_runs(
         records, _, _ = driver.execute_query(action["cypher"], {"nodes": [members[0]["id"]], "relationships": []},
                                              database_=database, routing_=neo4j.RoutingControl.READ)
         assert records, f"scene action {action['name']!r} returned nothing for a ring member"
+
+
+def test_operations_have_a_category_a_relationship_type_and_a_phrase_that_shows_their_campaigns(
+    checked_in: dict[str, Any], driver: neo4j.Driver, settings: Settings, loaded: tuple[str, str]
+) -> None:
+    by_name = {c["name"]: c for c in checked_in["categories"]}
+    operation = by_name["Operation"]
+    assert operation["captionKeys"] == ["operation_id"]
+    assert {r["basedOn"] for r in operation["styleRules"]} == {"campaigns"}  # sized by campaigns
+    assert any(r["applySize"] for r in operation["styleRules"])
+    hidden = {p["name"] for p in operation["properties"] if p["exclude"]}
+    assert hidden == {"ties"}  # the JSON evidence: the phrase draws it as the graph instead
+    assert {"operation_id", "active_from", "active_to"} <= {p["name"] for p in by_name["Ring"]["properties"]}
+    assert "PART_OF" in {rel["name"] for rel in checked_in["relationshipTypes"]}
+    assert {"source": "Ring", "relationshipType": "PART_OF", "target": "Operation"} in (
+        checked_in["metadata"]["pathSegments"])
+
+    database = settings.neo4j_database
+    samples = sample_parameters(driver, database)
+    phrase = next(t for t in checked_in["templates"] if t["text"] == "Operation $operation_id")
+    assert phrase["params"][0]["suggestionLabel"] == "Operation"
+    records, _, _ = driver.execute_query(phrase["cypher"], operation_id=samples["operation_id"], database_=database,
+                                         routing_=neo4j.RoutingControl.READ)
+    nodes = {n.element_id: n for r in records for n in r.values() if isinstance(n, neo4j.graph.Node)}
+    rels = [v for r in records for v in r.values() if isinstance(v, neo4j.graph.Relationship)]
+    rings = {n["ring_id"] for n in nodes.values() if "Ring" in n.labels}
+    members = {n["account_id"] for n in nodes.values() if "Account" in n.labels}
+    expected, _, _ = driver.execute_query(
+        "MATCH (op:Operation {operation_id: $op})-[found:FOUND_IN]->(:DetectionRun {run_id: $run}) "
+        "OPTIONAL MATCH (a:Account)-[:MEMBER_OF {run_id: $run}]->(ring:Ring)-[:PART_OF {run_id: $run}]->(op) "
+        "RETURN found.ring_ids AS rings, collect(DISTINCT a.account_id) AS members",
+        op=samples["operation_id"], run=samples["run_id"], database_=database)
+    assert len(expected[0]["rings"]) >= 2
+    assert rings == set(expected[0]["rings"]) and members == set(expected[0]["members"])
+    assert {n["operation_id"] for n in nodes.values() if "Operation" in n.labels} == {samples["operation_id"]}
+    assert {r.type for r in rels} >= {"PART_OF", "MEMBER_OF"}
+    # what ties the campaigns: an asset or an organisation members of two of them share
+    assert {r.type for r in rels} - {"PART_OF", "MEMBER_OF"}, "no tie between campaigns is drawn"
+
+    ring = next(iter(expected[0]["rings"]))
+    ids, _, _ = driver.execute_query("MATCH (r:Ring {ring_id: $ring}) RETURN elementId(r) AS id", ring=ring,
+                                     database_=database)
+    action = next(a for a in checked_in["sceneActions"] if a["name"] == "Show operation")
+    shown, _, _ = driver.execute_query(action["cypher"], {"nodes": [ids[0]["id"]], "relationships": []},
+                                       database_=database, routing_=neo4j.RoutingControl.READ)
+    shown_rings = {n["ring_id"] for r in shown for n in r["p"].nodes if "Ring" in n.labels}
+    assert shown_rings == set(expected[0]["rings"])

@@ -23,8 +23,10 @@ from tests.suite_database import wipe_database
 
 QUERIES = load_queries()
 # Besides text separators, the only literals are names the model fixes: the status of a finished run,
-# and the bucket template of prompts no other account sent.
-_SEPARATORS = {"completed", "unshared", ":", " (", " members)", "(:", " ", ")", "-[:", "]-"}
+# the bucket template of prompts no other account sent, and the network classes whose addresses can
+# tie an operation's campaigns.
+_SEPARATORS = {"completed", "unshared", "hosting", "corporate",
+               ":", " (", " members)", "(:", " ", ")", "-[:", "]-", '"', " via "}
 
 
 def load_two_runs(driver: neo4j.Driver, database: str, tmp: Path) -> tuple[str, str]:
@@ -144,6 +146,38 @@ def test_ring_templates_are_what_two_or_more_members_sent_never_the_unshared_buc
     _, first = run_query(driver, database, query.cypher,
                          bind_parameters(query, {"ring_id": samples["ring_id"], "limit": "1"}))
     assert first == rows[:1]
+
+
+def test_operation_campaigns_are_its_rings_in_the_order_they_ran_with_their_ties(
+    driver: neo4j.Driver, settings: Settings, samples: dict[str, Any]
+) -> None:
+    database, query = settings.neo4j_database, QUERIES["operation_campaigns"]
+    records, _, _ = driver.execute_query(
+        "MATCH (:Operation {operation_id: $op})-[found:FOUND_IN]->(:DetectionRun {run_id: $run}) "
+        "MATCH (ring:Ring)-[:PART_OF {run_id: $run}]->(:Operation {operation_id: $op}) "
+        "MATCH (ring)-[campaign:FOUND_IN]->(:DetectionRun {run_id: $run}) "
+        "RETURN found.ring_ids AS ring_ids, found.size AS size, collect([ring.ring_id, campaign.size]) AS rings",
+        op=samples["operation_id"], run=samples["run_id"], database_=database)
+    ring_ids, sizes = records[0]["ring_ids"], dict(records[0]["rings"])
+    assert len(ring_ids) >= 2, "the sampled operation (the one of most campaigns) groups two or more"
+    _, rows = run_query(driver, database, query.cypher,
+                        bind_parameters(query, {"operation_id": samples["operation_id"]}))
+    assert [row["ring_id"] for row in rows] == ring_ids  # in the order they ran
+    assert [row["position"] for row in rows] == list(range(1, len(ring_ids) + 1))
+    assert {row["ring_id"]: row["size"] for row in rows} == sizes and sum(sizes.values()) == records[0]["size"]
+    assert rows[0]["gap_days"] is None
+    tied = {row["ring_id"]: row["tied_to"] for row in rows}
+    for row in rows:
+        assert row["run_id"] == samples["run_id"]
+        assert row["active_from"] is None or row["active_to"] is None or row["active_from"] <= row["active_to"]
+        # An operation is the campaigns its ties connect: each is tied to another, both ways, in time order.
+        assert row["tied_to"] and row["ring_id"] not in row["tied_to"]
+        assert row["tied_to"] == [r for r in ring_ids if r in row["tied_to"]]
+        assert all(row["ring_id"] in tied[other] for other in row["tied_to"])
+        # and the graph shows what ties it to each of them
+        assert {tie.split(" via ")[0] for tie in row["ties"]} == set(row["tied_to"]), row["ties"]
+    _, unknown = run_query(driver, database, query.cypher, bind_parameters(query, {"operation_id": "op-none"}))
+    assert unknown == []
 
 
 def test_parameters_are_typed_from_the_header() -> None:

@@ -3,7 +3,7 @@
 The Cypher library (``cypher/queries/*.cypher``), the Bloom perspective (``cypher/bloom/ringtrace.json``:
 its categories, relationship types, styles, search phrases and scene actions) and the Browser style
 (``cypher/browser/ringtrace.grass``) may name a property of a result node or relationship (Ring,
-FOUND_IN, MEMBER_OF, ATTRIBUTED_TO, DetectionRun) only if :data:`graph.records.STORED_PROPERTIES`
+FOUND_IN, MEMBER_OF, ATTRIBUTED_TO, DetectionRun, Operation, PART_OF) only if :data:`graph.records.STORED_PROPERTIES`
 has it, so renaming a record field fails here rather than in an analyst's empty column.
 
 The Cypher is read conservatively: a variable counts as bound to a label or type only where a
@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from graph import records
-from graph.records import STORED_PROPERTIES, AttributionRecord, Evidence, RingRecord, RunRecord
+from graph.records import STORED_PROPERTIES, AttributionRecord, Evidence, OperationRecord, RingRecord, RunRecord
 
 CYPHER = Path(__file__).resolve().parents[2] / "cypher"
 QUERIES = sorted((CYPHER / "queries").glob("*.cypher"))
@@ -232,9 +232,15 @@ def _stored_with_renamed_field(monkeypatch: pytest.MonkeyPatch, record: str, fie
     return stored
 
 
+# A run's FOUND_IN carries a ring's record or an operation's, so a field both records have (score,
+# organization) stays stored on FOUND_IN when only one of them renames it.
 @pytest.mark.parametrize(("record", "field", "expect"), [
-    ("RingRecord", "score", {("FOUND_IN", "score"), ("Ring", "score")}),
-    ("RingRecord", "organization", {("FOUND_IN", "organization"), ("Ring", "organization")}),
+    ("RingRecord", "score", {("Ring", "score")}),
+    ("RingRecord", "organization", {("Ring", "organization")}),
+    ("RingRecord", "operation_id", {("Ring", "operation_id")}),
+    ("OperationRecord", "ring_ids", {("FOUND_IN", "ring_ids"), ("Operation", "ring_ids")}),
+    ("OperationRecord", "campaigns", {("Operation", "campaigns")}),
+    ("OperationRecord", "operation_id", {("Operation", "operation_id")}),
     ("RingRecord", "attribution_confidence", {("Ring", "attribution_confidence")}),
     ("RingRecord", "ring_id", {("Ring", "ring_id")}),
     ("RunRecord", "status", {("DetectionRun", "status")}),
@@ -251,7 +257,7 @@ def test_renaming_a_record_field_fails_the_check(
 
 def test_relationship_properties_are_checked_too() -> None:
     for owner, prop in (("MEMBER_OF", "confidence"), ("ATTRIBUTED_TO", "confidence"), ("ATTRIBUTED_TO", "prior_llr"),
-                        ("MEMBER_OF", "run_id")):
+                        ("MEMBER_OF", "run_id"), ("PART_OF", "run_id")):
         stored = {**STORED_PROPERTIES, owner: STORED_PROPERTIES[owner] - {prop}}
         assert (owner, prop) in {(r.owner, r.prop) for r in undefined(library_references(stored), stored)}
 
@@ -260,8 +266,10 @@ def test_stored_properties_are_what_write_back_writes() -> None:
     """graph/store/write_back.py stores `properties()` (+ run_id on the Ring, + run_id and confidence on
     ATTRIBUTED_TO); graph/store/runs.py the RunRecord fields and previous_run_id."""
     ring = RingRecord("ring-x", 3, 0.9, "Org", 0.8, 3, 1.0, -1.0, (Evidence("k", 1.0, 1.0, "s", ()),))
-    assert set(ring.properties()) == STORED_PROPERTIES["FOUND_IN"]
+    operation = OperationRecord("op-x", 1, 3, ("ring-x",), 0.9, "Org", 0.8, None, None, ())
+    assert set(ring.properties()) | set(operation.properties()) == STORED_PROPERTIES["FOUND_IN"]
     assert set(ring.properties()) | {"ring_id", "run_id"} == STORED_PROPERTIES["Ring"]
+    assert set(operation.properties()) | {"operation_id", "run_id"} == STORED_PROPERTIES["Operation"]
     attribution = AttributionRecord("ring-x", "Org", 0.8, -1.0, (), ring_id="ring-x")
     assert set(attribution.properties(with_ring=True)) | {"run_id", "confidence"} == STORED_PROPERTIES["ATTRIBUTED_TO"]
     assert {f.name for f in fields(RunRecord)} | {"previous_run_id"} == STORED_PROPERTIES["DetectionRun"]
