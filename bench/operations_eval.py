@@ -13,7 +13,11 @@ Per bundle and campaign gap (``--gap``: days, ``none`` = never cut, the old beha
 - operations: true operations of 2+ campaigns with 2+ found (``found``), of them grouped under one
   found operation; found operations of 2+ rings and how many mix operators (an operator is the named
   organisation behind an operation, or the anonymous operation itself); ``1-org`` counts found
-  operations grouping separate true operations of one organisation.
+  operations grouping separate true operations of one organisation;
+- attribution of the found rings that stand for a ring of an organisation (hold at least half their
+  members from it): share attributed to it at >= 0.5 on their own evidence (``top1``) and once
+  siblings pass theirs on (``top1_op``, graph/scoring/operation_attribution.py), and the share of the
+  other found rings attributed to anyone at >= 0.5 after it (``false``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +37,32 @@ from graph.detection import DetectionParams
 from graph.detection.operations import group_operations
 from graph.evaluation.operations import evaluate_operations
 from graph.evaluation.rings import COORDINATED, evaluate_rings
+from graph.evaluation.truth import Truth
 from graph.links import index_links
 from graph.pipeline.behaviour import build_behaviour, detect_with_usage
 from graph.scoring import prepare, score_rings
 from graph.scoring.model import default_model
+from graph.scoring.operation_attribution import attribute_through_operations
+from graph.scoring.results import RingScore
+
+
+def _attribution(scores: list[RingScore], rings: list[list[str]], truth: Truth) -> tuple[float, float]:
+    """(share of the organisation's rings attributed to it at >= 0.5, share of the rest attributed)."""
+    organisation = truth.ring_organization()
+    right = total = wrong = others = 0
+    for members, score in zip(rings, scores, strict=True):
+        counts = Counter(truth.ring.get(a) for a in members if truth.ring.get(a))
+        true_ring, n = min(counts.items(), key=lambda kv: (-kv[1], kv[0]), default=(None, 0))
+        org = organisation.get(true_ring) if true_ring is not None and 2 * n >= len(members) else None
+        top = score.top
+        attributed = top is not None and top.confidence >= COORDINATED
+        if org is None:
+            others += 1
+            wrong += attributed
+        else:
+            total += 1
+            right += attributed and top is not None and top.name == org
+    return right / max(total, 1), wrong / max(others, 1)
 
 
 def _gap(text: str) -> float | None:
@@ -78,11 +105,15 @@ def main() -> None:
                                     actors_outside_rings=truth.actors_outside_rings)
             grouped = evaluate_operations(rings, [str(o) for o in operations.of_ring.tolist()], truth.ring,
                                           truth.operation, truth.organization)
+            top1, _ = _attribution(scores, rings, truth)
+            inherited = attribute_through_operations(scores, operations, [f"ring {i}" for i in range(len(rings))],
+                                                     org.organizations)
+            top1_op, false = _attribution(inherited, rings, truth)
             print(f"  {'none' if gap is None else f'{gap:g}':>5} {len(rings):>6} {every.ring_recall:6.3f} "
                   f"{scored.ring_f1:6.3f} {every.ari:6.3f} {every.contamination:7.4f} {grouped.fused_rings:>5} | "
                   f"{grouped.true_operations:>5} {grouped.found:>5} {grouped.grouped:>3} {grouped.grouped_rate:4.2f} | "
-                  f"{grouped.operations:>7} {grouped.mixed:>3} {grouped.mixed_rate:4.2f} {grouped.same_org:>5} "
-                  f"{time.perf_counter() - t:5.0f}s", flush=True)
+                  f"{grouped.operations:>7} {grouped.mixed:>3} {grouped.mixed_rate:4.2f} {grouped.same_org:>5} | "
+                  f"{top1:5.3f} {top1_op:7.3f} {false:6.4f} {time.perf_counter() - t:5.0f}s", flush=True)
 
 
 if __name__ == "__main__":

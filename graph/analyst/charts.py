@@ -14,7 +14,7 @@ from datetime import datetime
 from html import escape
 from typing import Final
 
-from graph.analyst.layout import evidence_layout
+from graph.analyst.layout import Placement, evidence_layout
 
 __all__ = [
     "GraphEdge",
@@ -122,6 +122,21 @@ class GraphEdge:
     type: str
 
 
+def _label_box(p: Placement, r: float, run: float) -> tuple[float, float, float, float]:
+    """Roughly where a node's circle and label lie: (left, top, right, bottom); `run` is the label's length."""
+    x0, y0, x1, y1 = p.x - r, p.y - r, p.x + r, p.y + r
+    at = r + 3 if p.offset is None else p.offset
+    tx, ty = p.x + at * p.dx, p.y + at * p.dy
+    if p.turned:
+        ex, ey = tx + run * p.dx, ty + run * p.dy
+        return min(x0, tx, ex), min(y0, ty, ey) - 4, max(x1, tx, ex), max(y1, ty, ey) + 4
+    if p.dx > 0.35:
+        return x0, min(y0, ty - 8), max(x1, tx + run), max(y1, ty + 4)
+    if p.dx < -0.35:
+        return min(x0, tx - run), min(y0, ty - 8), x1, max(y1, ty + 4)
+    return min(x0, tx - run / 2), min(y0, ty - 10), max(x1, tx + run / 2), max(y1, ty + 10)
+
+
 def graph_svg(nodes: list[GraphNode], edges: list[GraphEdge], *, element_id: str = "evidence-graph") -> str:
     """Members gathered around the devices, cards, addresses and templates they share.
 
@@ -140,17 +155,10 @@ def graph_svg(nodes: list[GraphNode], edges: list[GraphEdge], *, element_id: str
 
     texts = {key: node.key if node.label in ("Account", "Organization") else _short(node.key)
              for key, node in by_id.items()}
-    low_x = low_y = math.inf
-    high_x = high_y = -math.inf
-    for key, p in placed.items():  # the extent of every circle and (roughly) every label
-        r, run = radius[key], len(texts[key]) * (6.6 if by_id[key].label == "Organization" else 5.3)
-        reach_x = r + 4 + run * (abs(p.dx) if not p.turned else abs(p.dx)) + (run / 2 if abs(p.dx) <= 0.35 else 0)
-        reach_y = r + 4 + (run * abs(p.dy) if p.turned else 12)
-        low_x, high_x = min(low_x, p.x - reach_x), max(high_x, p.x + reach_x)
-        low_y, high_y = min(low_y, p.y - reach_y), max(high_y, p.y + reach_y)
-    if not placed:
-        low_x = low_y = 0.0
-        high_x = high_y = 100.0
+    boxes = [_label_box(placed[key], radius[key], len(texts[key]) * (6.6 if node.label == "Organization" else 5.3))
+             for key, node in by_id.items()] or [(0.0, 0.0, 100.0, 100.0)]
+    low_x, low_y = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    high_x, high_y = max(b[2] for b in boxes), max(b[3] for b in boxes)
     margin = 12.0
     box = (low_x - margin, low_y - margin, high_x - low_x + 2 * margin, high_y - low_y + 2 * margin)
     # Drawn at its own size (1 unit = 1 px) unless the page is narrower: text stays the same size.
@@ -170,7 +178,8 @@ def graph_svg(nodes: list[GraphNode], edges: list[GraphEdge], *, element_id: str
     for key, node in by_id.items():
         p = placed[key]
         r = radius[key]
-        tx, ty = p.x + (r + 3) * p.dx, p.y + (r + 3) * p.dy
+        at = r + 3 if p.offset is None else p.offset
+        tx, ty = p.x + at * p.dx, p.y + at * p.dy
         if p.turned:  # along the direction, read left to right on either side
             angle = math.degrees(math.atan2(p.dy, p.dx))
             if p.dx < 0:

@@ -51,6 +51,7 @@ class Placement:
     dx: float = 1.0
     dy: float = 0.0
     turned: bool = False
+    offset: float | None = None  # how far from the centre the label starts; None: just past the circle
 
 
 @dataclass
@@ -59,9 +60,14 @@ class _Group:
     members: list[str]
 
     @property
+    def turned(self) -> bool:
+        """Whether members' labels run outwards along the circle's radii (a big group) or level."""
+        return len(self.members) > 6
+
+    @property
     def radius(self) -> float:
-        # wide enough for the hub's label inside, and for the members side by side around it
-        return max(44.0, len(self.members) * _MEMBER_SPACING / (2 * math.pi))
+        # members side by side around the hub; in a big group, room for the hub's label inside
+        return max(52.0 if self.turned else 38.0, len(self.members) * _MEMBER_SPACING / (2 * math.pi))
 
 
 def evidence_layout(
@@ -149,10 +155,7 @@ def _parts(graph: nx.Graph, groups: Mapping[str, _Group], radius: Mapping[str, f
             lengths = [float(np.hypot(*(raw[a] - raw[b]))) for a, b in sub.edges]
             wanted = [half_w[component.index(a)] + half_w[component.index(b)] for a, b in sub.edges]
             points *= float(np.median(wanted)) / max(float(np.median(lengths)), 1e-6) * 0.6
-            spread = float(np.ptp(points[:, 0])) + 2 * float(half_w.max())
-            if spread > width:  # too wide for the page: squeeze across, the separation makes it taller
-                points[:, 0] *= width / spread
-            _separate(points, half_w, half_h, width)
+            _fit(points, half_w, half_h, width)
         out.append({n: (float(px), float(py)) for n, (px, py) in zip(component, points, strict=True)})
     return out
 
@@ -182,13 +185,25 @@ def _weight(component: list[str], groups: Mapping[str, _Group]) -> int:
     return sum(1 + len(groups[n].members) if n in groups else 1 for n in component)
 
 
-def _separate(points: np.ndarray, half_w: np.ndarray, half_h: np.ndarray, width: float, rounds: int = 400) -> None:
+def _fit(points: np.ndarray, half_w: np.ndarray, half_h: np.ndarray, width: float) -> None:
+    """Nodes pushed apart, in place, and the part squeezed across until it is about `width` wide: each
+    squeeze makes overlaps that the next separation resolves downwards, so a big part grows taller."""
+    for _ in range(8):
+        _separate(points, half_w, half_h)
+        spread = float((points[:, 0] + half_w).max() - (points[:, 0] - half_w).min())
+        if spread <= width * 1.02:
+            return
+        centre = float(points[:, 0].mean())
+        points[:, 0] = centre + (points[:, 0] - centre) * (width - 2 * float(half_w.mean())) / max(
+            spread - 2 * float(half_w.mean()), 1.0)
+
+
+def _separate(points: np.ndarray, half_w: np.ndarray, half_h: np.ndarray, rounds: int = 500) -> None:
     """Push apart, in place, every two nodes whose ellipses (`half_w` by `half_h`: a node and its label
-    are wide and short) come nearer than `_GAP`; keep every node within `width` across."""
+    are wide and short) come nearer than `_GAP`."""
     index = np.arange(points.shape[0])
     # Coincident nodes are split along a fixed direction per pair, so the result stays deterministic.
     fallback = np.stack([np.cos(index[:, None] - index[None, :]), np.sin(index[:, None] - index[None, :])], -1)
-    limit = np.maximum(width / 2 - half_w, 0.0)
     for _ in range(rounds):
         delta = points[:, None, :] - points[None, :, :]
         distance = np.hypot(delta[..., 0], delta[..., 1])
@@ -201,7 +216,6 @@ def _separate(points: np.ndarray, half_w: np.ndarray, half_h: np.ndarray, width:
         if not (overlap > 0.5).any():
             return
         points += (unit * overlap[..., None]).sum(axis=1) * 0.25
-        np.clip(points[:, 0], -limit, limit, out=points[:, 0])
 
 
 def _open(part: Mapping[str, tuple[float, float]], graph: nx.Graph,
@@ -238,12 +252,17 @@ def _open_group(group: _Group, graph: nx.Graph, centre: Mapping[str, tuple[float
     step = 2 * math.pi / len(group.members)
     ordered = sorted(wanted)
     start = ordered[0][0] if ordered[0][0] < 100.0 else 0.0
-    turned = len(group.members) > 6
-    out = {group.hub: Placement(hx, hy, 0.0, 1.0)}
+    # Turned by at most half a step so that two members leave a gap straight below the hub: its label
+    # goes there (inside a big group's circle, under a small group's).
+    below = min((math.remainder(math.pi / 2 - (start + (i + 0.5) * step), 2 * math.pi) for i in range(len(ordered))),
+                key=lambda d: (round(abs(d), 9), d))
+    start += below
+    out = {}
     for i, (_, member) in enumerate(ordered):
         angle = start + i * step
         dx, dy = math.cos(angle), math.sin(angle)
-        out[member] = Placement(hx + group.radius * dx, hy + group.radius * dy, dx, dy, turned)
+        out[member] = Placement(hx + group.radius * dx, hy + group.radius * dy, dx, dy, group.turned)
+    out[group.hub] = Placement(hx, hy, 0.0, 1.0, offset=None if group.turned else group.radius + 4)
     return out
 
 

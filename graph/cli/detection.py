@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from graph.cli.common import console, fail, literal
-from graph.detection.params import DEFAULT_MERGE_WEIGHT
+from graph.detection.params import DEFAULT_CAMPAIGN_GAP_DAYS, DEFAULT_MERGE_WEIGHT
 from graph.settings import get_settings
 from graph.store.driver import create_driver
 
@@ -32,6 +32,12 @@ def detect(
     coaction_days: Annotated[
         int | None, typer.Option(min=1, help="Co-action: distinct days a pair must meet on to count (3).")
     ] = None,
+    campaign_gap: Annotated[
+        float | None,
+        typer.Option(min=1, help=f"Days without activity after which a ring's later members are the operator's "
+                                 f"next campaign, another ring ({DEFAULT_CAMPAIGN_GAP_DAYS:g})."),
+    ] = None,
+    no_campaign_cut: Annotated[bool, typer.Option(help="Never cut a ring at a gap in its members' activity.")] = False,
 ) -> None:
     """Detect rings in everything loaded (shared identifiers and the usage log's co-action) and write them
     back under a new DetectionRun."""
@@ -48,7 +54,7 @@ def detect(
             params.coaction,
             window_minutes=coaction_window or params.coaction.window_minutes,
             min_days=coaction_days or params.coaction.min_days,
-        ))
+        ), campaign_gap_days=None if no_campaign_cut else (campaign_gap or params.campaign_gap_days))
     except ValueError as error:
         raise fail(error) from error
     settings = get_settings()
@@ -67,8 +73,9 @@ def detect(
     console.print(
         f"{counts['rings']:,} rings holding {counts['ring_accounts']:,} accounts; "
         f"{summary.carried_over:,} ring ids carried over from {summary.previous_run_id or 'no earlier run'}; "
-        f"{sum(1 for e in summary.lineage if e['kind'] == 'merge')} merges, "
-        f"{sum(1 for e in summary.lineage if e['kind'] == 'split')} splits"
+        f"{sum(1 for e in summary.lineage if e['kind'] == 'merge' and e['of'] == 'ring')} merges, "
+        f"{sum(1 for e in summary.lineage if e['kind'] == 'split' and e['of'] == 'ring')} splits; "
+        f"{counts['operations']:,} operations, {counts['multi_campaign_operations']:,} of several campaigns"
     )
     console.print(
         f"{counts['coordinated_rings']:,} rings scored coordinated (>= 0.5), {counts['attributed_rings']:,} "

@@ -211,8 +211,9 @@ def run_claimed(
             ),
         }
         lineage = [
-            {"kind": e.kind, "new_id": e.new_id, "old_ids": list(e.old_ids), "jaccard": round(e.jaccard, 4)}
-            for e in (*assignment.events, *operations.assignment.events)
+            {"of": of, "kind": e.kind, "new_id": e.new_id, "old_ids": list(e.old_ids), "jaccard": round(e.jaccard, 4)}
+            for of, events in (("ring", assignment.events), ("operation", operations.assignment.events))
+            for e in events
         ]
         lease.check()
         complete_run(driver, database, run_id, counts=counts, timings=timings, lineage=lineage,

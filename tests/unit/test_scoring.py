@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
+from graph.detection.operations import group_operations
 from graph.links import Incidence, index_links
 from graph.scoring import (
     ATTRIBUTION_FEATURES,
     COORDINATION_FEATURES,
+    EvidenceItem,
+    Explanation,
     LogisticModel,
     OrgIndicators,
     ScoringInput,
@@ -24,6 +28,7 @@ from graph.scoring import (
     prepare,
     score_rings,
 )
+from graph.scoring.operation_attribution import TIE_PRECISION, attribute_through_operations
 from graph.vocabulary import KIND_ORDER, NETWORK_CLASSES
 
 # The shipped parameters are refitted as the generator and detection change; these tests pin the
@@ -230,3 +235,45 @@ def test_default_model_is_versioned() -> None:
     assert model.version and model.fitted_on
     assert model.coordination.features == COORDINATION_FEATURES
     assert model.attribution.features == ATTRIBUTION_FEATURES
+
+
+def _two_campaigns(known: dict[str, str]) -> tuple[ScoringInput, list[npt.NDArray[np.int32]]]:
+    """Campaigns r and s (a card and a device each), tied by a second phone r1 and s1 both used."""
+    first, second = ("r1", "r2", "r3", "r4"), ("s1", "s2", "s3", "s4")
+    links: list[Link] = [(a, kind, f"{kind}-r") for a in first for kind in ("payment", "device")]
+    links += [(a, kind, f"{kind}-s") for a in second for kind in ("payment", "device")]
+    links += [("r1", "phone", "+15550100"), ("s1", "phone", "+15550100"), ("k1", "device", "dev-k")]
+    data = population(links, known=known)
+    return data, [ring(data, *first), ring(data, *second)]
+
+
+def test_a_campaign_inherits_its_attributed_siblings_attribution_discounted_by_the_tie() -> None:
+    data, rings = _two_campaigns({"r2": "Acme", "k1": "Acme"})
+    scores = score_rings(data, rings)
+    assert scores[0].top is not None and scores[0].top.name == "Acme" and scores[1].top is None
+    grouped = group_operations(data.links, rings, data.orgs.evidence.known_account, data.orgs.evidence.known_org,
+                               np.full(data.links.n_entities, -1, np.int64))
+    assert grouped.n_operations == 1
+    lifted = attribute_through_operations(scores, grouped, ["ring-r", "ring-s"], data.org_indicators.organizations)
+    inherited = lifted[1].top
+    assert inherited is not None and inherited.name == "Acme"
+    assert inherited.confidence == pytest.approx(scores[0].top.confidence * TIE_PRECISION)
+    (item,) = [i for i in inherited.explanation.items if i.kind == "operation_sibling"]
+    assert "ring-r" in item.sentence and item.entities  # the shared phone is its path
+    assert inherited.explanation.log_odds == pytest.approx(logit(inherited.confidence))
+    assert lifted[0] is scores[0]  # the sibling's own evidence is stronger than anything it could inherit
+
+
+def test_no_inheritance_from_a_sibling_that_is_not_coordinated_or_not_attributed() -> None:
+    data, rings = _two_campaigns({"k1": "Acme"})
+    scores = score_rings(data, rings)
+    grouped = group_operations(data.links, rings, data.orgs.evidence.known_account, data.orgs.evidence.known_org,
+                               np.full(data.links.n_entities, -1, np.int64))
+    assert attribute_through_operations(scores, grouped, ["a", "b"], data.org_indicators.organizations) == scores
+    data, rings = _two_campaigns({"r2": "Acme", "k1": "Acme"})
+    scores = score_rings(data, rings)
+    weak = [replace(scores[0], coordination=replace(scores[0].coordination,
+                                                   explanation=Explanation.of([EvidenceItem("prior", -3.0, "")]))),
+            scores[1]]
+    lifted = attribute_through_operations(weak, grouped, ["a", "b"], data.org_indicators.organizations)
+    assert lifted[1].top is None
