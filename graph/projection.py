@@ -80,10 +80,13 @@ def _default_network_weight() -> dict[str, float]:
 
 
 def _default_degree_cap() -> dict[str, int]:
-    # An address shared by more than 10 accounts is a NAT, a proxy exit or an office: measured with the
-    # usage log (bench/behaviour_eval.py), ring recall / ARI on the independent bench population rose
-    # from 0.29 / 0.33 at 50 to 0.44 / 0.49 at 20 and 0.52 / 0.50 at 10, unchanged on generated ones.
-    return {"ip": 10, "device": 20, "payment": 20, "email": 10, "phone": 20}
+    # An address shared by more than a household's worth of accounts (5) is a NAT, a proxy exit or an
+    # office: evidence only with something else. Measured with the usage log (bench/behaviour_eval.py,
+    # ring recall / ARI at any score): on the independent bench population 0.29 / 0.33 at 50, 0.44 /
+    # 0.49 at 20, 0.55 / 0.50 at 10, 0.665 / 0.515 at 5 or 6 (0.653 at 3 and 4); at 10 one rotating
+    # residential proxy network's exits glued 18 operators' rings into one of 154 accounts. Generated
+    # 10k seeds 101-103 and 20k seeds 104-106 gave the same rings at 10 and at 5.
+    return {"ip": 5, "device": 20, "payment": 20, "email": 10, "phone": 20}
 
 
 @dataclass(frozen=True)

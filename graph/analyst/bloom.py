@@ -245,7 +245,8 @@ WHERE members >= 2
 WITH run, ring, t ORDER BY members DESC, t.accounts, ring.ring_id, t.fingerprint LIMIT 50
 MATCH p = (ring)<-[:MEMBER_OF {{run_id: run.run_id}}]-(:Account)-[:SENT]->(t)
 RETURN p""", (("max_senders", "Integer", None, None),)),
-    SearchPhrase("Operation $operation_id", "operation_campaigns", f"""MATCH (op:Operation {{operation_id: $operation_id}})
+    SearchPhrase("Operation $operation_id", "operation_campaigns",
+                 f"""MATCH (op:Operation {{operation_id: $operation_id}})
 CALL (op) {{
   MATCH (op)-[:FOUND_IN]->(run:DetectionRun {{status: 'completed'}})
   RETURN run ORDER BY run.finished_at DESC, run.run_id DESC LIMIT 1

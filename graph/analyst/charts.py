@@ -14,7 +14,7 @@ from datetime import datetime
 from html import escape
 from typing import Final
 
-from graph.analyst.layout import Placement, evidence_layout
+from graph.analyst.layout import Shape, evidence_layout
 
 __all__ = [
     "GraphEdge",
@@ -122,80 +122,68 @@ class GraphEdge:
     type: str
 
 
-def _label_box(p: Placement, r: float, run: float) -> tuple[float, float, float, float]:
-    """Roughly where a node's circle and label lie: (left, top, right, bottom); `run` is the label's length."""
-    x0, y0, x1, y1 = p.x - r, p.y - r, p.x + r, p.y + r
-    at = r + 3 if p.offset is None else p.offset
-    tx, ty = p.x + at * p.dx, p.y + at * p.dy
-    if p.turned:
-        ex, ey = tx + run * p.dx, ty + run * p.dy
-        return min(x0, tx, ex), min(y0, ty, ey) - 4, max(x1, tx, ex), max(y1, ty, ey) + 4
-    if p.dx > 0.35:
-        return x0, min(y0, ty - 8), max(x1, tx + run), max(y1, ty + 4)
-    if p.dx < -0.35:
-        return min(x0, tx - run), min(y0, ty - 8), x1, max(y1, ty + 4)
-    return min(x0, tx - run / 2), min(y0, ty - 10), max(x1, tx + run / 2), max(y1, ty + 10)
+def _text_length(node: GraphNode, shown: str) -> float:
+    """About how long a label is, in drawing units (organisations are written larger)."""
+    return len(shown) * (6.6 if node.label == "Organization" else 5.3)
 
 
 def graph_svg(nodes: list[GraphNode], edges: list[GraphEdge], *, element_id: str = "evidence-graph") -> str:
     """Members gathered around the devices, cards, addresses and templates they share.
 
-    :func:`graph.analyst.layout.evidence_layout` places the nodes (deterministic, force-directed, one
-    connected part at a time); each label runs away from the node's links.
+    :func:`graph.analyst.layout.evidence_layout` places the nodes: groups of members round what they
+    share, what ties groups between them, deterministic for the same data. A link to a widely shared
+    entity is drawn fainter: it says less about who belongs with whom.
     """
     by_id = {n.id: n for n in sorted(nodes, key=lambda n: n.id)}
     drawn = sorted({(e.source, e.target, e.type) for e in edges if e.source in by_id and e.target in by_id})
-    radius = {key: _RADIUS.get(node.label, 7.0) for key, node in by_id.items()}
-    placed = evidence_layout(list(by_id), [(s, t) for s, t, _ in drawn], {k: n.label for k, n in by_id.items()},
-                             radius)
+    texts = {key: node.key if node.label in ("Account", "Organization") else _short(node.key)
+             for key, node in by_id.items()}
+    shapes = {key: Shape(node.label, _RADIUS.get(node.label, 7.0), _text_length(node, texts[key]))
+              for key, node in by_id.items()}
+    placed = evidence_layout(shapes, [(s, t) for s, t, _ in drawn])
     degree: dict[str, int] = {}
     for source, target, _ in drawn:
         degree[source] = degree.get(source, 0) + 1
         degree[target] = degree.get(target, 0) + 1
 
-    texts = {key: node.key if node.label in ("Account", "Organization") else _short(node.key)
-             for key, node in by_id.items()}
-    boxes = [_label_box(placed[key], radius[key], len(texts[key]) * (6.6 if node.label == "Organization" else 5.3))
-             for key, node in by_id.items()] or [(0.0, 0.0, 100.0, 100.0)]
-    low_x, low_y = min(b[0] for b in boxes), min(b[1] for b in boxes)
-    high_x, high_y = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    boxes = [placed[key].box(shape.radius, shape.text) for key, shape in shapes.items()] or [(0.0, 0.0, 100.0, 100.0)]
     margin = 12.0
-    box = (low_x - margin, low_y - margin, high_x - low_x + 2 * margin, high_y - low_y + 2 * margin)
-    # Drawn at its own size (1 unit = 1 px) unless the page is narrower: text stays the same size.
+    low_x, low_y = min(b[0] for b in boxes) - margin, min(b[1] for b in boxes) - margin
+    wide, high = max(b[2] for b in boxes) - low_x + margin, max(b[3] for b in boxes) - low_y + margin
+    # Drawn at its own size (a unit a pixel) unless the page is narrower, so text keeps its size.
     parts = [f'<svg id="{_e(element_id)}" class="graph" xmlns="http://www.w3.org/2000/svg" '
-             f'viewBox="{box[0]:.0f} {box[1]:.0f} {box[2]:.0f} {box[3]:.0f}" width="{box[2]:.0f}" role="img" '
+             f'viewBox="{low_x:.0f} {low_y:.0f} {wide:.0f} {high:.0f}" width="{wide:.0f}" role="img" '
              'aria-label="evidence subgraph">']
     parts.append('<g class="edges">')
     for source, target, kind in drawn:
         a, b = placed[source], placed[target]
-        # A link to a widely shared entity is drawn fainter: it says less about who belongs with whom.
         hub = max(degree[source], degree[target])
         opacity = 0.9 if hub <= 3 else max(0.25, 0.9 * math.sqrt(3 / hub))
         parts.append(f'<line x1="{a.x:.1f}" y1="{a.y:.1f}" x2="{b.x:.1f}" y2="{b.y:.1f}" '
                      f'class="edge {_e(kind)}" stroke-opacity="{opacity:.2f}" data-source="{_e(source)}" '
                      f'data-target="{_e(target)}"><title>{_e(kind)}</title></line>')
-    parts.append('</g><g class="nodes">')
+    parts.append("</g>")
+    loose = [key for key in by_id if key not in degree]
+    if loose and degree:  # entities whose members the capped drawing leaves out
+        first = min((placed[k] for k in loose), key=lambda p: (p.y, p.x))
+        parts.append(f'<text x="{first.x - 7:.1f}" y="{first.y - 16:.1f}" class="loose">'
+                     "linked to no member drawn here:</text>")
+    parts.append('<g class="nodes">')
     for key, node in by_id.items():
-        p = placed[key]
-        r = radius[key]
-        at = r + 3 if p.offset is None else p.offset
-        tx, ty = p.x + at * p.dx, p.y + at * p.dy
-        if p.turned:  # along the direction, read left to right on either side
-            angle = math.degrees(math.atan2(p.dy, p.dx))
-            if p.dx < 0:
-                angle += 180
-            anchor, turn = ("start" if p.dx >= 0 else "end"), f' transform="rotate({angle:.1f} {tx:.1f} {ty:.1f})"'
+        p, r = placed[key], shapes[key].radius
+        tx, ty, anchor = p.anchor(r)
+        if p.turned:  # along the radius, read left to right on either side
+            angle = math.degrees(math.atan2(p.dy, p.dx)) + (180 if p.dx < 0 else 0)
+            turn = f' transform="rotate({angle:.1f} {tx:.1f} {ty:.1f})"'
             ty += 3
         else:
-            anchor = "start" if p.dx > 0.35 else "end" if p.dx < -0.35 else "middle"
-            ty += 3 if anchor != "middle" else (8 if p.dy > 0 else -2)
             turn = ""
-        shown = texts[key]
+            ty += 3 if anchor != "middle" else (9 if p.dy > 0 else -1)
         parts.append(
             f'<g class="node {_e(node.label)}" data-id="{_e(key)}">'
             f'<title>{_e(node.label)} {_e(node.key)}{(" - " + _e(node.note)) if node.note else ""}</title>'
             f'<circle cx="{p.x:.1f}" cy="{p.y:.1f}" r="{r}" fill="{COLORS.get(node.label, "#A5ABB6")}"/>'
-            f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}"{turn}>{_e(shown)}</text></g>'
+            f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}"{turn}>{_e(texts[key])}</text></g>'
         )
     parts.append("</g></svg>")
     return "".join(parts)

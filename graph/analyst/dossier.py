@@ -3,9 +3,10 @@
 The page holds the ring's members and scores, what the ring was doing (its usage log's activity
 summary: requests, output tokens, requests by hour of the day, category mix, and the prompt templates
 its members sent in common), each attribution with its evidence as a waterfall of log-likelihood
-ratios and the evidence's graph paths, a drawing of the evidence subgraph (accounts, the devices,
-cards, IPs, emails, phones and prompt templates they share, organisations), the timeline of
-first-seen links, and the DetectionRun record (parameters, counts, code version, times) for the
+ratios and the evidence's graph paths, a drawing of the evidence subgraph (accounts gathered around
+the devices, cards, IPs, emails, phones and prompt templates they share, organisations), the operation
+the ring is a campaign of (its campaigns on one timeline, the ties between them as sentences and
+paths), the timeline of first-seen links, and the DetectionRun record (parameters, counts, code version, times) for the
 chain of custody. Everything is inline (CSS, SVG, a few lines of script) and a Content-Security-Policy
 forbids any fetch: the page works offline and stays the same when the database changes. Every value
 is escaped.
@@ -38,10 +39,11 @@ from graph.analyst.charts import (
     timeline_svg,
     waterfall_svg,
 )
+from graph.analyst.operation_chart import CampaignBar, CampaignLink, campaigns_svg
 from graph.analyst.queries import QUERY_DIR, read_query
 from graph.behaviour.activity import duration
-from graph.records import Evidence, EvidencePath, RingDetail, RingRecord, RunRecord
-from graph.store.dossier_reads import read_organisation_ties, read_ring_record, read_shared_entities
+from graph.records import Evidence, EvidencePath, OperationRecord, OperationTie, RingDetail, RingRecord, RunRecord
+from graph.store.dossier_reads import read_operation, read_organisation_ties, read_ring_record, read_shared_entities
 from graph.store.library import run_query
 from graph.store.results import MAX_MEMBER_PAGE_SIZE, ring_detail
 from graph.store.runs import read_run
@@ -50,6 +52,7 @@ __all__ = [
     "ActivityProfile",
     "Dossier",
     "DrawingExtent",
+    "OperationView",
     "SharedTemplate",
     "TimelineLink",
     "gather_dossier",
@@ -66,6 +69,7 @@ _MAX_MEMBER_ROWS: Final = MAX_MEMBER_PAGE_SIZE
 _MAX_TIMELINE_ROWS: Final = 300
 _MAX_TEMPLATE_ROWS: Final = 20
 _MAX_PATHS_PER_ITEM: Final = 2
+_MAX_TIE_ROWS: Final = 30
 _NOT_ENTITIES: Final = frozenset({"Account", "Organization"})
 _LEGEND: Final = ("Account", "Device", "PaymentMethod", "IP", "Email", "Phone", "PromptTemplate", "Organization")
 
@@ -152,6 +156,24 @@ class DrawingExtent:
 
 
 @dataclass(frozen=True)
+class OperationView:
+    """The operation the ring is a campaign of: its record, its campaigns in the order they ran, and the
+    ties between them, those of this ring first."""
+
+    operation: OperationRecord
+    campaigns: tuple[RingRecord, ...]
+    ties: tuple[OperationTie, ...]
+
+    @classmethod
+    def of(cls, ring_id: str, operation: OperationRecord, campaigns: Sequence[RingRecord],
+           own: Sequence[OperationTie]) -> OperationView:
+        """The ring's own ties (all of them), then the operation's others (the record keeps the first 50)."""
+        seen = {(t.kind, t.rings, t.sentence) for t in own}
+        others = [t for t in operation.ties if (t.kind, t.rings, t.sentence) not in seen and ring_id not in t.rings]
+        return cls(operation, tuple(campaigns), (*own, *others))
+
+
+@dataclass(frozen=True)
 class Dossier:
     detail: RingDetail  # with the first page of members (at most 1,000)
     run: RunRecord | None
@@ -162,6 +184,7 @@ class Dossier:
     extent: DrawingExtent | None = None  # None: the nodes are all there is
     activity: ActivityProfile | None = None  # None: no usage log for the ring's members
     templates: tuple[SharedTemplate, ...] = ()  # most members first
+    operation: OperationView | None = None  # None: the run grouped the ring in no operation
 
     def drawing_extent(self) -> DrawingExtent:
         if self.extent is not None:
@@ -257,6 +280,8 @@ def gather_dossier(driver: neo4j.Driver, database: str, ring_id: str, *, run_id:
     activity = ActivityProfile.from_record(found) if found is not None else None
     templates = _shared_templates(driver, database, ring_id, run_id) if activity is not None else ()
     shared = read_shared_entities(driver, database, ring_id, run_id)
+    grouped = read_operation(driver, database, ring_id, run_id)
+    operation = OperationView.of(ring_id, *grouped) if grouped is not None else None
     items = _evidence_items(detail)
 
     accounts = _ranked_accounts(detail, items)
@@ -309,7 +334,7 @@ def gather_dossier(driver: neo4j.Driver, database: str, ring_id: str, *, run_id:
         organisations=len(ranked_organisations),
     )
     return Dossier(detail, run, tuple(drawn.values()), tuple(sorted(edges, key=lambda e: (e.source, e.target, e.type))),
-                   tuple(timeline), datetime.now(UTC), extent, activity, templates)
+                   tuple(timeline), datetime.now(UTC), extent, activity, templates, operation)
 
 
 def ring_dossier(driver: neo4j.Driver, database: str, ring_id: str, *, run_id: str | None = None) -> str:
@@ -423,6 +448,83 @@ def _members_note(detail: RingDetail) -> str:
             "following members_next_cursor).</p>")
 
 
+def _moment(text: str | None) -> datetime | None:
+    """An ISO 8601 time as stored on a ring (UTC when no zone is given); None when absent or unreadable."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _day(text: str | None) -> str:
+    moment = _moment(text)
+    return moment.date().isoformat() if moment is not None else "an unknown date"
+
+
+def _ties_table(ties: Sequence[OperationTie], order: Sequence[str]) -> str:
+    """One row per tie (the campaigns, earlier first, its kind, its sentence); under it the graph path behind it."""
+    rows = []
+    rank = {ring_id: i for i, ring_id in enumerate(order)}
+    for tie in ties:
+        first, second = sorted(tie.rings, key=lambda r: (rank.get(r, len(rank)), r))
+        cells = [f"{first} and {second}", tie.kind.replace("_", " "), tie.sentence]
+        rows.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
+        if tie.paths:
+            lines = "".join(f'<div class="path">{_e(_path_text(p))}</div>' for p in tie.paths[:_MAX_PATHS_PER_ITEM])
+            rows.append(f'<tr class="paths"><td colspan="3">{lines}</td></tr>')
+    head = "".join(f"<th>{_e(h)}</th>" for h in ("campaigns", "tie", "what ties them"))
+    return f'<table class="ties"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _operation_section(view: OperationView | None, ring_id: str) -> list[str]:
+    """The ring among the other campaigns of its operator: one timeline, and the ties as sentences."""
+    if view is None:
+        return ["<p>The detection run grouped this ring in no operation.</p>"]
+    operation = view.operation
+    if len(view.campaigns) <= 1:
+        return [f"<p>Operation {_e(operation.operation_id)} is this ring alone: no other campaign of the run shares "
+                "a card, device, phone, email or hosting address with it, holds a known member of the same "
+                "organisation, or used the same organisation's own network.</p>"]
+    ids = [c.ring_id for c in view.campaigns]
+    position = ids.index(ring_id) + 1 if ring_id in ids else None
+    who = (f"most confidently attributed to {_e(operation.organization)} ({operation.attribution_confidence:.3f})"
+           if operation.organization and operation.attribution_confidence is not None
+           else "attributed to no organisation")
+    place = f"campaign {position} of {len(ids)}" if position else f"one of {len(ids)} campaigns"
+    parts = [
+        f"<p>This ring is {place} of operation <b>{_e(operation.operation_id)}</b>: rings of one operator, each a "
+        "campaign cohesive in time, grouped by what ties them (a card, device, phone, email or hosting address "
+        "members of both used, accounts an earlier case attributed to one organisation, or an organisation's "
+        f"own network). Together {operation.size:,} accounts, active from {_e(_day(operation.active_from))} to "
+        f"{_e(_day(operation.active_to))}; highest coordination score {_p(operation.score)}; {who}.</p>",
+    ]
+    kinds: dict[tuple[str, str], list[str]] = {}
+    for tie in view.ties:
+        pair = (min(tie.rings), max(tie.rings))
+        if tie.kind not in kinds.setdefault(pair, []):
+            kinds[pair].append(tie.kind)
+    bars = [CampaignBar(c.ring_id, _moment(c.active_from), _moment(c.active_to), c.size, c.score, c.organization,
+                        c.ring_id == ring_id) for c in view.campaigns]
+    parts.append(campaigns_svg(bars, [CampaignLink(a, b, tuple(k.replace("_", " ") for k in kinds[(a, b)]))
+                                      for a, b in sorted(kinds)]))
+    own = [t for t in view.ties if ring_id in t.rings]
+    others = [t for t in view.ties if ring_id not in t.rings]
+    shown_own = own[:_MAX_TIE_ROWS]
+    shown_others = others[:max(_MAX_TIE_ROWS - len(shown_own), 10)]
+    parts.append("<h3>What ties this campaign to the others</h3>")
+    parts.append(_ties_table(shown_own, ids) if shown_own else "<p>No tie of this campaign is recorded.</p>")
+    if others:
+        parts += ["<h3>What ties the other campaigns</h3>", _ties_table(shown_others, ids)]
+    left = len(own) - len(shown_own) + len(others) - len(shown_others)
+    if left > 0:
+        parts.append(f'<p class="note">{left:,} more ties are not listed here; ringtrace operations '
+                     f"{_e(operation.operation_id)} and GET /v1/operations/{_e(operation.operation_id)} show them.</p>")
+    return parts
+
+
 def _run_section(run: RunRecord | None, run_id: str) -> str:
     if run is None:
         return f"<p>No DetectionRun record for {_e(run_id)}.</p>"
@@ -461,6 +563,7 @@ svg.graph{display:block;margin:0 auto;border:1px solid #e3e6eb;border-radius:6px
 .node text{fill:#2a2c34;font-size:9px;paint-order:stroke;stroke:#fcfcfd;stroke-width:3px;stroke-linejoin:round}
 .node.Organization text{font-weight:600;font-size:11px}
 .node.hl circle{stroke:#d62728;stroke-width:4}
+svg.graph .loose{fill:#8d99a8;font-size:10px;font-style:italic}
 .waterfall rect{fill:#8d99a8}
 .waterfall .up rect{fill:#2ca02c}
 .waterfall .down rect{fill:#d62728}
@@ -484,6 +587,16 @@ tr.paths td{border-bottom:1px solid #e3e6eb;padding-top:0;padding-left:24px}
 .path.more{font-style:italic;color:#8d99a8}
 table.templates td:nth-child(5),table.templates td:nth-child(6){white-space:nowrap}
 table.templates td:last-child{font-style:italic;color:#3d4654}
+svg.campaigns{display:block;font-size:11px}
+.campaigns .grid{stroke:#eef0f3}
+.campaigns .ring{fill:#1d2430}
+.campaign.current .ring{font-weight:600;fill:#D62728}
+.campaigns .facts{fill:#3d4654}
+.tie{fill:none;stroke:#8E44AD;stroke-opacity:.55;stroke-width:1.5}
+.tie.current{stroke:#D62728;stroke-opacity:.85;stroke-width:2}
+table.ties{width:100%;table-layout:fixed}
+table.ties th:first-child{width:27%}
+table.ties th:nth-child(2){width:11%}
 footer{color:#8d99a8;font-size:12px;margin-top:32px}
 .note{color:#5b6472;font-style:italic}
 """
@@ -520,6 +633,9 @@ def render_dossier(dossier: Dossier) -> str:
         ("attributed to", top.organization if top else "no organisation"),
         ("attribution confidence", _p(top.confidence) if top else "n/a"),
     ]
+    grouped = dossier.operation
+    if grouped is not None and len(grouped.campaigns) > 1:
+        cards.append((f"campaigns of operation {grouped.operation.operation_id}", f"{len(grouped.campaigns)}"))
     members = "".join(
         f'<tr data-node="{_e("Account:" + m.account_id)}"><td>{_e(m.account_id)}</td>'
         f"<td>{m.membership_confidence:.3f}</td></tr>"
@@ -566,6 +682,8 @@ def render_dossier(dossier: Dossier) -> str:
         parts.append(_table(["other organisation", "confidence"],
                             [[a.organization, f"{a.confidence:.3f}"] for a in detail.attributions[3:]]))
     parts += [
+        "<h2>Operation</h2>",
+        *_operation_section(dossier.operation, summary.ring_id),
         "<h2>Members</h2>",
         _members_note(detail),
         f'<table class="members"><thead><tr><th>account</th><th>membership confidence</th></tr></thead>'

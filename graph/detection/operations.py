@@ -34,10 +34,20 @@ from graph.detection.rings import ring_labels
 from graph.links import LinkIndex
 from graph.vocabulary import KIND_ORDER, NETWORK_CLASSES
 
-__all__ = ["EXCLUSIVE_SHARE", "MAX_RINGS_PER_ASSET", "TIES_PER_PAIR", "Operations", "Tie", "group_operations"]
+__all__ = [
+    "EXCLUSIVE_SHARE",
+    "MAX_RINGS_PER_ASSET",
+    "SERVER_SHARE",
+    "TIES_PER_PAIR",
+    "Operations",
+    "Tie",
+    "group_operations",
+]
 
-#: Share of an asset's users that must sit in the rings it ties for it to be the operation's own.
+#: Share of an asset's users that must sit in the rings it ties for it to be the operation's own: a
+#: device, card, phone or mailbox, and (SERVER_SHARE) a server address.
 EXCLUSIVE_SHARE: Final = 0.5
+SERVER_SHARE: Final = 0.95
 #: An asset in more rings than this is shared infrastructure (a hosting exit, a reseller's card).
 MAX_RINGS_PER_ASSET: Final = 6
 #: Ties kept per pair of rings (the strongest): evidence enough, not every shared proxy address.
@@ -188,11 +198,13 @@ def _asset_ties(links: LinkIndex, ring_of: npt.NDArray[np.int64]) -> list[Tie]:
     inside = np.bincount(pe, weights=users, minlength=links.n_entities)
     tying_network = np.isin(inc.entity_network.astype(np.int64),
                             [NETWORK_CLASSES.index(n) for n in _TYING_NETWORKS])
+    is_ip = inc.entity_kind.astype(np.int64) == _IP
+    share = np.where(is_ip, SERVER_SHARE, EXCLUSIVE_SHARE)
     eligible = (
         (rings_per_entity >= 2)
         & (rings_per_entity <= MAX_RINGS_PER_ASSET)
-        & (inside >= EXCLUSIVE_SHARE * links.degree)
-        & ((inc.entity_kind.astype(np.int64) != _IP) | tying_network)
+        & (inside >= share * links.degree)
+        & (~is_ip | tying_network)
     )
     keep = eligible[pe]
     pe, pr, pa = pe[keep], pr[keep], pa[keep]

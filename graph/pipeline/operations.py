@@ -40,18 +40,19 @@ class ExplainedOperations:
 
 
 def ring_windows(links: LinkIndex, rings: Sequence[npt.NDArray[np.int32]]) -> list[tuple[float, float]]:
-    """Per ring: (start, end) epoch seconds of its members' observations, NaN when none is timed."""
-    inc = links.incidence
+    """Per ring: (start, end) epoch seconds, NaN when none is timed: the 5th and 95th percentiles of
+    when its members' links were first seen. First seen, at both ends: a campaign's accounts take up
+    its devices, cards and addresses while it runs, while a link's last_seen runs on as long as an
+    account is ever seen again (a known member an earlier case left alive, a bought account resold)."""
     out = []
     for ring in rings:
-        at = links.links_of(ring.astype(np.int64))
-        first = links.first[at]
-        last = inc.link_last_seen[links.row[at]]
-        first, last = first[~np.isnan(first)], last[~np.isnan(last)]
-        out.append((
-            float(np.round(np.percentile(first, _WINDOW_TAIL))) if first.shape[0] else float("nan"),
-            float(np.round(np.percentile(last, 100 - _WINDOW_TAIL))) if last.shape[0] else float("nan"),
-        ))
+        first = links.first[links.links_of(ring.astype(np.int64))]
+        first = first[~np.isnan(first)]
+        if first.shape[0] == 0:
+            out.append((float("nan"), float("nan")))
+            continue
+        low, high = np.percentile(first, [_WINDOW_TAIL, 100 - _WINDOW_TAIL])
+        out.append((float(np.round(low)), float(np.round(high))))
     return out
 
 

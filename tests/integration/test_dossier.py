@@ -17,7 +17,9 @@ from typer.testing import CliRunner
 
 import neo4j
 from api.app import create_app
+from graph.analyst.charts import GraphEdge, GraphNode, graph_svg
 from graph.analyst.dossier import Dossier, gather_dossier, render_dossier
+from graph.analyst.layout import Shape, evidence_layout
 from graph.settings import Settings
 from graph.store.usage import UNSHARED
 from tests.integration.test_queries import load_two_runs
@@ -61,6 +63,18 @@ def ring(driver: neo4j.Driver, settings: Settings, tmp_path_factory: pytest.Temp
     records, _, _ = driver.execute_query(
         "MATCH (r:Ring)-[:ATTRIBUTED_TO {run_id: r.run_id}]->(:Organization) "
         "RETURN r.ring_id AS id ORDER BY r.score DESC, r.size DESC, id LIMIT 1", database_=settings.neo4j_database)
+    return gather_dossier(driver, settings.neo4j_database, records[0]["id"])
+
+
+@pytest.fixture(scope="module")
+def campaign(driver: neo4j.Driver, settings: Settings, ring: Dossier) -> Dossier:
+    """The dossier of the largest campaign of the operation of most campaigns (after `ring` loaded the data)."""
+    records, _, _ = driver.execute_query(
+        "MATCH (run:DetectionRun {run_id: $run})<-[found:FOUND_IN]-(op:Operation) "
+        "WITH op ORDER BY found.campaigns DESC, found.score DESC, op.operation_id LIMIT 1 "
+        "MATCH (r:Ring)-[:PART_OF {run_id: $run}]->(op) MATCH (r)-[f:FOUND_IN]->(:DetectionRun {run_id: $run}) "
+        "RETURN r.ring_id AS id ORDER BY f.size DESC, id LIMIT 1",
+        run=ring.detail.summary.run_id, database_=settings.neo4j_database)
     return gather_dossier(driver, settings.neo4j_database, records[0]["id"])
 
 
@@ -167,3 +181,94 @@ def test_api_serves_the_same_page(ring: Dossier, settings: Settings) -> None:
         unknown = client.get("/v1/rings/ring-nope/report", headers={"Authorization": "Bearer dossier-read-key"})
         assert unknown.status_code == 404
         assert unknown.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_operation_section_puts_the_campaigns_on_one_timeline_with_their_ties(
+    campaign: Dossier, driver: neo4j.Driver, settings: Settings, tmp_path: Path
+) -> None:
+    view, ring_id = campaign.operation, campaign.detail.summary.ring_id
+    assert view is not None and len(view.campaigns) >= 2, "the population has an operation of two or more campaigns"
+    records, _, _ = driver.execute_query(
+        "MATCH (:Operation {operation_id: $op})-[found:FOUND_IN]->(:DetectionRun {run_id: $run}) "
+        "RETURN found.ring_ids AS ring_ids", op=view.operation.operation_id, run=campaign.detail.summary.run_id,
+        database_=settings.neo4j_database)
+    assert [c.ring_id for c in view.campaigns] == records[0]["ring_ids"]  # in the order they ran
+    own = [t for t in view.ties if ring_id in t.rings]
+    assert own and view.ties[:len(own)] == tuple(own)  # this ring's ties first
+    page = render_dossier(campaign)
+    section = page[page.index("<h2>Operation</h2>"):page.index("<h2>Members</h2>")]
+    chart = re.search(r'<svg class="campaigns".*?</svg>', section, flags=re.DOTALL)
+    assert chart is not None
+    bars = re.findall(r'<rect [^>]*fill="(#[0-9A-F]{6})"', chart.group(0))
+    dated = [c for c in view.campaigns if c.active_from and c.active_to]
+    assert len(bars) == len(dated) and bars.count("#D62728") == 1  # one bar each, this ring's highlighted
+    for c in view.campaigns:
+        assert f"{c.size:,} accounts · score {c.score:.3f}" in chart.group(0)
+    assert chart.group(0).count('class="tie') >= 1  # tied campaigns are joined
+    for tie in view.ties[:10]:
+        assert escape(tie.sentence) in section
+    assert f"campaign {[c.ring_id for c in view.campaigns].index(ring_id) + 1} of {len(view.campaigns)}" in section
+
+    shot = tmp_path / "campaign.html"
+    shot.write_text(page, encoding="utf-8")
+    dumped = _chromium("--enable-logging=stderr", "--v=0", "--dump-dom", shot.as_uri(), tmp=tmp_path)
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    assert not [line for line in dumped.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
+    assert 'data-ready="yes"' in dumped.stdout and 'class="campaigns"' in dumped.stdout
+
+
+def test_a_single_campaign_says_so(ring: Dossier) -> None:
+    view = ring.operation
+    assert view is not None  # every ring of a run is a campaign of some operation
+    page = render_dossier(ring)
+    section = page[page.index("<h2>Operation</h2>"):page.index("<h2>Members</h2>")]
+    if len(view.campaigns) == 1:
+        assert "is this ring alone" in section and 'class="campaigns"' not in section
+    else:
+        assert 'class="campaigns"' in section
+
+
+def _drawing(dossier: Dossier) -> tuple[dict[str, Shape], list[tuple[str, str]]]:
+    shapes = {n.id: Shape(n.label, 9.0 if n.label == "Account" else 7.0, 60.0) for n in dossier.nodes}
+    return shapes, [(e.source, e.target) for e in dossier.edges]
+
+
+def test_the_drawing_is_the_same_for_the_same_data_whatever_its_order(ring: Dossier) -> None:
+    nodes, edges = list(ring.nodes), list(ring.edges)
+    assert graph_svg(nodes, edges) == graph_svg(nodes[::-1], edges[::-1])
+    shapes, links = _drawing(ring)
+    assert evidence_layout(shapes, links) == evidence_layout(dict(reversed(shapes.items())), links[::-1])
+
+
+def test_members_gather_round_what_they_share_and_nothing_overlaps(ring: Dossier) -> None:
+    # Two phone farms: three accounts on each device, and one card used by a member of each.
+    farm = {"Device:d1": ["Account:a1", "Account:a2", "Account:a3"], "Device:d2": ["Account:b1", "Account:b2",
+                                                                                     "Account:b3"]}
+    nodes = [GraphNode(key, key.split(":")[0], key.split(":")[1]) for key in
+             [*farm, *(a for members in farm.values() for a in members), "PaymentMethod:card"]]
+    edges = [GraphEdge(a, device, "USED_DEVICE") for device, members in farm.items() for a in members]
+    edges += [GraphEdge("Account:a3", "PaymentMethod:card", "PAID_WITH"),
+              GraphEdge("Account:b1", "PaymentMethod:card", "PAID_WITH")]
+    shapes = {n.id: Shape(n.label, 9.0 if n.label == "Account" else 7.0, 60.0) for n in nodes}
+    placed = evidence_layout(shapes, [(e.source, e.target) for e in edges])
+
+    def far(a: str, b: str) -> float:
+        return float(((placed[a].x - placed[b].x) ** 2 + (placed[a].y - placed[b].y) ** 2) ** 0.5)
+
+    for device, members in farm.items():
+        other = next(d for d in farm if d != device)
+        assert all(far(m, device) < far(m, other) for m in members), f"{device}'s accounts are not round it"
+    # the card both farms used sits between them
+    assert far("PaymentMethod:card", "Device:d1") < far("Device:d1", "Device:d2")
+    assert far("PaymentMethod:card", "Device:d2") < far("Device:d1", "Device:d2")
+    assert 'id="evidence-graph"' in graph_svg(nodes, edges)
+
+    # On the population's ring: no two nodes on top of each other, and a page wide at most.
+    shapes, links = _drawing(ring)
+    drawn = evidence_layout(shapes, links)
+    keys = sorted(drawn)
+    for i, a in enumerate(keys):
+        for b in keys[i + 1:]:
+            gap = ((drawn[a].x - drawn[b].x) ** 2 + (drawn[a].y - drawn[b].y) ** 2) ** 0.5
+            assert gap >= shapes[a].radius + shapes[b].radius, f"{a} and {b} overlap"
+    assert max(p.x for p in drawn.values()) - min(p.x for p in drawn.values()) <= 1100

@@ -4,7 +4,8 @@ Account ids, entity keys, organisation names, evidence sentences, a provider's t
 categories, and template skeletons (words of prompts) come from the loaded data (an attacker can
 choose their own account id and prompts). They are fed through every part of the page that shows
 data: the cards, the activity summary, the template table, the waterfalls, the evidence paths, the
-evidence subgraph (nodes, edges, tooltips), the timeline and the run record. The page must hold no
+evidence subgraph (nodes, edges, tooltips), the operation (its campaigns' timeline, the ties between
+them), the timeline and the run record. The page must hold no
 element or attribute the data wrote, every inline SVG must still be well-formed XML, and the hostile
 text must be there, escaped, where the data belongs.
 """
@@ -17,15 +18,25 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 from graph.analyst.charts import GraphEdge, GraphNode
-from graph.analyst.dossier import ActivityProfile, Dossier, SharedTemplate, TimelineLink, render_dossier
+from graph.analyst.dossier import (
+    ActivityProfile,
+    Dossier,
+    OperationView,
+    SharedTemplate,
+    TimelineLink,
+    render_dossier,
+)
 from graph.records import (
     Evidence,
     EvidencePath,
+    OperationRecord,
+    OperationTie,
     OrgAttribution,
     PathNode,
     PathRelationship,
     RingDetail,
     RingMember,
+    RingRecord,
     RingSummary,
     RunRecord,
 )
@@ -40,7 +51,7 @@ HOSTILE = (SCRIPT, BREAKOUT, CDATA, MARKUP, QUOTE)
 #: Every element the page itself writes; anything else came from data.
 _PAGE_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "h1", "h2", "h3", "p", "div", "b", "span",
               "i", "svg", "g", "line", "text", "rect", "circle", "table", "thead", "tbody", "tr", "th", "td", "pre",
-              "footer", "script"}
+              "footer", "script", "path"}
 _WHEN = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
@@ -124,7 +135,17 @@ def _hostile_dossier() -> Dossier:
                                ((BREAKOUT, 0.67), (MARKUP, 0.33)), model_switch=QUOTE, switch_hours=5.0)
     templates = (SharedTemplate(template, f"{CDATA} … {SCRIPT}", 2, 3, 7, _WHEN, _WHEN),
                  SharedTemplate(MARKUP, None, 2, 2, 2, _WHEN, _WHEN))
-    return Dossier(detail, run, nodes, edges, timeline, _WHEN, activity=activity, templates=templates)
+    ring_id, sibling = detail.summary.ring_id, "ring-" + QUOTE
+    tie = OperationTie("known_member", (sibling, ring_id), f"Both campaigns hold members of {organisation} {SCRIPT}",
+                       (path,))
+    operation = OperationRecord("op-" + SCRIPT, 2, 5, (sibling, ring_id), 0.9, organisation, 0.8,
+                                "2025-11-01T00:00:00Z", "2026-03-02T00:00:00Z", (tie,))
+    campaigns = tuple(RingRecord(r, size, 0.9, organisation, 0.8, 1, 1.0, -1.0, (), active_from=start,
+                                 active_to=end)
+                      for r, size, start, end in ((sibling, 2, "2025-11-01T00:00:00Z", "2025-12-01T00:00:00Z"),
+                                                  (ring_id, 3, "2026-02-01T00:00:00Z", "2026-03-02T00:00:00Z")))
+    return Dossier(detail, run, nodes, edges, timeline, _WHEN, activity=activity, templates=templates,
+                   operation=OperationView.of(ring_id, operation, campaigns, (tie,)))
 
 
 def test_hostile_names_are_text_everywhere_on_the_page() -> None:
@@ -154,6 +175,10 @@ def test_hostile_names_are_text_everywhere_on_the_page() -> None:
     for text in HOSTILE:
         assert text in cells, text
     assert f"{CDATA} … {SCRIPT}" in cells  # a template's skeleton
+    # the operation: the campaigns' ids on the timeline, the ties' sentences in the table
+    assert f"ring-{QUOTE}" in drawn and f"ring-{SCRIPT}" in drawn
+    assert f"Both campaigns hold members of {CDATA} {SCRIPT}" in cells and f"op-{SCRIPT}" in "".join(
+        parsed.text.get("b", []))
     paths = "".join(parsed.text.get("div", []))
     assert f"(Account {SCRIPT})-[:SENT " in paths and f"(PromptTemplate {QUOTE}-template)<-[:SENT]-" in paths
     assert f"{SCRIPT} sent 3 requests" in "".join(parsed.text.get("p", []))
@@ -169,8 +194,9 @@ def test_hostile_names_are_text_everywhere_on_the_page() -> None:
 def test_every_inline_svg_is_well_formed_xml() -> None:
     page = render_dossier(_hostile_dossier())
     drawings = re.findall(r"<svg\b.*?</svg>", page, flags=re.DOTALL)
-    # the subgraph, the timeline, the hours of the day, a waterfall each for coordination and attribution
-    assert len(drawings) >= 5
+    # the subgraph, the timeline, the hours of the day, a waterfall each for coordination and attribution,
+    # the operation's campaigns
+    assert len(drawings) >= 6
     for svg in drawings:
         root = ET.fromstring(svg)  # an unescaped quote, bracket or ampersand would not parse
         assert root.tag == "{http://www.w3.org/2000/svg}svg"
