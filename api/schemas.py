@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
-from graph.detection import DEFAULT_MERGE_WEIGHT, DEFAULT_MIN_SIZE, METHODS
+from graph.detection import DEFAULT_CAMPAIGN_GAP_DAYS, DEFAULT_MERGE_WEIGHT, DEFAULT_MIN_SIZE, METHODS
 from graph.ingest.rows import MAX_PROMPT_CHARS
 from graph.records import (
     AccountAttributionView,
@@ -436,6 +436,11 @@ class DetectionStart(BaseModel):
     merge: StrictBool = Field(True, description="Join communities linked by an edge of at least merge_weight.")
     merge_weight: Annotated[float, Field(gt=0.0, le=100.0), _NUMBER_ONLY] | None = Field(
         None, description=f"Default {DEFAULT_MERGE_WEIGHT}, as for `ringtrace detect`."
+    )
+    campaign_cut: StrictBool = Field(True, description="Cut a ring where its members' activity leaves a gap of "
+                                                       "more than campaign_gap_days (one campaign per ring).")
+    campaign_gap_days: Annotated[float, Field(ge=1.0, le=3650.0), _NUMBER_ONLY] | None = Field(
+        None, description=f"Default {DEFAULT_CAMPAIGN_GAP_DAYS:g}, as for `ringtrace detect --campaign-gap`."
     )
 
     @field_validator("method")

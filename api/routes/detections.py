@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
@@ -40,6 +41,8 @@ def start_detection(
         start.method, resolution=start.resolution, merge=start.merge, merge_weight=start.merge_weight,
         seed=start.seed, min_size=start.min_size,
     )
+    gap = (start.campaign_gap_days or params.campaign_gap_days) if start.campaign_cut else None
+    params = replace(params, campaign_gap_days=gap)
     probe_neo4j(driver, database)  # refuse now (503) rather than fail in the background
     try:
         with metrics.neo4j("claim_run"):

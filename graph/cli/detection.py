@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from graph.cli.common import console, fail, literal
-from graph.detection.params import DEFAULT_CAMPAIGN_GAP_DAYS, DEFAULT_MERGE_WEIGHT
+from graph.detection import DEFAULT_CAMPAIGN_GAP_DAYS, DEFAULT_MERGE_WEIGHT
 from graph.settings import get_settings
 from graph.store.driver import create_driver
 

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from graph import local_server
+from graph.detection import DEFAULT_CAMPAIGN_GAP_DAYS
 from graph.settings import Settings
 from graph.store import write_back
 from tests.api.conftest import LIMITS, Population, assert_problem, auth
@@ -25,7 +26,7 @@ def test_start_refuse_second_and_follow(client: TestClient, population: Populati
     run_id = run["run_id"]
     assert started.headers["location"] == f"/v1/detections/{run_id}"
     assert run["status"] == "running"  # recorded in Neo4j before the 202
-    assert run["params"]["seed"] == 1
+    assert run["params"]["seed"] == 1 and run["params"]["campaign_gap_days"] == DEFAULT_CAMPAIGN_GAP_DAYS
 
     second = client.post("/v1/detections", json={}, headers=auth("admin"))
     body = assert_problem(second, 409, "detection-running")
@@ -68,9 +69,18 @@ def test_start_refuse_second_and_follow(client: TestClient, population: Populati
 def test_invalid_parameters_are_422(client: TestClient, population: Population) -> None:
     for body, field in [({"method": "magic"}, "body.method"), ({"min_size": 1}, "body.min_size"),
                         ({"resolution": 0}, "body.resolution"), ({"seed": -1}, "body.seed"),
-                        ({"colour": "red"}, "body.colour")]:
+                        ({"colour": "red"}, "body.colour"), ({"campaign_gap_days": 0}, "body.campaign_gap_days"),
+                        ({"campaign_cut": "no"}, "body.campaign_cut")]:
         problem = assert_problem(client.post("/v1/detections", json=body, headers=auth("admin")), 422)
         assert field in [e["field"] for e in problem["errors"]]  # type: ignore[union-attr]
+
+
+def test_campaign_cut_is_a_parameter_of_the_run(client: TestClient, population: Population) -> None:
+    for body, gap in (({"campaign_cut": False}, None), ({"campaign_gap_days": 90}, 90.0)):
+        started = client.post("/v1/detections", json={"seed": 1, **body}, headers=auth("admin"))
+        assert started.status_code == 202, started.text
+        assert started.json()["params"]["campaign_gap_days"] == gap
+        client.app.state.detections.wait(timeout=300)  # type: ignore[attr-defined]
 
 
 def test_unknown_run_is_404(client: TestClient, population: Population) -> None:
