@@ -87,8 +87,20 @@ class Operations:
     def rings_of(self, operation: int) -> list[int]:
         return np.flatnonzero(self.of_ring == operation).tolist()
 
-    def ties_of(self, ring: int) -> list[Tie]:
-        return [t for t in self.ties if ring in t.rings]
+    def by_operation(self) -> list[list[int]]:
+        """Per operation, its rings (ascending); one pass, for callers that visit every operation."""
+        out: list[list[int]] = [[] for _ in range(self.n_operations)]
+        for ring, operation in enumerate(self.of_ring.tolist()):
+            out[operation].append(ring)
+        return out
+
+    def ties_by_ring(self) -> list[list[Tie]]:
+        """Per ring, the ties that touch it, in the order of :attr:`ties`."""
+        out: list[list[Tie]] = [[] for _ in range(self.of_ring.shape[0])]
+        for tie in self.ties:
+            out[tie.rings[0]].append(tie)
+            out[tie.rings[1]].append(tie)
+        return out
 
 
 def group_operations(

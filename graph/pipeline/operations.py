@@ -74,10 +74,13 @@ def explain_operations(
     """The records of `grouped`; `previous` maps the last run's operation ids to their ring ids."""
     ring_ids = [r.ring_id for r in ring_records]
     windows = ring_windows(links, rings)
-    members = [frozenset(ring_ids[i] for i in grouped.rings_of(o)) for o in range(grouped.n_operations)]
-    assignment = assign_ring_ids(previous, members, prefix="op")
+    by_operation = grouped.by_operation()
+    assignment = assign_ring_ids(previous, [frozenset(ring_ids[i] for i in r) for r in by_operation], prefix="op")
     explainer = TieExplainer(links, orgs.evidence.organizations, ring_ids)
-    ties = [explainer.explain(t) for t in grouped.ties]
+    explained = {tie: explainer.explain(tie) for tie in grouped.ties}
+    ties_of_operation: list[list[OperationTie]] = [[] for _ in by_operation]
+    for tie in grouped.ties:
+        ties_of_operation[int(grouped.of_ring[tie.rings[0]])].append(explained[tie])
 
     records = [
         replace(record, operation_id=assignment.ids[int(grouped.of_ring[i])],
@@ -85,25 +88,24 @@ def explain_operations(
         for i, record in enumerate(ring_records)
     ]
     operations = [
-        _operation(o, grouped, records, windows, ties, assignment.ids[o]) for o in range(grouped.n_operations)
+        _operation(members, records, windows, ties_of_operation[o], assignment.ids[o])
+        for o, members in enumerate(by_operation)
     ]
     part_of = [
-        PartOfRecord(record.ring_id, record.operation_id or "",
-                     tuple(t for t, tie in zip(ties, grouped.ties, strict=True) if i in tie.rings))
-        for i, record in enumerate(records)
+        PartOfRecord(record.ring_id, record.operation_id or "", tuple(explained[t] for t in touching))
+        for record, touching in zip(records, grouped.ties_by_ring(), strict=True)
     ]
     return ExplainedOperations(records, operations, part_of, assignment)
 
 
 def _operation(
-    operation: int,
-    grouped: Operations,
+    members: Sequence[int],
     records: Sequence[RingRecord],
     windows: Sequence[tuple[float, float]],
     ties: Sequence[OperationTie],
     operation_id: str,
 ) -> OperationRecord:
-    rings = grouped.rings_of(operation)
+    rings = list(members)
     # Campaigns in the order they ran (unknown times last), then by ring id.
     rings.sort(key=lambda i: (np.isnan(windows[i][0]), windows[i][0] if not np.isnan(windows[i][0]) else 0.0,
                               records[i].ring_id))
@@ -111,7 +113,6 @@ def _operation(
     best = max(attributed, key=lambda r: (r.attribution_confidence or 0.0, r.ring_id), default=None)
     starts = [windows[i][0] for i in rings if not np.isnan(windows[i][0])]
     ends = [windows[i][1] for i in rings if not np.isnan(windows[i][1])]
-    own = [t for t, tie in zip(ties, grouped.ties, strict=True) if grouped.of_ring[tie.rings[0]] == operation]
     return OperationRecord(
         operation_id=operation_id,
         campaigns=len(rings),
@@ -122,5 +123,5 @@ def _operation(
         attribution_confidence=best.attribution_confidence if best is not None else None,
         active_from=iso_time(min(starts)) if starts else None,
         active_to=iso_time(max(ends)) if ends else None,
-        ties=tuple(own[:_TIES_PER_OPERATION]),
+        ties=tuple(ties[:_TIES_PER_OPERATION]),
     )

@@ -50,8 +50,10 @@ def attribute_through_operations(
     """`ring_scores` with each ring's attributions lifted by its operation's siblings (module docstring)."""
     own = [score.top for score in ring_scores]
     result = list(ring_scores)
+    by_operation = operations.by_operation()
+    touching = operations.ties_by_ring()
     for i, score in enumerate(ring_scores):
-        siblings = [j for j in operations.rings_of(int(operations.of_ring[i])) if j != i]
+        siblings = [j for j in by_operation[int(operations.of_ring[i])] if j != i]
         passed = [
             (attribution.confidence * TIE_PRECISION, j, attribution)
             for j in siblings
@@ -65,7 +67,10 @@ def attribute_through_operations(
         if current is not None and current.confidence >= inherited:
             continue
         items = list(current.explanation.items) if current is not None else []
-        tie = _tie_to(operations, i)
+        # The tie to that sibling itself when there is one, else the ring's strongest into the operation.
+        direct = [t for t in touching[i] if sibling in t.rings]
+        candidates = direct or touching[i]
+        tie = candidates[0] if candidates else None
         lift = logit(inherited) - math.fsum(item.llr for item in items)
         items.append(EvidenceItem(
             "operation_sibling",
@@ -84,11 +89,6 @@ def attribute_through_operations(
         ranked = sorted([lifted, *others], key=lambda a: (-a.confidence, a.name))
         result[i] = replace(score, attributions=tuple(ranked))
     return result
-
-
-def _tie_to(operations: Operations, ring: int) -> Tie | None:
-    """The strongest tie that joins `ring` to the rest of its operation (ties come strongest first per pair)."""
-    return next(iter(operations.ties_of(ring)), None)
 
 
 def _by(tie: Tie | None) -> str:
