@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from graph.detection import DEFAULT_CAMPAIGN_GAP_DAYS, DEFAULT_MERGE_WEIGHT, DEFAULT_MIN_SIZE, METHODS
 from graph.ingest.rows import MAX_PROMPT_CHARS
@@ -449,6 +449,12 @@ class DetectionStart(BaseModel):
         if value is not None and value not in METHODS:
             raise ValueError(f"expected one of {', '.join(sorted(METHODS))}")
         return value
+
+    @model_validator(mode="after")
+    def _gap_needs_the_cut(self) -> DetectionStart:
+        if not self.campaign_cut and self.campaign_gap_days is not None:
+            raise ValueError("campaign_gap_days has no effect with campaign_cut false: give one or the other")
+        return self
 
 
 class DetectionRunOut(BaseModel):

@@ -13,7 +13,8 @@ Per bundle and campaign gap (``--gap``: days, ``none`` = never cut, the old beha
 - operations: true operations of 2+ campaigns with 2+ found (``found``), of them grouped under one
   found operation; found operations of 2+ rings and how many mix operators (an operator is the named
   organisation behind an operation, or the anonymous operation itself); ``1-org`` counts found
-  operations grouping separate true operations of one organisation;
+  operations grouping separate true operations of one organisation, ``benign`` those holding a ring
+  of benign accounts beside a campaign;
 - attribution of the found rings that stand for a ring of an organisation (hold at least half their
   members from it): share attributed to it at >= 0.5 on their own evidence (``top1``) and once
   siblings pass theirs on (``top1_op``, graph/scoring/operation_attribution.py), and the share of the
@@ -112,7 +113,8 @@ def main() -> None:
             print(f"  {'none' if gap is None else f'{gap:g}':>5} {len(rings):>6} {every.ring_recall:6.3f} "
                   f"{scored.ring_f1:6.3f} {every.ari:6.3f} {every.contamination:7.4f} {grouped.fused_rings:>5} | "
                   f"{grouped.true_operations:>5} {grouped.found:>5} {grouped.grouped:>3} {grouped.grouped_rate:4.2f} | "
-                  f"{grouped.operations:>7} {grouped.mixed:>3} {grouped.mixed_rate:4.2f} {grouped.same_org:>5} | "
+                  f"{grouped.operations:>7} {grouped.mixed:>3} {grouped.mixed_rate:4.2f} {grouped.same_org:>5} "
+                  f"{grouped.with_benign:>6} | "
                   f"{top1:5.3f} {top1_op:7.3f} {false:6.4f} {time.perf_counter() - t:5.0f}s", flush=True)
 
 

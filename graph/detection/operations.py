@@ -16,8 +16,10 @@ org_network
     or any range of an organisation with known members), as attribution counts them.
 
 One tie is enough, as it is for an investigator: a card reused in June that paid in March is the
-same hand. Operations are the connected components of the ties; a ring tied to nothing is an
-operation of one campaign. Every tie keeps a member of each ring that carries it, so its evidence
+same hand. Operations are the connected components of the ties, taken strongest first, except that
+no tie may join two organisations' known members in one operation; a ring between two such
+campaigns is *contested* and inherits no attribution. A ring tied to nothing is an operation of one
+campaign. Every tie keeps a member of each ring that carries it, so its evidence
 is a real path between the two campaigns.
 """
 
@@ -71,14 +73,21 @@ class Tie:
     entity: int = -1
     other_entity: int = -1
     organization: int = -1
+    users: int = 0  # asset ties: the asset's users, and how many of them are in the run's rings
+    in_rings: int = 0
 
 
 @dataclass(frozen=True)
 class Operations:
-    """Per ring its operation (0 .. n-1, numbered by each operation's first ring), and the ties."""
+    """Per ring its operation (0 .. n-1, numbered by each operation's first ring), and the ties.
+
+    `contested` holds the rings tied to two organisations' campaigns at once (a tie towards one of
+    them was refused): they are grouped by their strongest tie, but no organisation is inherited by them.
+    """
 
     of_ring: npt.NDArray[np.int64]
     ties: tuple[Tie, ...]
+    contested: frozenset[int] = frozenset()
 
     @property
     def n_operations(self) -> int:
@@ -144,6 +153,7 @@ def group_operations(
         return i
 
     ties = []
+    refused = []
     per_pair: dict[tuple[int, int], int] = {}
     for tie in candidates:
         if per_pair.get(tie.rings, 0) >= TIES_PER_PAIR:
@@ -151,19 +161,22 @@ def group_operations(
         a, b = root(tie.rings[0]), root(tie.rings[1])
         if a != b:
             if len(orgs[a] | orgs[b]) > 1:
+                refused.append(tie)
                 continue
             low, high = min(a, b), max(a, b)
             parent[high] = low
             orgs[low] |= orgs[high]
         ties.append(tie)
         per_pair[tie.rings] = per_pair.get(tie.rings, 0) + 1
+    # A refused tie's rings that name no organisation themselves sit between two organisations' campaigns.
+    contested = frozenset(r for tie in refused for r in tie.rings if not named[r])
     component = np.array([root(i) for i in range(n_rings)], np.int64)
     # Numbered by first ring so the order follows the rings' own (largest first).
     _, first, inverse = np.unique(component, return_index=True, return_inverse=True)
     rank = np.empty(first.shape[0], np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(first.shape[0])
     ties.sort(key=lambda t: (t.rings, _STRENGTH[t.kind], t.entity, t.organization, t.accounts))
-    return Operations(rank[inverse.ravel()].astype(np.int64), tuple(ties))
+    return Operations(rank[inverse.ravel()].astype(np.int64), tuple(ties), contested)
 
 
 def _named_orgs(
@@ -220,12 +233,19 @@ def _asset_ties(links: LinkIndex, ring_of: npt.NDArray[np.int64]) -> list[Tie]:
     )
     keep = eligible[pe]
     pe, pr, pa = pe[keep], pr[keep], pa[keep]
+    if pe.shape[0] == 0:
+        return []
     ties = []
-    # Rings of one asset, in ring order: consecutive pairs tie them all (a chain is enough to group).
-    for i in np.flatnonzero(pe[1:] == pe[:-1]).tolist():
-        entity = int(pe[i])
+    # Every pair of the asset's rings (at most MAX_RINGS_PER_ASSET of them): a chain would group them
+    # too, but a ring between two organisations' campaigns must be seen to be tied to both.
+    bounds = np.flatnonzero(np.r_[True, pe[1:] != pe[:-1], True])
+    for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        entity = int(pe[start])
         kind = KIND_ORDER[int(inc.entity_kind[entity])]
-        ties.append(Tie(kind, (int(pr[i]), int(pr[i + 1])), (int(pa[i]), int(pa[i + 1])), entity=entity))
+        figures = {"users": int(links.degree[entity]), "in_rings": int(inside[entity])}
+        for i in range(start, end):
+            for j in range(i + 1, end):
+                ties.append(Tie(kind, (int(pr[i]), int(pr[j])), (int(pa[i]), int(pa[j])), entity=entity, **figures))
     return ties
 
 
@@ -236,7 +256,8 @@ def _org_ties(
     orgs: npt.NDArray[np.int64],
     entities: npt.NDArray[np.int64] | None,
 ) -> list[Tie]:
-    """Ties between consecutive rings whose members point to the same organisation."""
+    """Ties between consecutive rings whose members point to the same organisation (one organisation's
+    rings can never conflict with each other, so a chain is enough)."""
     ring = ring_of[accounts] if accounts.shape[0] else np.zeros(0, np.int64)
     placed = ring >= 0
     if not placed.any():

@@ -11,6 +11,8 @@ of its own members from that ring (so a ring of benign accounts stands for nothi
   anonymous one, the operation itself; ``same_org`` counts the detected operations that group
   separate true operations of one organisation (one actor: a known member or the organisation's
   own network ties them, as it should);
+- ``with_benign`` counts detected operations of two or more rings where a ring that stands for no
+  true ring (benign accounts, mostly) sits beside one that stands for an operator's campaign;
 - a detected ring **fuses** campaigns when two or more campaigns of one operation each put at least
   two members in it: the error a campaign-blind merge makes.
 """
@@ -32,6 +34,7 @@ class OperationEvaluation:
     operations: int  # detected operations of two or more rings
     mixed: int
     same_org: int
+    with_benign: int
     fused_rings: int
 
     @property
@@ -50,6 +53,7 @@ class OperationEvaluation:
             ("found operations of 2+ rings", str(self.operations)),
             ("  mixing operators", f"{self.mixed} ({self.mixed_rate:.3f})"),
             ("  grouping one organisation's operations", str(self.same_org)),
+            ("  holding a benign ring beside a campaign", str(self.with_benign)),
             ("rings fusing campaigns of one operator", str(self.fused_rings)),
         ]
 
@@ -86,8 +90,10 @@ def evaluate_operations(
     found_in: dict[str, set[str]] = defaultdict(set)  # true operation -> detected operations of its campaigns
     found_campaigns: dict[str, set[str]] = defaultdict(set)
     detected: dict[str, set[str]] = defaultdict(set)  # detected operation -> true rings its rings stand for
+    benign: set[str] = set()  # detected operations holding a ring that stands for no campaign
     for true_ring, operation in zip(stands_for, operation_of_ring, strict=True):
         if true_ring is None or true_ring not in ring_operation:
+            benign.add(operation)
             continue
         found_in[ring_operation[true_ring]].add(operation)
         found_campaigns[ring_operation[true_ring]].add(true_ring)
@@ -112,5 +118,6 @@ def evaluate_operations(
         operations=sum(1 for c in sizes.values() if c >= 2),
         mixed=mixed,
         same_org=same_org,
+        with_benign=sum(1 for o in benign if sizes[o] >= 2 and detected.get(o)),
         fused_rings=fused,
     )

@@ -65,7 +65,8 @@ class TieExplainer:
         key = str(self._inc.entity_keys[tie.entity])
         sentence = (f"The same {_NOUN[tie.kind]} {key} was used by {a1} of {rings[0]}"
                     f"{f' (from {first1})' if first1 else ''} and by {a2} of {rings[1]}"
-                    f"{f' (from {first2})' if first2 else ''}; most of its users are in these rings.")
+                    f"{f' (from {first2})' if first2 else ''}; {tie.in_rings} of its {tie.users} users are in "
+                    "this run's rings.")
         path = EvidencePath(
             (self._account(tie.accounts[0]), self._entity(tie.entity), self._account(tie.accounts[1])),
             (self._observed(tie.accounts[0], tie.entity, 0, 1, kind.relationship),

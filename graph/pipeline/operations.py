@@ -22,7 +22,7 @@ from graph.links import LinkIndex
 from graph.records import OperationRecord, OperationTie, PartOfRecord, RingRecord
 from graph.scoring.attribution import OrgIndex
 
-__all__ = ["ExplainedOperations", "explain_operations", "group_operations", "ring_windows"]
+__all__ = ["ExplainedOperations", "explain_operations", "group_operations", "operation_ids", "ring_windows"]
 
 #: Ties an operation record lists (a ring's PART_OF carries all of its own).
 _TIES_PER_OPERATION: Final = 50
@@ -56,6 +56,31 @@ def ring_windows(links: LinkIndex, rings: Sequence[npt.NDArray[np.int32]]) -> li
     return out
 
 
+def operation_ids(previous: Mapping[str, frozenset[str]], operations: Sequence[frozenset[str]]) -> RingIdAssignment:
+    """Operation ids as ring ids are kept (Jaccard over their ring ids, prefix ``op``), and besides: an
+    operation that still holds every campaign of a previous one and has gained more is that operation,
+    however many it gained (an operator's third campaign does not rename its case)."""
+    first = assign_ring_ids(previous, operations, prefix="op")
+    ids = list(first.ids)
+    taken = set(first.matched)
+    renamed: dict[str, str] = {}
+    for j, rings in enumerate(operations):
+        if ids[j] in previous:
+            continue
+        grown = sorted((old for old, had in previous.items() if old not in taken and had and had <= rings),
+                       key=lambda old: (-len(previous[old]), old))
+        if grown:
+            renamed[ids[j]] = grown[0]
+            ids[j] = grown[0]
+            taken.add(grown[0])
+    events = tuple(
+        replace(e, new_id=renamed.get(e.new_id, e.new_id))
+        for e in first.events
+        if not (e.kind == "dissolved" and e.old_ids[0] in renamed.values())
+    )
+    return RingIdAssignment(tuple(ids), {old: old for old in taken}, first.jaccard, events)
+
+
 def group_operations(links: LinkIndex, rings: Sequence[npt.NDArray[np.int32]], orgs: OrgIndex) -> Operations:
     """The run's rings grouped into operations, with the organisations acting on each entity as
     attribution counts them."""
@@ -75,7 +100,7 @@ def explain_operations(
     ring_ids = [r.ring_id for r in ring_records]
     windows = ring_windows(links, rings)
     by_operation = grouped.by_operation()
-    assignment = assign_ring_ids(previous, [frozenset(ring_ids[i] for i in r) for r in by_operation], prefix="op")
+    assignment = operation_ids(previous, [frozenset(ring_ids[i] for i in r) for r in by_operation])
     explainer = TieExplainer(links, orgs.evidence.organizations, ring_ids)
     explained = {tie: explainer.explain(tie) for tie in grouped.ties}
     ties_of_operation: list[list[OperationTie]] = [[] for _ in by_operation]

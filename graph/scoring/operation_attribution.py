@@ -11,7 +11,8 @@ members study or work, which is no operation to inherit from),
     P(ring -> O) = max(P_own(ring -> O), P(sibling -> O) x TIE_PRECISION)
 
 where :data:`TIE_PRECISION` is how often the rings grouped into one operation are truly one
-operator's, as measured. Each ring keeps its own confidence: a ring whose own evidence is stronger
+operator's, as measured. A ring tied to two organisations' campaigns (``Operations.contested``)
+inherits nothing. Each ring keeps its own confidence: a ring whose own evidence is stronger
 keeps it, and the inherited part enters as one evidence item, ``operation_sibling``, whose LLR is
 what lifts the ring's own log odds to the inherited ones (so the items still add up to the logit).
 """
@@ -53,6 +54,8 @@ def attribute_through_operations(
     by_operation = operations.by_operation()
     touching = operations.ties_by_ring()
     for i, score in enumerate(ring_scores):
+        if i in operations.contested:
+            continue
         siblings = [j for j in by_operation[int(operations.of_ring[i])] if j != i]
         passed = [
             (attribution.confidence * TIE_PRECISION, j, attribution)
@@ -67,9 +70,10 @@ def attribute_through_operations(
         if current is not None and current.confidence >= inherited:
             continue
         items = list(current.explanation.items) if current is not None else []
-        # The tie to that sibling itself when there is one, else the ring's strongest into the operation.
-        direct = [t for t in touching[i] if sibling in t.rings]
-        candidates = direct or touching[i]
+        # The tie to that sibling itself when there is one, else the ring's strongest into the operation;
+        # an organisation's tie only when it is the organisation passed on (its path names it).
+        usable = [t for t in touching[i] if t.organization in (-1, source.organization)]
+        candidates = [t for t in usable if sibling in t.rings] or usable
         tie = candidates[0] if candidates else None
         lift = logit(inherited) - math.fsum(item.llr for item in items)
         items.append(EvidenceItem(

@@ -11,6 +11,7 @@ from graph.detection.ring_ids import assign_ring_ids
 from graph.detection.rings import split_campaigns
 from graph.evaluation.operations import evaluate_operations
 from graph.links import LinkIndex, index_links
+from graph.pipeline.operations import operation_ids
 from graph.projection import ProjectionParams, active_at, project
 from tests.unit.test_detection import DAY, T0, Link, build
 
@@ -163,3 +164,24 @@ def test_operation_evaluation_counts_grouping_mixing_and_fusion() -> None:
     assert (mixed.grouped, mixed.operations, mixed.mixed) == (0, 1, 1)
     fused = evaluate_operations([rings[0] + rings[1], rings[2]], ["x", "y"], truth_ring, truth_op, orgs)
     assert fused.fused_rings == 1 and fused.found == 0
+
+
+def test_a_ring_between_two_organisations_campaigns_is_contested_whatever_the_ring_order() -> None:
+    a = campaign("a", 4, T0, "dev-a", "card-a")
+    b = campaign("b", 4, T0 + 100 * DAY, "dev-b", "card-b")
+    h = campaign("h", 4, T0 + 200 * DAY, "dev-h", "card-h")
+    phone = [("a0", "phone", "+15550199", T0), ("b0", "phone", "+15550199", T0), ("h0", "phone", "+15550199", T0)]
+    for rings in ([[f"{p}{i}" for i in range(4)] for p in "abh"], [[f"{p}{i}" for i in range(4)] for p in "hba"]):
+        _, _, ops = operations_of(a + b + h + phone, {}, known=[("a1", 0), ("b1", 1)], rings=rings)
+        where = {r[0]: int(ops.of_ring[k]) for k, r in enumerate(rings)}
+        assert where["a0"] != where["b0"]
+        assert ops.contested == {[r[0] for r in rings].index("h0")}
+
+
+def test_an_operation_that_gains_campaigns_keeps_its_id() -> None:
+    first = operation_ids({}, [frozenset({"ring-a"}), frozenset({"ring-x", "ring-y"})])
+    before = dict(zip(("a", "xy"), first.ids, strict=True))
+    again = operation_ids({before["a"]: frozenset({"ring-a"}), before["xy"]: frozenset({"ring-x", "ring-y"})},
+                          [frozenset({"ring-a", "ring-b", "ring-c"}), frozenset({"ring-x", "ring-y"})])
+    assert again.ids == (before["a"], before["xy"])
+    assert not [e for e in again.events if e.kind == "dissolved"]
