@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
 from graph.detection import DEFAULT_CAMPAIGN_GAP_DAYS, DEFAULT_MERGE_WEIGHT, DEFAULT_MIN_SIZE, METHODS
 from graph.ingest.rows import MAX_PROMPT_CHARS
@@ -438,7 +438,8 @@ class DetectionStart(BaseModel):
         None, description=f"Default {DEFAULT_MERGE_WEIGHT}, as for `ringtrace detect`."
     )
     campaign_cut: StrictBool = Field(True, description="Cut a ring where its members' activity leaves a gap of "
-                                                       "more than campaign_gap_days (one campaign per ring).")
+                                                       "more than campaign_gap_days (one campaign per ring); "
+                                                       "false never cuts, whatever campaign_gap_days says.")
     campaign_gap_days: Annotated[float, Field(ge=1.0, le=3650.0), _NUMBER_ONLY] | None = Field(
         None, description=f"Default {DEFAULT_CAMPAIGN_GAP_DAYS:g}, as for `ringtrace detect --campaign-gap`."
     )
@@ -449,12 +450,6 @@ class DetectionStart(BaseModel):
         if value is not None and value not in METHODS:
             raise ValueError(f"expected one of {', '.join(sorted(METHODS))}")
         return value
-
-    @model_validator(mode="after")
-    def _gap_needs_the_cut(self) -> DetectionStart:
-        if not self.campaign_cut and self.campaign_gap_days is not None:
-            raise ValueError("campaign_gap_days has no effect with campaign_cut false: give one or the other")
-        return self
 
 
 class DetectionRunOut(BaseModel):
