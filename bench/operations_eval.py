@@ -29,18 +29,16 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from offline_bundle import read_offline_bundle
 
 from graph.detection import DetectionParams
-from graph.detection.operations import group_operations
 from graph.evaluation.operations import evaluate_operations
 from graph.evaluation.rings import COORDINATED, evaluate_rings
 from graph.evaluation.truth import Truth
 from graph.links import index_links
 from graph.pipeline.behaviour import build_behaviour, detect_with_usage
+from graph.pipeline.operations import group_operations
 from graph.scoring import prepare, score_rings
 from graph.scoring.model import default_model
 from graph.scoring.operation_attribution import attribute_through_operations
@@ -97,8 +95,7 @@ def main() -> None:
                                         bundle.usage.sent, bundle.usage.releases)
             data = prepare(links, org, bundle.observations.account_created, behaviour)
             scores = score_rings(data, found.rings, model)
-            acting = np.where(data.orgs.self_acting, data.orgs.entity_org, -1).astype(np.int64)
-            operations = group_operations(links, found.rings, org.known_account, org.known_org, acting)
+            operations = group_operations(links, found.rings, data.orgs)
             rings = [ids[r].tolist() for r in found.rings]
             coordinated = [r for r, s in zip(rings, scores, strict=True) if s.score >= COORDINATED]
             every = evaluate_rings(rings, truth.ring, truth.cohort, actors_outside_rings=truth.actors_outside_rings)

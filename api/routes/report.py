@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from api.auth import Scope, require_scope
 from api.deps import Database, Driver, Metrics
 from api.problems import problem_responses
-from graph.analyst.dossier import ring_dossier
+from graph.analyst.dossier_page import ring_dossier
 
 __all__ = ["router"]
 

@@ -94,7 +94,7 @@ def report_command(
     run: Annotated[str | None, typer.Option(help="Detection run (default: the latest).")] = None,
 ) -> None:
     """Write a ring dossier: a self-contained HTML page to attach to a case."""
-    from graph.analyst.dossier import ring_dossier
+    from graph.analyst.dossier_page import ring_dossier
     from graph.cli.results import run_read_errors
 
     settings = get_settings()

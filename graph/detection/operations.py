@@ -93,9 +93,6 @@ class Operations:
     def n_operations(self) -> int:
         return int(self.of_ring.max()) + 1 if self.of_ring.shape[0] else 0
 
-    def rings_of(self, operation: int) -> list[int]:
-        return np.flatnonzero(self.of_ring == operation).tolist()
-
     def by_operation(self) -> list[list[int]]:
         """Per operation, its rings (ascending); one pass, for callers that visit every operation."""
         out: list[list[int]] = [[] for _ in range(self.n_operations)]

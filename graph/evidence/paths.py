@@ -76,17 +76,20 @@ class PathBuilder:
     def _users(self, entity: int) -> npt.NDArray[np.int64]:
         return self._links.accounts_of(entity)
 
-    def _account(self, account: int) -> PathNode:
+    # The nodes and relationships every path is made of (graph/evidence/ties.py builds with them too).
+    def account(self, account: int) -> PathNode:
         return PathNode("Account", "account_id", str(self._inc.account_ids[account]))
 
-    def _entity(self, entity: int) -> tuple[PathNode, str]:
+    def entity(self, entity: int) -> tuple[PathNode, str]:
+        """The entity's node and the relationship type accounts use it by."""
         kind = ENTITY_KINDS[KIND_ORDER[int(self._inc.entity_kind[entity])]]
         return PathNode(kind.label, kind.key, str(self._inc.entity_keys[entity])), kind.relationship
 
-    def _org(self, org: int) -> PathNode:
+    def org(self, org: int) -> PathNode:
         return PathNode("Organization", "name", self._orgs.organizations[org])
 
-    def _observed(self, account: int, entity: int, start: int, end: int, rel: str) -> PathRelationship | None:
+    def observed(self, account: int, entity: int, start: int, end: int, rel: str) -> PathRelationship | None:
+        """The account's link to the entity as relationship `rel` between path positions; None without one."""
         link = self._link(account, entity)
         if link is None:
             return None
@@ -98,13 +101,13 @@ class PathBuilder:
             users.sort(key=lambda a: (a not in prefer, a))
         if len(users) < 2:
             return None
-        node, rel = self._entity(entity)
+        node, rel = self.entity(entity)
         a1, a2 = users[0], users[1]
-        r1 = self._observed(a1, entity, 0, 1, rel)
-        r2 = self._observed(a2, entity, 2, 1, rel)
+        r1 = self.observed(a1, entity, 0, 1, rel)
+        r2 = self.observed(a2, entity, 2, 1, rel)
         if r1 is None or r2 is None:
             return None
-        return EvidencePath((self._account(a1), node, self._account(a2)), (r1, r2))
+        return EvidencePath((self.account(a1), node, self.account(a2)), (r1, r2))
 
     def _sent_rel(self, account: int, template: str, start: int, end: int) -> PathRelationship | None:
         figures = self._sent.get((account, template))
@@ -121,11 +124,11 @@ class PathBuilder:
         if first is None:
             return None
         if other < 0:
-            return EvidencePath((self._account(account), node), (first,))
+            return EvidencePath((self.account(account), node), (first,))
         second = self._sent_rel(other, template, 2, 1)
         if second is None:
             return None
-        return EvidencePath((self._account(account), node, self._account(other)), (first, second))
+        return EvidencePath((self.account(account), node, self.account(other)), (first, second))
 
     def _paths(self, item: EvidenceItem, ring_id: str | None) -> list[EvidencePath]:
         kind = item.kind
@@ -136,7 +139,7 @@ class PathBuilder:
             paths = [self._shared(e, item.accounts) for e in item.entities[:_PATHS_PER_ITEM]]
         elif kind == "known_member_in_ring" and item.organization >= 0:
             paths = [
-                EvidencePath((self._account(a), self._org(item.organization)),
+                EvidencePath((self.account(a), self.org(item.organization)),
                              (PathRelationship("KNOWN_MEMBER_OF", 0, 1),))
                 for a in item.accounts[:_PATHS_PER_ITEM]
             ]
@@ -150,7 +153,7 @@ class PathBuilder:
             paths = [self._email(a) for a in item.accounts[:_PATHS_PER_ITEM]]
         elif kind == "ring_membership" and ring_id is not None:
             paths = [
-                EvidencePath((self._account(a), PathNode("Ring", "ring_id", ring_id)),
+                EvidencePath((self.account(a), PathNode("Ring", "ring_id", ring_id)),
                              (PathRelationship("MEMBER_OF", 0, 1),))
                 for a in item.accounts[:1]
             ]
@@ -163,25 +166,25 @@ class PathBuilder:
         members = [a for a in sorted(involved - known) if self._link(a, entity) is not None]
         if not knowns or not members:
             return None
-        node, rel = self._entity(entity)
+        node, rel = self.entity(entity)
         k = knowns[0]
         m = members[0]
-        r1 = self._observed(m, entity, 0, 1, rel)
-        r2 = self._observed(k, entity, 2, 1, rel)
+        r1 = self.observed(m, entity, 0, 1, rel)
+        r2 = self.observed(k, entity, 2, 1, rel)
         if r1 is None or r2 is None:
             return None
         return EvidencePath(
-            (self._account(m), node, self._account(k), self._org(item.organization)),
+            (self.account(m), node, self.account(k), self.org(item.organization)),
             (r1, r2, PathRelationship("KNOWN_MEMBER_OF", 2, 3)),
         )
 
     def _network(self, entity: int, item: EvidenceItem) -> EvidencePath | None:
         for account in item.accounts:
-            used = self._observed(account, entity, 0, 1, "USED_IP")
+            used = self.observed(account, entity, 0, 1, "USED_IP")
             if used is not None:
-                node, _ = self._entity(entity)
+                node, _ = self.entity(entity)
                 return EvidencePath(
-                    (self._account(account), node, self._org(item.organization)),
+                    (self.account(account), node, self.org(item.organization)),
                     (used, PathRelationship("OPERATED_BY", 1, 2)),
                 )
         return None
@@ -190,7 +193,7 @@ class PathBuilder:
         """The tie that joins the ring to its attributed sibling: the asset both used, each side's known
         membership, or each side's address on the organisation's own network."""
         if not item.entities:
-            return [EvidencePath((self._account(a), self._org(item.organization)),
+            return [EvidencePath((self.account(a), self.org(item.organization)),
                                  (PathRelationship("KNOWN_MEMBER_OF", 0, 1),)) for a in item.accounts]
         operated = [int(self._orgs.entity_org[e]) == item.organization for e in item.entities]
         if len(item.entities) == 2 and all(operated):
@@ -204,7 +207,7 @@ class PathBuilder:
         for address in self._emails.get(account_id, ()):
             if address.endswith("@" + domain):
                 return EvidencePath(
-                    (self._account(account), PathNode("Email", "address", address)),
+                    (self.account(account), PathNode("Email", "address", address)),
                     (PathRelationship("HAS_EMAIL", 0, 1),),
                 )
         return None

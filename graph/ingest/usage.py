@@ -24,12 +24,10 @@ Neo4j receives become Python objects, one list per (account, template).
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import itertools
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -40,6 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import neo4j
+from graph.collector import collector_paused
 from graph.ingest.observations import distinct_links
 from graph.ingest.prompts import TemplateIndex, content_digest
 from graph.ingest.rows import (
@@ -90,19 +89,6 @@ def remember_stored(driver: neo4j.Driver, database: str, index: TemplateIndex) -
     _INDEXES[database] = (count_templates(driver, database), index)
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while millions of small lists are made and no cycle: each
-    young collection scanned the long-lived ones again (three times the time of aggregating)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def assign_templates(index: TemplateIndex, requests: pa.Table) -> tuple[pa.Array, pa.Array]:
     """Each request's template family (null without prompt or fingerprint) and its prompt's content
     digest (null without prompt), templates assigned in the order prompts first occur."""
@@ -110,7 +96,7 @@ def assign_templates(index: TemplateIndex, requests: pa.Table) -> tuple[pa.Array
     prompts = pc.dictionary_encode(prompt)
     texts = prompts.dictionary.to_pylist()
     digests = [content_digest(text) for text in texts]
-    with _collector_paused():
+    with collector_paused():
         assigned = index.assign_texts(texts, digests)
     families = pa.array(assigned, pa.string()).take(prompts.indices)
     text_digests = pa.array(np.array(digests, dtype=np.int64)).take(prompts.indices)
@@ -307,7 +293,7 @@ class BucketUsage:
             column = {name: values[~seen] for name, values in column.items()}
         if not len(column["account"]):
             return None
-        with _collector_paused():
+        with collector_paused():
             return self._aggregate(column, known)
 
     def _aggregate(self, column: dict[str, npt.NDArray[np.int64]], known: Mapping[str, Sequence[int]]) -> SentPlan:

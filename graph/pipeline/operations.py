@@ -16,7 +16,7 @@ import numpy.typing as npt
 from graph.detection import operations as grouping
 from graph.detection.operations import Operations
 from graph.detection.ring_ids import RingIdAssignment, assign_ring_ids
-from graph.evidence.paths import iso_time
+from graph.evidence.paths import PathBuilder, iso_time
 from graph.evidence.ties import TieExplainer
 from graph.links import LinkIndex
 from graph.records import OperationRecord, OperationTie, PartOfRecord, RingRecord
@@ -101,7 +101,7 @@ def explain_operations(
     windows = ring_windows(links, rings)
     by_operation = grouped.by_operation()
     assignment = operation_ids(previous, [frozenset(ring_ids[i] for i in r) for r in by_operation])
-    explainer = TieExplainer(links, orgs.evidence.organizations, ring_ids)
+    explainer = TieExplainer(links, PathBuilder(links, orgs.evidence, {}), ring_ids)
     explained = {tie: explainer.explain(tie) for tie in grouped.ties}
     ties_of_operation: list[list[OperationTie]] = [[] for _ in by_operation]
     for tie in grouped.ties:

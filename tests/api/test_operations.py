@@ -9,16 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 import neo4j
+from graph.records import EvidencePath
 from graph.settings import Settings
 from graph.store.runs import latest_run_id
 from tests.api.conftest import LIMITS, Population, assert_problem, auth
-
-#: The label -> key allow-list a tie path's nodes must come from (labels reach Cypher only from here).
-_KEYS = {
-    "Account": "account_id", "IP": "address", "Device": "fingerprint", "PaymentMethod": "fingerprint",
-    "Email": "address", "Phone": "number", "Organization": "name",
-}
-_RELATIONSHIPS = {"USED_IP", "USED_DEVICE", "PAID_WITH", "HAS_EMAIL", "HAS_PHONE", "KNOWN_MEMBER_OF", "OPERATED_BY"}
+from tests.integration.graph_state import path_exists
 
 
 def _cursor(payload: str) -> str:
@@ -199,29 +194,6 @@ def test_an_account_response_carries_its_operation(client: TestClient, populatio
     assert benign.status_code == 200 and benign.json()["ring"] is None
 
 
-def _path_exists(driver: neo4j.Driver, database: str, path: dict[str, Any]) -> bool:
-    """MATCH the path hop by hop with its keys and relationship properties."""
-    nodes = path["nodes"]
-    for rel in path["relationships"]:
-        start, end = nodes[rel["start"]], nodes[rel["end"]]
-        assert _KEYS[start["label"]] == start["key"] and _KEYS[end["label"]] == end["key"]
-        assert rel["type"] in _RELATIONSHIPS
-        # Labels and types come from the allow-lists just asserted, values go as parameters.
-        query = (
-            f"MATCH (a:{start['label']} {{{start['key']}: $a}})-[r:{rel['type']}]->"
-            f"(b:{end['label']} {{{end['key']}: $b}}) "
-            "RETURN r.count AS count, toString(r.first_seen) AS first"
-        )
-        records, _, _ = driver.execute_query(query, a=start["value"], b=end["value"], database_=database)
-        if not records:
-            return False
-        if rel["count"] is not None and records[0]["count"] != rel["count"]:
-            return False
-        if rel["first_seen"] is not None and not records[0]["first"].startswith(rel["first_seen"][:19]):
-            return False
-    return True
-
-
 def test_tie_paths_exist_in_neo4j(
     client: TestClient, population: Population, graph_driver: neo4j.Driver, api_settings: Settings
 ) -> None:
@@ -234,7 +206,8 @@ def test_tie_paths_exist_in_neo4j(
                 assert set(ends) <= members, "a tie path runs between members of the rings it ties"
                 paths.append((tie["kind"], path))
     assert paths, "the ties name paths in the graph"
-    missing = [p for _, p in paths if not _path_exists(graph_driver, api_settings.neo4j_database, p)]
+    missing = [p for _, p in paths
+               if not path_exists(graph_driver, api_settings.neo4j_database, EvidencePath.from_dict(p))]
     assert missing == []
 
 

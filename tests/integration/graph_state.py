@@ -18,6 +18,8 @@ _KEYS = {
     "Email": "address", "Phone": "number", "Organization": "name", "Ring": "ring_id",
     "PromptTemplate": "fingerprint", "Operation": "operation_id",
 }
+_RELATIONSHIPS = {"USED_IP", "USED_DEVICE", "PAID_WITH", "HAS_EMAIL", "HAS_PHONE", "KNOWN_MEMBER_OF", "OPERATED_BY",
+                  "SENT", "MEMBER_OF"}
 
 _LINKS = """
 MATCH (a:Account)-[r]->(e)
@@ -71,8 +73,8 @@ def path_exists(driver: neo4j.Driver, database: str, path: EvidencePath) -> bool
     """MATCH the path hop by hop with its keys and relationship properties."""
     for rel in path.relationships:
         start, end = path.nodes[rel.start], path.nodes[rel.end]
-        assert _KEYS[start.label] == start.key and _KEYS[end.label] == end.key
-        # Labels and types come from the allow-list just asserted, values go as parameters.
+        assert _KEYS[start.label] == start.key and _KEYS[end.label] == end.key and rel.type in _RELATIONSHIPS
+        # Labels and types come from the allow-lists just asserted, values go as parameters.
         query = (
             f"MATCH (a:{start.label} {{{start.key}: $a}})-[r:{rel.type}]->(b:{end.label} {{{end.key}: $b}}) "
             "RETURN r.count AS count, toString(r.first_seen) AS first"

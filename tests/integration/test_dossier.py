@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 import neo4j
 from api.app import create_app
 from graph.analyst.charts import GraphEdge, GraphNode, graph_svg
-from graph.analyst.dossier import Dossier, gather_dossier, render_dossier
+from graph.analyst.dossier import Dossier, gather_dossier
+from graph.analyst.dossier_page import render_dossier
 from graph.analyst.layout import Shape, evidence_layout
 from graph.settings import Settings
 from graph.store.usage import UNSHARED

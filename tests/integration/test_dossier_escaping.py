@@ -24,8 +24,8 @@ from graph.analyst.dossier import (
     OperationView,
     SharedTemplate,
     TimelineLink,
-    render_dossier,
 )
+from graph.analyst.dossier_page import render_dossier
 from graph.records import (
     Evidence,
     EvidencePath,

@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 
 import neo4j
 from api.app import create_app
-from graph.analyst.dossier import gather_dossier, render_dossier
+from graph.analyst.dossier import gather_dossier
+from graph.analyst.dossier_page import render_dossier
 from graph.cli import app as cli
 from graph.cli.render import print_ring
 from graph.detection import DetectionParams
