@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
+from urllib.parse import urlsplit
 
 import neo4j
 from graph.errors import LocalServerError
@@ -25,7 +26,7 @@ from graph.resources import resource_dir
 from graph.settings import Settings
 from graph.store.driver import ping
 
-__all__ = ["ServerStatus", "ensure_server_jars", "start", "status", "stop"]
+__all__ = ["IMPORT_FULL", "ServerStatus", "ensure_server_jars", "import_full", "is_local", "start", "status", "stop"]
 
 _NEO4J_DIR = resource_dir("neo4j")
 _POM = _NEO4J_DIR / "pom.xml"
@@ -34,6 +35,8 @@ _LIB_STAMP = _LIB / ".pom-sha256"
 _CONF_TEMPLATE = _NEO4J_DIR / "conf" / "neo4j.conf.template"
 _ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
 _ADMIN_TOOL = "org.neo4j.cli.AdminTool"
+#: The neo4j-admin command of the offline bulk import (Community: into an existing, empty database).
+IMPORT_FULL = ("database", "import", "full")
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,30 @@ def _set_initial_password(settings: Settings, lib: Path, conf_dir: Path) -> None
     )
     if done.returncode != 0:
         raise LocalServerError(f"could not set the initial password: {done.stderr[-2000:]}")
+
+
+def import_full(settings: Settings, arguments: list[str]) -> str:
+    """Run `neo4j-admin database import full` with `arguments` (the database name first) on the local
+    server's store, which must be stopped; the tool's report. Its memory is bounded by the heap and page
+    cache settings (its own default would take 90% of the machine's)."""
+    if _running_pid(settings) is not None:
+        raise LocalServerError("the local Neo4j runs; stop it before an offline import")
+    lib = ensure_server_jars()
+    conf_dir = _render_config(settings, lib)
+    _set_initial_password(settings, lib, conf_dir)
+    command = ["java", f"-Xmx{settings.neo4j_heap}", "-cp", f"{lib}/*", _ADMIN_TOOL, *IMPORT_FULL, *arguments,
+               f"--max-off-heap-memory={settings.neo4j_pagecache}"]
+    done = subprocess.run(command, env=_java_env(settings, conf_dir), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise LocalServerError(f"neo4j-admin {' '.join(IMPORT_FULL)} failed:\n{done.stdout[-3000:]}\n"
+                               f"{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def is_local(settings: Settings) -> bool:
+    """Whether NEO4J_URI names the local server this process starts (loopback, its Bolt port)."""
+    parsed = urlsplit(settings.neo4j_uri)
+    return parsed.hostname in ("127.0.0.1", "localhost", "::1") and parsed.port == settings.neo4j_bolt_port
 
 
 def _log_tail(settings: Settings, lines: int = 40) -> str:

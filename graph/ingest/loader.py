@@ -12,7 +12,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,10 +44,13 @@ __all__ = [
     "FileReport",
     "LoadReport",
     "Reject",
+    "count_lines",
     "enrich_ips",
     "load_bundle",
     "load_event_rows",
     "load_rows",
+    "parsed_batches",
+    "write_rejects",
 ]
 
 # Rows per transaction. Any size gives the same counts (identity is per observation, not per batch).
@@ -113,14 +116,14 @@ class LoadReport:
         return sum(f.rejected for f in self.files)
 
 
-def _count_lines(path: Path) -> int | None:
+def count_lines(path: Path) -> int | None:
     if path.suffix != ".csv":
         return None
     with open(path, "rb") as handle:
         return max(sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")) - 1, 0)
 
 
-def _parsed_batches(bundle_file: BundleFile, report: FileReport) -> Iterator[list[dict[str, Any]]]:
+def parsed_batches(bundle_file: BundleFile, report: FileReport) -> Iterator[list[dict[str, Any]]]:
     parse = PARSERS[bundle_file.name]
     batch: list[dict[str, Any]] = []
     for numbered in read_rows(bundle_file):
@@ -144,14 +147,14 @@ def _load_file(
 ) -> FileReport:
     report = FileReport(bundle_file.name, str(bundle_file.path))
     started = time.perf_counter()
-    total = _count_lines(bundle_file.path)
+    total = count_lines(bundle_file.path)
     # Parsing (Python) and writing (Neo4j) overlap, with up to _WRITERS batches in flight. Should
     # concurrent batches deadlock, the driver retries them; observation digests keep a retried batch
     # from counting twice.
     in_flight: deque[tuple[Future[int], int]] = deque()
     with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
         try:
-            for batch in _parsed_batches(bundle_file, report):
+            for batch in parsed_batches(bundle_file, report):
                 # Digests are computed here, while the previous batch is written: writing is the bottleneck.
                 rows = _prepare(bundle_file.name, batch)
                 while len(in_flight) >= _WRITERS:
@@ -186,7 +189,7 @@ def _load_events(
         # Parsed requests in batches of BATCH_ROWS whichever the reader and the parser, so the template
         # index sees the same batches either way. A CSV file is validated column by column.
         if not csv_file(bundle_file):
-            for batch in _parsed_batches(bundle_file, report):
+            for batch in parsed_batches(bundle_file, report):
                 yield requests_table(batch)
             return
         pending: list[pa.Table] = []
@@ -214,7 +217,7 @@ def _load_events(
                     pending, rows = [ready.slice(full)], rows - full
 
     started = time.perf_counter()
-    total = _count_lines(bundle_file.path)
+    total = count_lines(bundle_file.path)
     # Without a line count, ~100 bytes per request (a gzipped log is smaller: buckets are then fuller).
     expected = total if total is not None else bundle_file.path.stat().st_size // 100
     spool = EventSpool(template_index(driver, database, cached=False), bucket_count(expected))
@@ -307,7 +310,7 @@ def enrich_ips(driver: neo4j.Driver, database: str, *, limit: int | None = None)
     return len(addresses)
 
 
-def _write_rejects(reports: list[FileReport], path: Path) -> Path | None:
+def write_rejects(reports: list[FileReport], path: Path) -> Path | None:
     """rejects.csv: one row per rejected row. Its values are excerpts (card numbers masked), and every
     cell that a spreadsheet would evaluate as a formula is neutralised (graph/spreadsheet.py)."""
     rejects = [r for report in reports for r in report.rejects]
@@ -326,11 +329,19 @@ def load_bundle(
     *,
     rejects_path: Path | None = None,
     progress: Progress | None = None,
+    imported: Sequence[FileReport] = (),
 ) -> LoadReport:
-    """Load every file of the bundle in `directory`; rows that fail validation go to `rejects_path`."""
+    """Load every file of the bundle in `directory`; rows that fail validation go to `rejects_path`.
+
+    `imported`: the reports of files the bulk import already wrote (graph/ingest/bulk_import.py); those
+    files are not loaded again, and their rejects join the others in `rejects_path`.
+    """
     started = time.perf_counter()
-    reports: list[FileReport] = []
+    reports: list[FileReport] = list(imported)
+    done = {report.name for report in imported}
     for bundle_file in find_bundle_files(directory):
+        if bundle_file.name in done:
+            continue
         load = _load_events if bundle_file.name == "events" else _load_file
         report = load(driver, database, bundle_file, progress)
         reports.append(report)
@@ -340,7 +351,7 @@ def load_bundle(
     if all(r.error is None or "Neo4j" not in r.error for r in reports):
         # Also what an earlier load left pending: its IPs, or every IP if it changed the ranges.
         result.enriched_ips = enrich_ips(driver, database)
-    result.rejects_path = _write_rejects(reports, rejects_path or directory / "rejects.csv")
+    result.rejects_path = write_rejects(reports, rejects_path or directory / "rejects.csv")
     result.seconds = time.perf_counter() - started
     return result
 

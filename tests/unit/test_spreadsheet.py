@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.ingest.loader import FileReport, Reject, _write_rejects
+from graph.ingest.loader import FileReport, Reject, write_rejects
 from graph.spreadsheet import neutralise_formula, write_csv
 
 
@@ -39,7 +39,7 @@ def test_the_rejects_file_is_written_safely(tmp_path: Path) -> None:
     report = FileReport("links", "links.csv")
     report.rejects.append(Reject("links.csv", 3, "value", '=HYPERLINK("http://evil.example")', "malformed ip"))
     report.rejects.append(Reject("links.csv", 4, "@field", "+1", "-reason"))
-    path = _write_rejects([report], tmp_path / "rejects.csv")
+    path = write_rejects([report], tmp_path / "rejects.csv")
     assert path is not None
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))

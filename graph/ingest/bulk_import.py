@@ -1,0 +1,349 @@
+"""The bulk first load: accounts and links written as `neo4j-admin database import full` files.
+
+Online `MERGE` on two cores tops out near 20k links/s (../shared/notes/neo4j-load-read-measurements.md);
+the offline importer writes the store itself, 109k links/s there with integer import ids. It needs an
+empty, stopped database and knows nothing of ringtrace, so this module gives it exactly what
+`ringtrace load` would have written for the accounts and links files: the same nodes and properties
+and one relationship per account and entity, with the count, interval and the digests of the
+observations it counted (graph/ingest/observations.py). A later online load of an overlapping bundle
+therefore counts only what is new. Rows are parsed, rejected and normalised by the loader's own
+parsers. The rest of a bundle (IP ranges, known members, the usage log) is loaded online after the
+import, by the loader, and every imported IP is then enriched (they are written pending enrichment).
+
+Observations are kept as columns of integers (account and entity surrogates, epochs, count, digest),
+not dicts, so 4.65M links take about 0.3 GB, and are deduplicated and aggregated with numpy the way
+the online load's `_OBSERVE` does it: one count per distinct digest, the earliest first_seen and the
+latest last_seen that any observation gives.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from array import array
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from graph.ingest.loader import FileReport, Progress, count_lines, parsed_batches
+from graph.ingest.observations import distinct_links, with_email_digests
+from graph.ingest.readers import find_bundle_files
+from graph.local_server import IMPORT_FULL
+from graph.store.ip_ranges import UNENRICHED
+from graph.vocabulary import ENTITY_KINDS, KIND_ORDER
+
+__all__ = [
+    "IMPORTED_FILES",
+    "ImportFiles",
+    "ImportTables",
+    "admin_arguments",
+    "aggregate_links",
+    "count_links",
+    "printed_command",
+    "read_bundle_tables",
+    "write_import_files",
+]
+
+#: The bundle files the bulk import writes; the others are loaded online after it.
+IMPORTED_FILES: Final = ("accounts", "links")
+_NULL: Final = np.iinfo(np.int64).min  # an epoch that was not given
+_LATEST: Final = np.iinfo(np.int64).max
+_KIND_CODE: Final = {kind: code for code, kind in enumerate(KIND_ORDER)}
+_EMAIL: Final = _KIND_CODE["email"]
+_FROM_ACCOUNTS: Final = 0  # which file an observation came from
+_FROM_LINKS: Final = 1
+# Properties a payment row may give its entity (graph/ingest/rows.py _payment_properties).
+_ENTITY_COLUMNS: Final = {"payment": ("brand", "bin", "last4", "country")}
+_CSV: Final = pacsv.WriteOptions(include_header=True, quoting_style="needed")
+
+
+@dataclass
+class _Account:
+    created_at: int | None = None
+    email_domain: str | None = None
+    props: dict[str, str] = field(default_factory=dict)
+
+
+class ImportTables:
+    """Accounts, entities and observations of a bundle, accumulated file by file in load order."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, int] = {}
+        self._account_state: list[_Account] = []
+        self.entities: dict[str, dict[str, int]] = {kind: {} for kind in KIND_ORDER}
+        self._entity_props: dict[str, dict[int, dict[str, str]]] = {kind: {} for kind in KIND_ORDER}
+        self._kind = array("b")
+        self._account = array("q")
+        self._entity = array("q")
+        self._first = array("q")
+        self._last = array("q")
+        self._count = array("q")
+        self._digest = array("q")
+        self._source = array("b")
+        self.multiline = False  # a value holds a line break: the importer must be told
+
+    def _account_id(self, account_id: str) -> int:
+        surrogate = self.accounts.get(account_id)
+        if surrogate is None:
+            surrogate = self.accounts[account_id] = len(self.accounts)
+            self._account_state.append(_Account())
+        return surrogate
+
+    def _entity_id(self, kind: str, value: str) -> int:
+        known = self.entities[kind]
+        surrogate = known.get(value)
+        if surrogate is None:
+            surrogate = known[value] = len(known)
+        return surrogate
+
+    def _observe(self, kind: str, account: int, value: str, first: int | None, last: int | None,
+                 count: int, digest: int, source: int) -> None:
+        self._kind.append(_KIND_CODE[kind])
+        self._account.append(account)
+        self._entity.append(self._entity_id(kind, value))
+        self._first.append(_NULL if first is None else first)
+        self._last.append(_NULL if last is None else last)
+        self._count.append(count)
+        self._digest.append(digest)
+        self._source.append(source)
+
+    def add_accounts(self, rows: list[dict[str, Any]]) -> int:
+        """Parsed accounts.csv rows; how many created or changed an account (as `write_accounts` counts)."""
+        changed = 0
+        for row in with_email_digests(rows):
+            fresh = row["account_id"] not in self.accounts
+            surrogate = self._account_id(row["account_id"])
+            state = self._account_state[surrogate]
+            before = (state.created_at, state.email_domain, dict(state.props))
+            created = _epoch(row["created_at"])
+            # As graph/store/ingest.py _ACCOUNTS: properties overwrite, a missing date or domain keeps the old.
+            state.props.update(row["props"])
+            state.created_at = created if created is not None else state.created_at
+            state.email_domain = row["email_domain"] or state.email_domain
+            self.multiline = self.multiline or any(_breaks(v) for v in row["props"].values())
+            changed += fresh or (state.created_at, state.email_domain, state.props) != before
+            if row["email_digest"] is not None:
+                self._observe("email", surrogate, row["email"], created, created, 1, row["email_digest"],
+                              _FROM_ACCOUNTS)
+        return changed
+
+    def add_links(self, rows: list[dict[str, Any]]) -> None:
+        """Parsed links.csv rows."""
+        for row in distinct_links(rows):
+            kind, value = row["kind"], row["value"]
+            self._observe(kind, self._account_id(row["account_id"]), value, _epoch(row["first_seen"]),
+                          _epoch(row["last_seen"]), row["count"], row["digest"], _FROM_LINKS)
+            if row["entity"]:
+                props = self._entity_props[kind].setdefault(self.entities[kind][value], {})
+                props.update(row["entity"])
+                self.multiline = self.multiline or any(_breaks(v) for v in row["entity"].values())
+
+    def observations(self) -> int:
+        return len(self._digest)
+
+
+def _epoch(moment: Any) -> int | None:
+    # Truncated to the second like graph/store/ingest.py's `_epoch`, so both loads store the same instant.
+    return None if moment is None else int(moment.timestamp())
+
+
+def _breaks(value: str) -> bool:
+    return "\n" in value or "\r" in value
+
+
+@dataclass(frozen=True)
+class ImportFiles:
+    """What `write_import_files` wrote, for the importer's command line."""
+
+    directory: Path
+    nodes: list[tuple[str, Path]]  # (label, file)
+    relationships: list[tuple[str, Path]]  # (type, file)
+    multiline: bool
+    accounts: int
+    entities: int
+    links: int
+    observations: int
+    from_links: int  # distinct observations first seen in links.csv
+
+
+def _datetimes(epochs: np.ndarray) -> pa.Array:
+    """ISO 8601 UTC text (the importer's `datetime` column), null where no epoch was given."""
+    stamps = pa.array(epochs, type=pa.int64(), mask=epochs == _NULL).cast(pa.timestamp("s", tz="UTC"))
+    return pc.strftime(stamps, format="%Y-%m-%dT%H:%M:%SZ")
+
+
+def _write(path: Path, columns: dict[str, pa.Array]) -> Path:
+    pacsv.write_csv(pa.table(columns), path, _CSV)
+    return path
+
+
+def _write_accounts(tables: ImportTables, directory: Path) -> Path:
+    states = tables._account_state
+    names = sorted({name for state in states for name in state.props})
+    columns: dict[str, pa.Array] = {
+        ":ID(Account)": pa.array(np.arange(len(states), dtype=np.int64)),
+        "account_id": pa.array(list(tables.accounts), type=pa.string()),
+        "created_at:datetime": _datetimes(np.array(
+            [_NULL if s.created_at is None else s.created_at for s in states], dtype=np.int64)),
+        "email_domain": pa.array([s.email_domain for s in states], type=pa.string()),
+    }
+    for name in names:
+        columns[name] = pa.array([s.props.get(name) for s in states], type=pa.string())
+    return _write(directory / "accounts.csv", columns)
+
+
+def _write_entities(tables: ImportTables, kind: str, directory: Path) -> Path:
+    spec = ENTITY_KINDS[kind]
+    values = tables.entities[kind]
+    columns: dict[str, pa.Array] = {
+        f":ID({spec.label})": pa.array(np.arange(len(values), dtype=np.int64)),
+        spec.key: pa.array(list(values), type=pa.string()),
+    }
+    if kind == "ip":
+        # Pending enrichment, found by the ip_ranges_version index (graph/store/ip_ranges.py).
+        columns["ranges_version:long"] = pa.array(np.full(len(values), UNENRICHED, dtype=np.int64))
+    props = tables._entity_props[kind]
+    for name in _ENTITY_COLUMNS.get(kind, ()):
+        columns[name] = pa.array([props.get(i, {}).get(name) for i in range(len(values))], type=pa.string())
+    return _write(directory / f"{spec.label.lower()}.csv", columns)
+
+
+@dataclass(frozen=True)
+class _Links:
+    kind: np.ndarray
+    account: np.ndarray
+    entity: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    count: np.ndarray
+    digests: pa.Array  # "d1;d2;..." in the order the observations arrived
+    observations: int
+    from_links: int
+
+
+def aggregate_links(tables: ImportTables) -> _Links:
+    """One row per (kind, account, entity): the distinct observations' summed count, the earliest
+    first_seen, the latest last_seen and their digests, as the online load leaves the relationship."""
+    kind = np.frombuffer(tables._kind, dtype=np.int8)
+    account = np.frombuffer(tables._account, dtype=np.int64)
+    entity = np.frombuffer(tables._entity, dtype=np.int64)
+    digest = np.frombuffer(tables._digest, dtype=np.int64)
+    arrival = np.arange(len(digest))
+    # The first arrival of each observation (a relationship and a digest); repeats count nothing.
+    order = np.lexsort((arrival, digest, entity, account, kind))
+    repeat = np.zeros(len(order), dtype=bool)
+    same = ((kind[order][1:] == kind[order][:-1]) & (account[order][1:] == account[order][:-1])
+            & (entity[order][1:] == entity[order][:-1]) & (digest[order][1:] == digest[order][:-1]))
+    repeat[1:] = same
+    kept = np.sort(order[~repeat])
+    # Grouped by relationship, each group's observations in arrival order.
+    grouped = kept[np.lexsort((kept, entity[kept], account[kept], kind[kept]))]
+    k, a, e = kind[grouped], account[grouped], entity[grouped]
+    starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (a[1:] != a[:-1]) | (e[1:] != e[:-1])]) \
+        if len(grouped) else np.zeros(0, dtype=np.int64)
+    first = np.frombuffer(tables._first, dtype=np.int64)[grouped]
+    last = np.frombuffer(tables._last, dtype=np.int64)[grouped]
+    count = np.frombuffer(tables._count, dtype=np.int64)[grouped]
+    if len(grouped):
+        earliest = np.minimum.reduceat(np.where(first == _NULL, _LATEST, first), starts)
+        earliest[earliest == _LATEST] = _NULL
+        latest = np.maximum.reduceat(last, starts)  # _NULL is the least int64: it loses to any date
+        total = np.add.reduceat(count, starts)
+    else:
+        earliest = latest = total = np.zeros(0, dtype=np.int64)
+    offsets = np.r_[starts, len(grouped)].astype(np.int32)
+    texts = pc.cast(pa.array(digest[grouped]), pa.string())
+    digests = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), texts), ";")
+    source = np.frombuffer(tables._source, dtype=np.int8)
+    return _Links(k[starts], a[starts], e[starts], earliest, latest, total, digests, len(grouped),
+                  int(np.count_nonzero(source[kept] == _FROM_LINKS)))
+
+
+def _write_links(links: _Links, code: int, directory: Path) -> Path:
+    spec = ENTITY_KINDS[KIND_ORDER[code]]
+    rows = np.flatnonzero(links.kind == code)
+    return _write(directory / f"{spec.relationship.lower()}.csv", {
+        ":START_ID(Account)": pa.array(links.account[rows]),
+        f":END_ID({spec.label})": pa.array(links.entity[rows]),
+        "first_seen:datetime": _datetimes(links.first[rows]),
+        "last_seen:datetime": _datetimes(links.last[rows]),
+        "count:long": pa.array(links.count[rows]),
+        "observation_digests:long[]": links.digests.take(pa.array(rows)),
+    })
+
+
+def write_import_files(tables: ImportTables, directory: Path) -> ImportFiles:
+    """The importer's CSV files for `tables` in `directory` (created), one per label and type."""
+    directory.mkdir(parents=True, exist_ok=True)
+    links = aggregate_links(tables)
+    nodes = [("Account", _write_accounts(tables, directory))]
+    relationships = []
+    for code, kind in enumerate(KIND_ORDER):
+        if tables.entities[kind]:
+            spec = ENTITY_KINDS[kind]
+            nodes.append((spec.label, _write_entities(tables, kind, directory)))
+            relationships.append((spec.relationship, _write_links(links, code, directory)))
+    return ImportFiles(
+        directory, nodes, relationships, tables.multiline, len(tables.accounts),
+        sum(len(v) for v in tables.entities.values()), len(links.kind), links.observations, links.from_links,
+    )
+
+
+def admin_arguments(files: ImportFiles, database: str, *, overwrite: bool) -> list[str]:
+    """Arguments of `neo4j-admin database import full` for `files`. The database name comes first: each
+    `--nodes`/`--relationships` takes a list of files and would swallow a name after it."""
+    arguments = [
+        database, "--id-type=integer", "--ignore-empty-strings=true",
+        f"--report-file={files.directory / 'import.report'}",
+    ]
+    if files.multiline:
+        arguments.append("--multiline-fields=true")
+    if overwrite:
+        arguments.append("--overwrite-destination=true")
+    arguments += [f"--nodes={label}={path}" for label, path in files.nodes]
+    arguments += [f"--relationships={kind}={path}" for kind, path in files.relationships]
+    return arguments
+
+
+def printed_command(files: ImportFiles, database: str) -> str:
+    """The command a person runs on a production host (its server stopped, its database empty)."""
+    return shlex.join(["neo4j-admin", *IMPORT_FULL, *admin_arguments(files, database, overwrite=False)])
+
+
+def read_bundle_tables(directory: Path, progress: Progress | None = None) -> tuple[ImportTables, list[FileReport]]:
+    """Parse the bundle's accounts and links files into import tables, with a report per file: its
+    rejects and, for accounts, what `ringtrace load` would count as loaded on an empty database (links
+    are counted by `count_links` once they are deduplicated)."""
+    tables = ImportTables()
+    reports: list[FileReport] = []
+    for bundle_file in find_bundle_files(directory):
+        if bundle_file.name not in IMPORTED_FILES:
+            continue
+        report = FileReport(bundle_file.name, str(bundle_file.path))
+        started = time.perf_counter()
+        total = count_lines(bundle_file.path)
+        for batch in parsed_batches(bundle_file, report):
+            if bundle_file.name == "accounts":
+                changed = tables.add_accounts(batch)
+                report.loaded += changed
+                report.skipped += len(batch) - changed
+            else:
+                tables.add_links(batch)
+            if progress is not None:
+                progress(bundle_file.name, report.read, total)
+        report.seconds = time.perf_counter() - started
+        reports.append(report)
+    return tables, reports
+
+
+def count_links(reports: list[FileReport], files: ImportFiles) -> None:
+    """Links rows loaded: those whose observation was new; a repeat, from any file, was skipped."""
+    for report in reports:
+        if report.name == "links":
+            report.loaded = files.from_links
+            report.skipped = report.read - report.rejected - files.from_links

@@ -1,0 +1,116 @@
+"""The bulk import's files: what `ringtrace load` would store for accounts and links, counted the same."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from graph.ingest.bulk_import import admin_arguments, count_links, read_bundle_tables, write_import_files
+from graph.local_server import is_local
+from graph.settings import Settings
+
+_ACCOUNTS = "account_id,created_at,email,country,plan\n"
+_LINKS = "account_id,kind,value,first_seen,last_seen,count,brand\n"
+
+
+def _bundle(tmp_path: Path, accounts: str, links: str) -> Path:
+    (tmp_path / "accounts.csv").write_text(_ACCOUNTS + accounts)
+    (tmp_path / "links.csv").write_text(_LINKS + links)
+    return tmp_path
+
+
+def _written(tmp_path: Path, bundle: Path) -> tuple[dict[str, list[dict[str, str]]], list]:
+    tables, reports = read_bundle_tables(bundle)
+    files = write_import_files(tables, tmp_path / "import")
+    count_links(reports, files)
+    read = {}
+    for _, path in [*files.nodes, *files.relationships]:
+        with path.open(newline="") as handle:
+            read[path.stem] = list(csv.DictReader(handle))
+    return read, reports
+
+
+def test_one_relationship_per_account_and_entity_with_each_observation_once(tmp_path: Path) -> None:
+    bundle = _bundle(
+        tmp_path,
+        "a1,2026-01-05T10:00:00Z,J.Doe@example.com,US,free\n",
+        "a1,device,d1,2026-01-07T00:00:00Z,2026-01-08T00:00:00Z,2,\n"
+        "a1,device,d1,2026-01-01T00:00:00Z,2026-01-02T00:00:00Z,3,\n"
+        "a1,device,d1,2026-01-07T00:00:00Z,2026-01-08T00:00:00Z,2,\n"  # the first again: counts nothing
+        "a1,device,d1,,,1,\n"  # no dates: counts, widens nothing
+        "a1,email,j.doe@example.com,2026-01-05T10:00:00Z,2026-01-05T10:00:00Z,1,\n"  # = the accounts.csv email
+        "a2,payment,pm1,2026-02-01T00:00:00Z,2026-02-01T00:00:00Z,1,VISA\n",
+    )
+    read, reports = _written(tmp_path, bundle)
+    [device] = read["used_device"]
+    assert device["count:long"] == "6"
+    assert (device["first_seen:datetime"], device["last_seen:datetime"]) == ("2026-01-01T00:00:00Z",
+                                                                             "2026-01-08T00:00:00Z")
+    assert len(device["observation_digests:long[]"].split(";")) == 3
+    [email] = read["has_email"]
+    assert (email["count:long"], len(email["observation_digests:long[]"].split(";"))) == ("1", 1)
+    links = next(r for r in reports if r.name == "links")
+    assert (links.read, links.loaded, links.skipped) == (6, 4, 2)
+    # a2 is named only by links.csv: an account node with its id and nothing else, like MERGE makes.
+    assert [a["account_id"] for a in read["accounts"]] == ["a1", "a2"]
+    assert read["accounts"][1]["created_at:datetime"] == "" and read["accounts"][1]["plan"] == ""
+    assert read["paymentmethod"][0]["brand"] == "visa"
+
+
+def test_later_account_rows_overwrite_what_they_give_and_keep_the_rest(tmp_path: Path) -> None:
+    bundle = _bundle(
+        tmp_path,
+        "a1,2026-01-05T10:00:00Z,,US,free\n"
+        "a1,,,DE,\n"  # a new country; no date, no plan: both kept
+        "a1,,,DE,\n",  # nothing new
+        "",
+    )
+    read, reports = _written(tmp_path, bundle)
+    [account] = read["accounts"]
+    assert (account["created_at:datetime"], account["country"], account["plan"]) == (
+        "2026-01-05T10:00:00Z", "DE", "free")
+    accounts = next(r for r in reports if r.name == "accounts")
+    assert (accounts.loaded, accounts.skipped) == (2, 1)
+
+
+def test_bad_rows_are_rejected_by_file_line_and_field_and_the_good_kept(tmp_path: Path) -> None:
+    bundle = _bundle(
+        tmp_path,
+        "a1,2026-01-05T10:00:00Z,,US,free\n",
+        "a1,device,d1,2026-01-01T00:00:00Z,2026-01-02T00:00:00Z,1,\n"
+        "a1,cat,x,,,1,\n"
+        "a1,device,d2,2026-01-03T00:00:00Z,2026-01-02T00:00:00Z,1,\n"
+        "a1,device,4111111111111111,,,1,\n",
+    )
+    read, reports = _written(tmp_path, bundle)
+    links = next(r for r in reports if r.name == "links")
+    assert [(r.line, r.field) for r in links.rejects][:2] == [(3, "kind"), (4, "last_seen")]
+    assert len(links.rejects) == 3 and links.loaded == 1
+    assert [d["fingerprint"] for d in read["device"]] == ["d1"]
+    assert all("4111111111111111" not in str(r) for r in links.rejects)
+    text = "".join(path.read_text() for path in (tmp_path / "import").glob("*.csv"))
+    assert "4111111111111111" not in text
+
+
+def test_the_database_comes_before_the_file_lists_and_line_breaks_are_announced(tmp_path: Path) -> None:
+    bundle = _bundle(tmp_path, 'a1,2026-01-05T10:00:00Z,,US,"two\nlines"\n', "a1,ip,192.0.2.1,,,1,\n")
+    tables, _ = read_bundle_tables(bundle)
+    files = write_import_files(tables, tmp_path / "import")
+    arguments = admin_arguments(files, "neo4j", overwrite=True)
+    assert arguments[0] == "neo4j"
+    assert "--multiline-fields=true" in arguments and "--overwrite-destination=true" in arguments
+    assert "--relationships=USED_IP=" + str(tmp_path / "import" / "used_ip.csv") in arguments
+    with (tmp_path / "import" / "ip.csv").open(newline="") as handle:
+        assert next(csv.DictReader(handle))["ranges_version:long"] == "-1"  # pending enrichment
+
+
+@pytest.mark.parametrize(("uri", "local"), [
+    ("bolt://127.0.0.1:7699", True),
+    ("neo4j://localhost:7699", True),
+    ("bolt://127.0.0.1:7687", False),
+    ("neo4j+s://db.example.com:7699", False),
+])
+def test_only_the_local_server_is_imported_into(uri: str, local: bool) -> None:
+    assert is_local(Settings(NEO4J_URI=uri, RINGTRACE_NEO4J_BOLT_PORT=7699)) is local
