@@ -7,8 +7,10 @@ empty, stopped database and knows nothing of ringtrace, so this module gives it 
 and one relationship per account and entity, with the count, interval and the digests of the
 observations it counted (graph/ingest/observations.py). A later online load of an overlapping bundle
 therefore counts only what is new. Rows are parsed, rejected and normalised by the loader's own
-parsers. The rest of a bundle (IP ranges, known members, the usage log) is loaded online after the
-import, by the loader, and every imported IP is then enriched (they are written pending enrichment).
+parsers. The IP ranges are imported too, as `write_ip_ranges` stores them, and every IP is enriched
+from them on the way in (as `enrich_ips` would, under a range-table version of the import's own), which
+online took a minute for 479k IPs. The rest of a bundle (known members, the usage log) is loaded online
+after the import, by the loader.
 
 Observations are kept as columns of integers (account and entity surrogates, epochs, count, digest),
 not dicts, so 4.65M links take about 0.3 GB, and are deduplicated and aggregated with numpy the way
@@ -30,11 +32,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from graph.ingest.ip_enrichment import IPRange, RangeTable
 from graph.ingest.loader import FileReport, Progress, count_lines, parsed_batches
 from graph.ingest.observations import distinct_links, with_email_digests
 from graph.ingest.readers import find_bundle_files
 from graph.local_server import IMPORT_FULL
-from graph.store.ip_ranges import UNENRICHED
+from graph.store.ip_ranges import NO_RANGES, RANGE_TABLE
 from graph.vocabulary import ENTITY_KINDS, KIND_ORDER
 
 __all__ = [
@@ -50,7 +53,7 @@ __all__ = [
 ]
 
 #: The bundle files the bulk import writes; the others are loaded online after it.
-IMPORTED_FILES: Final = ("accounts", "links")
+IMPORTED_FILES: Final = ("ip_ranges", "accounts", "links")
 _NULL: Final = np.iinfo(np.int64).min  # an epoch that was not given
 _LATEST: Final = np.iinfo(np.int64).max
 _KIND_CODE: Final = {kind: code for code, kind in enumerate(KIND_ORDER)}
@@ -85,6 +88,7 @@ class ImportTables:
         self._count = array("q")
         self._digest = array("q")
         self._source = array("b")
+        self.ranges: dict[str, IPRange] = {}
         self.multiline = False  # a value holds a line break: the importer must be told
 
     def _account_id(self, account_id: str) -> int:
@@ -130,6 +134,16 @@ class ImportTables:
             if row["email_digest"] is not None:
                 self._observe("email", surrogate, row["email"], created, created, 1, row["email_digest"],
                               _FROM_ACCOUNTS)
+        return changed
+
+    def add_ranges(self, rows: list[dict[str, Any]]) -> int:
+        """Parsed ip_ranges.csv rows; how many created or changed a range (as `write_ip_ranges` counts)."""
+        changed = 0
+        for row in rows:
+            entry = IPRange(row["cidr"], row["asn"], row["organization"], row["network"])
+            changed += self.ranges.get(entry.cidr) != entry
+            self.ranges[entry.cidr] = entry
+            self.multiline = self.multiline or _breaks(entry.organization or "")
         return changed
 
     def add_links(self, rows: list[dict[str, Any]]) -> None:
@@ -197,7 +211,60 @@ def _write_accounts(tables: ImportTables, directory: Path) -> Path:
     return _write(directory / "accounts.csv", columns)
 
 
-def _write_entities(tables: ImportTables, kind: str, directory: Path) -> Path:
+def _ip_enrichment(tables: ImportTables, version: int) -> dict[str, pa.Array]:
+    """What graph/store/ip_ranges.py ENRICH_IPS sets on each IP, from the bundle's ranges of `version`."""
+    found = RangeTable(tables.ranges.values()).lookup(list(tables.entities["ip"]))
+    return {
+        "asn:long": pa.array([r.asn if r else None for r in found], type=pa.int64()),
+        "org": pa.array([r.organization if r else None for r in found], type=pa.string()),
+        "network": pa.array([r.network if r else "unknown" for r in found], type=pa.string()),
+        "range": pa.array([r.cidr if r else None for r in found], type=pa.string()),
+        "ranges_version:long": pa.array(np.full(len(found), version, dtype=np.int64)),
+    }
+
+
+def _write_ranges(
+    tables: ImportTables, version: int, ips: list[str | None], directory: Path
+) -> tuple[list[tuple[str, Path]], list[tuple[str, Path]]]:
+    """IPRange, Organization and IPRangeTable nodes and OPERATED_BY relationships, as `write_ip_ranges`
+    and ENRICH_IPS leave them; `ips` is each IP's organisation."""
+    ranges = list(tables.ranges.values())
+    names = sorted({r.organization for r in ranges if r.organization} | {o for o in ips if o})
+    org_id = {name: i for i, name in enumerate(names)}
+    nodes = [
+        ("IPRange", _write(directory / "iprange.csv", {
+            ":ID(IPRange)": pa.array(np.arange(len(ranges), dtype=np.int64)),
+            "cidr": pa.array([r.cidr for r in ranges], type=pa.string()),
+            "asn:long": pa.array([r.asn for r in ranges], type=pa.int64()),
+            "organization": pa.array([r.organization for r in ranges], type=pa.string()),
+            "network": pa.array([r.network for r in ranges], type=pa.string()),
+        })),
+        ("Organization", _write(directory / "organization.csv", {
+            ":ID(Organization)": pa.array(np.arange(len(names), dtype=np.int64)),
+            "name": pa.array(names, type=pa.string()),
+        })),
+        ("IPRangeTable", _write(directory / "iprangetable.csv", {
+            ":ID(IPRangeTable)": pa.array([0], type=pa.int64()),
+            "name": pa.array([RANGE_TABLE]),
+            "version:long": pa.array([version], type=pa.int64()),
+        })),
+    ]
+    operated = [(i, org_id[r.organization]) for i, r in enumerate(ranges) if r.organization]
+    by_ip = [(i, org_id[o]) for i, o in enumerate(ips) if o]
+    relationships = [
+        ("OPERATED_BY", _write(directory / "range_operated_by.csv", {
+            ":START_ID(IPRange)": pa.array([i for i, _ in operated], type=pa.int64()),
+            ":END_ID(Organization)": pa.array([o for _, o in operated], type=pa.int64()),
+        })),
+        ("OPERATED_BY", _write(directory / "ip_operated_by.csv", {
+            ":START_ID(IP)": pa.array([i for i, _ in by_ip], type=pa.int64()),
+            ":END_ID(Organization)": pa.array([o for _, o in by_ip], type=pa.int64()),
+        })),
+    ]
+    return nodes, relationships
+
+
+def _write_entities(tables: ImportTables, kind: str, directory: Path, enrichment: dict[str, pa.Array]) -> Path:
     spec = ENTITY_KINDS[kind]
     values = tables.entities[kind]
     columns: dict[str, pa.Array] = {
@@ -205,8 +272,7 @@ def _write_entities(tables: ImportTables, kind: str, directory: Path) -> Path:
         spec.key: pa.array(list(values), type=pa.string()),
     }
     if kind == "ip":
-        # Pending enrichment, found by the ip_ranges_version index (graph/store/ip_ranges.py).
-        columns["ranges_version:long"] = pa.array(np.full(len(values), UNENRICHED, dtype=np.int64))
+        columns.update(enrichment)
     props = tables._entity_props[kind]
     for name in _ENTITY_COLUMNS.get(kind, ()):
         columns[name] = pa.array([props.get(i, {}).get(name) for i in range(len(values))], type=pa.string())
@@ -281,13 +347,20 @@ def write_import_files(tables: ImportTables, directory: Path) -> ImportFiles:
     """The importer's CSV files for `tables` in `directory` (created), one per label and type."""
     directory.mkdir(parents=True, exist_ok=True)
     links = aggregate_links(tables)
+    # A range table's version is a microsecond stamp (graph/store/ip_ranges.py); none without ranges.
+    version = time.time_ns() // 1000 if tables.ranges else NO_RANGES
+    enrichment = _ip_enrichment(tables, version)
     nodes = [("Account", _write_accounts(tables, directory))]
     relationships = []
     for code, kind in enumerate(KIND_ORDER):
         if tables.entities[kind]:
             spec = ENTITY_KINDS[kind]
-            nodes.append((spec.label, _write_entities(tables, kind, directory)))
+            nodes.append((spec.label, _write_entities(tables, kind, directory, enrichment)))
             relationships.append((spec.relationship, _write_links(links, code, directory)))
+    if tables.ranges:
+        range_nodes, range_relationships = _write_ranges(tables, version, enrichment["org"].to_pylist(), directory)
+        nodes += range_nodes
+        relationships += range_relationships
     return ImportFiles(
         directory, nodes, relationships, tables.multiline, len(tables.accounts),
         sum(len(v) for v in tables.entities.values()), len(links.kind), links.observations, links.from_links,
@@ -317,7 +390,7 @@ def printed_command(files: ImportFiles, database: str) -> str:
 
 def read_bundle_tables(directory: Path, progress: Progress | None = None) -> tuple[ImportTables, list[FileReport]]:
     """Parse the bundle's accounts and links files into import tables, with a report per file: its
-    rejects and, for accounts, what `ringtrace load` would count as loaded on an empty database (links
+    rejects and, for ranges and accounts, what `ringtrace load` would count as loaded on an empty database (links
     are counted by `count_links` once they are deduplicated)."""
     tables = ImportTables()
     reports: list[FileReport] = []
@@ -328,12 +401,12 @@ def read_bundle_tables(directory: Path, progress: Progress | None = None) -> tup
         started = time.perf_counter()
         total = count_lines(bundle_file.path)
         for batch in parsed_batches(bundle_file, report):
-            if bundle_file.name == "accounts":
-                changed = tables.add_accounts(batch)
+            if bundle_file.name == "links":
+                tables.add_links(batch)
+            else:
+                changed = (tables.add_accounts if bundle_file.name == "accounts" else tables.add_ranges)(batch)
                 report.loaded += changed
                 report.skipped += len(batch) - changed
-            else:
-                tables.add_links(batch)
             if progress is not None:
                 progress(bundle_file.name, report.read, total)
         report.seconds = time.perf_counter() - started

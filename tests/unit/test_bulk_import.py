@@ -103,7 +103,28 @@ def test_the_database_comes_before_the_file_lists_and_line_breaks_are_announced(
     assert "--multiline-fields=true" in arguments and "--overwrite-destination=true" in arguments
     assert "--relationships=USED_IP=" + str(tmp_path / "import" / "used_ip.csv") in arguments
     with (tmp_path / "import" / "ip.csv").open(newline="") as handle:
-        assert next(csv.DictReader(handle))["ranges_version:long"] == "-1"  # pending enrichment
+        ip = next(csv.DictReader(handle))
+    assert (ip["network"], ip["ranges_version:long"]) == ("unknown", "0")  # as enriched with no ranges
+
+
+def test_ips_are_enriched_from_the_bundle_ranges_by_the_longest_prefix(tmp_path: Path) -> None:
+    bundle = _bundle(tmp_path, "", "a1,ip,192.0.2.1,,,1,\na1,ip,192.0.2.200,,,1,\na1,ip,198.51.100.1,,,1,\n")
+    (bundle / "ip_ranges.csv").write_text(
+        "cidr,asn,organization,network\n192.0.2.0/24,AS64500,Krill Labs,corporate\n"
+        "192.0.2.128/25,64501,Cloudy,hosting\n192.0.2.0/24,AS64500,Krill Labs,corporate\n")
+    _, reports = read_bundle_tables(bundle)
+    ranges = next(r for r in reports if r.name == "ip_ranges")
+    assert (ranges.loaded, ranges.skipped) == (2, 1)
+    read, _ = _written(tmp_path, bundle)
+    version = read["iprangetable"][0]["version:long"]
+    assert int(version) > 0
+    assert [(ip["address"], ip["org"], ip["network"], ip["range"], ip["ranges_version:long"]) for ip in read["ip"]] == [
+        ("192.0.2.1", "Krill Labs", "corporate", "192.0.2.0/24", version),
+        ("192.0.2.200", "Cloudy", "hosting", "192.0.2.128/25", version),
+        ("198.51.100.1", "", "unknown", "", version),
+    ]
+    assert [o["name"] for o in read["organization"]] == ["Cloudy", "Krill Labs"]
+    assert len(read["ip_operated_by"]) == 2 and len(read["range_operated_by"]) == 2
 
 
 @pytest.mark.parametrize(("uri", "local"), [
