@@ -20,9 +20,11 @@ latest last_seen that any observation gives.
 
 from __future__ import annotations
 
+import itertools
 import shlex
 import time
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -33,9 +35,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from graph.ingest.ip_enrichment import IPRange, RangeTable
-from graph.ingest.loader import FileReport, Progress, count_lines, parsed_batches
-from graph.ingest.observations import distinct_links, with_email_digests
-from graph.ingest.readers import find_bundle_files
+from graph.ingest.link_records import links_table, parse_link_records
+from graph.ingest.loader import BATCH_ROWS, FileReport, Progress, Reject, count_lines, parsed_batches
+from graph.ingest.observations import with_email_digests
+from graph.ingest.readers import BundleFile, RecordBlock, csv_file, find_bundle_files, read_csv_blocks
 from graph.local_server import IMPORT_FULL
 from graph.store.ip_ranges import NO_RANGES, RANGE_TABLE
 from graph.vocabulary import ENTITY_KINDS, KIND_ORDER
@@ -146,16 +149,32 @@ class ImportTables:
             self.multiline = self.multiline or _breaks(entry.organization or "")
         return changed
 
-    def add_links(self, rows: list[dict[str, Any]]) -> None:
-        """Parsed links.csv rows."""
-        for row in distinct_links(rows):
-            kind, value = row["kind"], row["value"]
-            self._observe(kind, self._account_id(row["account_id"]), value, _epoch(row["first_seen"]),
-                          _epoch(row["last_seen"]), row["count"], row["digest"], _FROM_LINKS)
-            if row["entity"]:
-                props = self._entity_props[kind].setdefault(self.entities[kind][value], {})
-                props.update(row["entity"])
-                self.multiline = self.multiline or any(_breaks(v) for v in row["entity"].values())
+    def add_links(self, links: pa.Table) -> None:
+        """Parsed links.csv rows as graph/ingest/link_records.py LINKS columns, digests included."""
+        accounts = links.column("account_id").to_pylist()
+        kinds = links.column("kind").to_pylist()
+        values = links.column("value").to_pylist()
+        rows = len(accounts)
+        self._account.frombytes(np.fromiter(map(self._account_id, accounts), np.int64, rows).tobytes())
+        self._entity.frombytes(np.fromiter(map(self._entity_id, kinds, values), np.int64, rows).tobytes())
+        self._kind.frombytes(np.fromiter((_KIND_CODE[k] for k in kinds), np.int8, rows).tobytes())
+        for name, target in (("first_seen", self._first), ("last_seen", self._last)):
+            target.frombytes(np.asarray(pc.fill_null(links.column(name), _NULL).to_numpy(), np.int64).tobytes())
+        self._count.frombytes(np.asarray(links.column("count").to_numpy(), np.int64).tobytes())
+        self._digest.frombytes(np.asarray(links.column("digest").to_numpy(), np.int64).tobytes())
+        self._source.frombytes(np.full(rows, _FROM_LINKS, np.int8).tobytes())
+        self.multiline = self.multiline or _any_break(links.column("account_id")) or _any_break(links.column("value"))
+        extras = _ENTITY_COLUMNS["payment"]
+        given = np.zeros(rows, dtype=bool)
+        for name in extras:
+            given |= np.asarray(pc.is_valid(links.column(name)).to_numpy(zero_copy_only=False), dtype=bool)
+        for at in np.flatnonzero(given).tolist():
+            # Later rows overwrite what they give, as graph/store/ingest.py SETs `e += props` in file order.
+            props = {name: links.column(name)[at].as_py() for name in extras}
+            given_props = {name: value for name, value in props.items() if value is not None}
+            entity = self.entities[kinds[at]][values[at]]
+            self._entity_props[kinds[at]].setdefault(entity, {}).update(given_props)
+            self.multiline = self.multiline or any(_breaks(v) for v in given_props.values())
 
     def observations(self) -> int:
         return len(self._digest)
@@ -168,6 +187,10 @@ def _epoch(moment: Any) -> int | None:
 
 def _breaks(value: str) -> bool:
     return "\n" in value or "\r" in value
+
+
+def _any_break(values: pa.ChunkedArray) -> bool:
+    return bool(pc.any(pc.match_substring_regex(values, "[\r\n]")).as_py())
 
 
 @dataclass(frozen=True)
@@ -388,6 +411,24 @@ def printed_command(files: ImportFiles, database: str) -> str:
     return shlex.join(["neo4j-admin", *IMPORT_FULL, *admin_arguments(files, database, overwrite=False)])
 
 
+def _link_blocks(bundle_file: BundleFile, report: FileReport) -> Iterator[pa.Table]:
+    """A CSV links file's parsed links, about BATCH_ROWS records at a time, its rejects in `report`."""
+    with read_csv_blocks(bundle_file) as found:
+        records = RecordBlock()
+        for block in itertools.chain(found.blocks, [None]):
+            if block is not None:
+                report.read += len(block.rows) + len(block.others)
+                records.lines += block.lines
+                records.rows += block.rows
+                records.others += block.others
+                if len(records.rows) + len(records.others) < BATCH_ROWS:
+                    continue
+            links, rejects = parse_link_records(found.header, records.lines, records.rows, records.others)
+            records = RecordBlock()
+            report.rejects.extend(Reject(report.path, line, e.field, e.value, e.reason) for line, e in rejects)
+            yield links
+
+
 def read_bundle_tables(directory: Path, progress: Progress | None = None) -> tuple[ImportTables, list[FileReport]]:
     """Parse the bundle's accounts and links files into import tables, with a report per file: its
     rejects and, for ranges and accounts, what `ringtrace load` would count as loaded on an empty database (links
@@ -400,9 +441,14 @@ def read_bundle_tables(directory: Path, progress: Progress | None = None) -> tup
         report = FileReport(bundle_file.name, str(bundle_file.path))
         started = time.perf_counter()
         total = count_lines(bundle_file.path)
-        for batch in parsed_batches(bundle_file, report):
+        columnar = bundle_file.name == "links" and csv_file(bundle_file)
+        for links in _link_blocks(bundle_file, report) if columnar else ():
+            tables.add_links(links)
+            if progress is not None:
+                progress(bundle_file.name, report.read, total)
+        for batch in () if columnar else parsed_batches(bundle_file, report):
             if bundle_file.name == "links":
-                tables.add_links(batch)
+                tables.add_links(links_table(batch))
             else:
                 changed = (tables.add_accounts if bundle_file.name == "accounts" else tables.add_ranges)(batch)
                 report.loaded += changed

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph.ingest.card_numbers import contains_card_number
+from graph.ingest.column_checks import CARD_RUN, COUNT, INSTANT, PRINTABLE, TRIMMED, instants, lengths, matches
 from graph.ingest.readers import NumberedRow
 from graph.ingest.rows import (
     FIELD_LENGTHS,
@@ -33,7 +34,6 @@ from graph.ingest.rows import (
 
 __all__ = ["REQUESTS", "parse_event_records", "requests_table"]
 
-_DAY: Final = 86_400
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)
 #: Parsed requests, as `parse_event` gives them: `second` is `int(ts.timestamp())`, `micros` the
@@ -63,21 +63,11 @@ def requests_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
     }, schema=REQUESTS)
 
 
-# What vectorised validation vouches for, column by column; anything else is parse_event's to judge.
-# Printable ASCII without a tab or line break is clean text; without 13 digits in a row (separators
-# allowed) it holds no card number; without white space at either end it is its own `strip()`.
-_PRINTABLE: Final = r"^[\x20-\x7e\n]*$"  # the columns of a row, joined by line breaks
-_CARD_RUN: Final = r"[0-9](?:[ .\-]?[0-9]){12}"
-_TRIMMED: Final = r"^(?:[!-~](?:.*[!-~])?)?$"
-_INSTANT: Final = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
-_INSTANT_CHARS: Final = 20
-_SOME_INSTANT: Final = pa.scalar("2000-01-01T00:00:00Z", pa.string())
-_MONTH_DAYS: Final = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+# Beyond graph/ingest/column_checks.py, what vectorised validation of a request vouches for.
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")  # an undecodable byte, as the reader keeps it
 # UNCLEAN for RE2, but the surrogates: a string holding one never becomes an Arrow string.
 _UNCLEAN_PROMPT: Final = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{7f}-\x{9f}\x{feff}]"
 _TOKENS: Final = r"^[0-9]{0,9}$|^1000000000$"  # 0 to 10^9, or empty
-_COUNT: Final = r"^(?:[1-9][0-9]{0,11})?$"  # 1 to 10^12 - 1, or empty: never a 13-digit run
 _FIELDS: Final = ("account_id", "ts", "prompt_fingerprint", "model", "category", "input_tokens", "output_tokens",
                   "ip", "count")  # parse_event's, but the prompt
 # Arrow scalars made once: converting a Python value in every call costs pyarrow a failed import of
@@ -87,39 +77,6 @@ _DIGIT_ONE: Final = pa.scalar("1", pa.string())
 _LINE_BREAK: Final = pa.scalar("\n", pa.string())
 _NO_TEXT: Final = pa.scalar(None, pa.string())
 _NO_INDEX: Final = pa.scalar(-1, pa.int32())
-
-
-def _matches(values: pa.Array, pattern: str) -> npt.NDArray[np.bool_]:
-    return np.asarray(pc.match_substring_regex(values, pattern).to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _lengths(values: pa.Array) -> npt.NDArray[np.int64]:
-    return np.asarray(pc.binary_length(values).to_numpy(), dtype=np.int64)
-
-
-def _instants(values: pa.Array, shaped: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
-    """Which `YYYY-MM-DDTHH:MM:SSZ` values (`shaped`: those of that shape) are real instants, and their
-    epoch seconds: the proleptic Gregorian calendar, as datetime has it (days from civil, H. Hinnant)."""
-    fixed = pc.if_else(pa.array(shaped), values, _SOME_INSTANT)
-    offsets = np.frombuffer(fixed.buffers()[1], dtype=np.int32)[fixed.offset : fixed.offset + len(fixed) + 1]
-    text = np.frombuffer(fixed.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(-1, _INSTANT_CHARS)
-    digits = text.astype(np.int64) - ord("0")
-
-    def number(first: int, last: int) -> npt.NDArray[np.int64]:
-        return digits[:, first:last] @ (10 ** np.arange(last - first - 1, -1, -1, dtype=np.int64))
-
-    year, month, day = number(0, 4), number(5, 7), number(8, 10)
-    hour, minute, second = number(11, 13), number(14, 16), number(17, 19)
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    month_days = _MONTH_DAYS[np.clip(month, 1, 12) - 1] + ((month == 2) & leap)
-    valid = shaped & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days) & (hour <= 23) & (
-        minute <= 59) & (second <= 59)
-    shifted = year - (month <= 2)
-    era = shifted // 400
-    of_era = shifted - era * 400
-    of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
-    days = era * 146_097 + of_era * 365 + of_era // 4 - of_era // 100 + of_year - 719_468
-    return valid, np.where(valid, days * _DAY + hour * 3600 + minute * 60 + second, 0)
 
 
 def _vouched(header: list[str], rows: list[list[str]]) -> tuple[npt.NDArray[np.bool_], pa.Table | None]:
@@ -145,24 +102,24 @@ def _vouched(header: list[str], rows: list[list[str]]) -> tuple[npt.NDArray[np.b
     columns = {name: arrow([row[at] for row in rows]) for name, at in position.items() if name != "prompt"}
     if columns:
         joined = pc.binary_join_element_wise(*columns.values(), _LINE_BREAK)
-        fast &= _matches(joined, _PRINTABLE) & ~_matches(joined, _CARD_RUN)
-    lengths = {name: _lengths(values) for name, values in columns.items()}
-    for name, values in lengths.items():
+        fast &= matches(joined, PRINTABLE) & ~matches(joined, CARD_RUN)
+    sizes = {name: lengths(values) for name, values in columns.items()}
+    for name, values in sizes.items():
         fast &= values <= FIELD_LENGTHS.get(name, TEXT_LENGTH)
     column = {name: columns.get(name, missing) for name in _FIELDS}
-    empty = {name: lengths[name] == 0 if name in lengths else np.ones(count, dtype=bool) for name in column}
+    empty = {name: sizes[name] == 0 if name in sizes else np.ones(count, dtype=bool) for name in column}
     for name in ("account_id", "prompt_fingerprint", "model", "category", "ip"):
-        fast &= _matches(column[name], _TRIMMED)
+        fast &= matches(column[name], TRIMMED)
     fast &= ~empty["account_id"]
-    real, seconds = _instants(column["ts"], _matches(column["ts"], _INSTANT))
+    real, seconds = instants(column["ts"], matches(column["ts"], INSTANT))
     fast &= real
     for name in ("input_tokens", "output_tokens"):
-        fast &= _matches(column[name], _TOKENS)
-    fast &= _matches(column["count"], _COUNT)
+        fast &= matches(column[name], _TOKENS)
+    fast &= matches(column["count"], COUNT)
 
     prompts = [row[position["prompt"]] for row in rows] if "prompt" in position else [""] * count
     prompt = arrow(prompts)
-    fast &= ~_matches(prompt, _UNCLEAN_PROMPT)
+    fast &= ~matches(prompt, _UNCLEAN_PROMPT)
     fast &= np.asarray(pc.utf8_length(prompt).to_numpy(), dtype=np.int64) <= MAX_PROMPT_CHARS
     written = pa.array(np.fromiter(map(bool, map(str.strip, prompts)), bool, count))  # parse_event's strip()
     addresses = pc.dictionary_encode(column["ip"])

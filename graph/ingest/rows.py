@@ -40,6 +40,7 @@ __all__ = [
     "TEXT_LENGTH",
     "UNCLEAN",
     "RowError",
+    "entity_value",
     "event_ip",
     "parse_account",
     "parse_event",
@@ -196,7 +197,7 @@ def parse_account(fields: dict[str, str]) -> dict[str, Any]:
     return row
 
 
-def _entity_value(kind: str, value: str) -> str:
+def entity_value(kind: str, value: str) -> str:
     cap = _VALUE_LENGTHS.get(kind)
     if cap is not None and len(value) > cap:
         raise RowError("value", f"longer than {cap} characters, the limit for kind {kind}", value)
@@ -218,7 +219,7 @@ def parse_link(fields: dict[str, str]) -> dict[str, Any]:
     kind = fields.get("kind", "").strip().lower()
     if kind not in ENTITY_KINDS:
         raise RowError("kind", f"unknown kind; expected one of {', '.join(ENTITY_KINDS)}", kind)
-    value = _entity_value(kind, _required(fields, "value"))
+    value = entity_value(kind, _required(fields, "value"))
     first_seen = _timestamp(fields, "first_seen")
     last_seen = _timestamp(fields, "last_seen")
     if first_seen is not None and last_seen is not None and last_seen < first_seen:
@@ -292,7 +293,7 @@ def parse_ip_range(fields: dict[str, str]) -> dict[str, Any]:
 @functools.lru_cache(maxsize=1 << 16)  # a usage log repeats its addresses: parsing one costs 13 µs
 def event_ip(value: str) -> str:
     try:
-        return _entity_value("ip", value)
+        return entity_value("ip", value)
     except RowError as error:
         raise RowError("ip", error.reason, value) from None
 
