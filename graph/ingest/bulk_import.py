@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from graph.ingest.ip_enrichment import IPRange, RangeTable
+from graph.errors import BundleError
 from graph.ingest.link_records import links_table, parse_link_records
 from graph.ingest.loader import BATCH_ROWS, FileReport, Progress, Reject, count_lines, parsed_batches
 from graph.ingest.observations import with_email_digests
@@ -430,9 +431,10 @@ def _link_blocks(bundle_file: BundleFile, report: FileReport) -> Iterator[pa.Tab
 
 
 def read_bundle_tables(directory: Path, progress: Progress | None = None) -> tuple[ImportTables, list[FileReport]]:
-    """Parse the bundle's accounts and links files into import tables, with a report per file: its
-    rejects and, for ranges and accounts, what `ringtrace load` would count as loaded on an empty database (links
-    are counted by `count_links` once they are deduplicated)."""
+    """Parse the bundle's ranges, accounts and links into import tables, with a report per file: its
+    rejects, its error if it cannot be read at all (the others are still imported) and, for ranges and
+    accounts, what `ringtrace load` would count as loaded on an empty database (links are counted by
+    `count_links` once they are deduplicated)."""
     tables = ImportTables()
     reports: list[FileReport] = []
     for bundle_file in find_bundle_files(directory):
@@ -441,20 +443,23 @@ def read_bundle_tables(directory: Path, progress: Progress | None = None) -> tup
         report = FileReport(bundle_file.name, str(bundle_file.path))
         started = time.perf_counter()
         total = count_lines(bundle_file.path)
-        columnar = bundle_file.name == "links" and csv_file(bundle_file)
-        for links in _link_blocks(bundle_file, report) if columnar else ():
-            tables.add_links(links)
-            if progress is not None:
-                progress(bundle_file.name, report.read, total)
-        for batch in () if columnar else parsed_batches(bundle_file, report):
-            if bundle_file.name == "links":
-                tables.add_links(links_table(batch))
-            else:
-                changed = (tables.add_accounts if bundle_file.name == "accounts" else tables.add_ranges)(batch)
-                report.loaded += changed
-                report.skipped += len(batch) - changed
-            if progress is not None:
-                progress(bundle_file.name, report.read, total)
+        try:
+            columnar = bundle_file.name == "links" and csv_file(bundle_file)
+            for links in _link_blocks(bundle_file, report) if columnar else ():
+                tables.add_links(links)
+                if progress is not None:
+                    progress(bundle_file.name, report.read, total)
+            for batch in () if columnar else parsed_batches(bundle_file, report):
+                if bundle_file.name == "links":
+                    tables.add_links(links_table(batch))
+                else:
+                    changed = (tables.add_accounts if bundle_file.name == "accounts" else tables.add_ranges)(batch)
+                    report.loaded += changed
+                    report.skipped += len(batch) - changed
+                if progress is not None:
+                    progress(bundle_file.name, report.read, total)
+        except BundleError as error:  # a file that cannot be read at all; the others still load
+            report.error = str(error)
         report.seconds = time.perf_counter() - started
         reports.append(report)
     return tables, reports

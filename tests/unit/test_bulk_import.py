@@ -127,6 +127,15 @@ def test_ips_are_enriched_from_the_bundle_ranges_by_the_longest_prefix(tmp_path:
     assert len(read["ip_operated_by"]) == 2 and len(read["range_operated_by"]) == 2
 
 
+def test_a_file_that_cannot_be_read_is_refused_whole_and_the_others_still_imported(tmp_path: Path) -> None:
+    bundle = _bundle(tmp_path, "a1,2026-01-05T10:00:00Z,,US,free\n", "")
+    (bundle / "links.csv").write_text("account,type,val\na1,device,d1\n")
+    read, reports = _written(tmp_path, bundle)
+    links = next(r for r in reports if r.name == "links")
+    assert links.error is not None and "header lacks required field(s) account_id, kind, value" in links.error
+    assert [a["account_id"] for a in read["accounts"]] == ["a1"]
+
+
 @pytest.mark.parametrize(("uri", "local"), [
     ("bolt://127.0.0.1:7699", True),
     ("neo4j://localhost:7699", True),
