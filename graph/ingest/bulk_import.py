@@ -34,8 +34,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from graph.ingest.ip_enrichment import IPRange, RangeTable
 from graph.errors import BundleError
+from graph.ingest.ip_enrichment import IPRange, RangeTable
 from graph.ingest.link_records import links_table, parse_link_records
 from graph.ingest.loader import BATCH_ROWS, FileReport, Progress, Reject, count_lines, parsed_batches
 from graph.ingest.observations import with_email_digests

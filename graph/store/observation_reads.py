@@ -25,7 +25,7 @@ __all__ = ["Observations", "read_account_emails", "read_observations"]
 
 _FETCH_SIZE: Final = 5000
 _MAX_COUNT: Final = 2**31 - 1
-_ACCOUNT_BATCH: Final = 20000
+_ACCOUNT_PAGE: Final = 250_000
 _LINKS: Final = """
 MATCH (e:{label})
 WHERE COUNT {{ (e)<-[:{relationship}]-() }} > 1 {extra}
@@ -34,11 +34,15 @@ RETURN e.{key} AS key, {network} AS network, {org} AS org,
        collect([a.account_id, r.first_seen.epochSeconds, r.last_seen.epochSeconds, r.count]) AS links
 """
 _ACTOR_IP: Final = "OR (e.org IS NOT NULL AND e.network IN ['corporate', 'hosting'])"
+# Every account, a page at a time in account_id order (the key's index gives the order), as parallel
+# lists: at 1M accounts 2.7 s, against 14 s for looking up the linked ones by id a record each.
 _ACCOUNTS: Final = """
-UNWIND $ids AS id
-MATCH (a:Account {account_id: id})
-RETURN a.account_id, a.created_at.epochSeconds, a.email_domain
+MATCH (a:Account) WHERE a.account_id > $after
+WITH a ORDER BY a.account_id LIMIT $page
+RETURN collect(a.account_id) AS ids, collect(coalesce(a.created_at.epochSeconds, $unknown)) AS created,
+       collect(coalesce(a.email_domain, '')) AS domains
 """
+_UNKNOWN_TIME: Final = -(2**63)
 _KNOWN: Final = "MATCH (a:Account)-[:KNOWN_MEMBER_OF]->(o:Organization) RETURN a.account_id, o.name"
 _ORGANIZATIONS: Final = "MATCH (o:Organization) RETURN o.name ORDER BY o.name"
 
@@ -99,6 +103,23 @@ def _read_links(session: neo4j.Session) -> _Links:
     return links
 
 
+def _read_accounts(session: neo4j.Session, wanted: set[str]) -> tuple[dict[str, float], dict[str, str]]:
+    """Sign-up time (NaN if unknown) and email domain of the `wanted` accounts that exist."""
+    created: dict[str, float] = {}
+    domain: dict[str, str] = {}
+    after = ""  # every account id is a non-empty string
+    while True:
+        page = session.run(_ACCOUNTS, after=after, page=_ACCOUNT_PAGE, unknown=_UNKNOWN_TIME).single(strict=True)
+        ids = page["ids"]
+        if not ids:
+            return created, domain
+        for account_id, created_at, email_domain in zip(ids, page["created"], page["domains"], strict=True):
+            if account_id in wanted:
+                created[account_id] = float("nan") if created_at == _UNKNOWN_TIME else float(created_at)
+                domain[account_id] = email_domain
+        after = ids[-1]
+
+
 def read_observations(driver: neo4j.Driver, database: str, extra_accounts: Collection[str] = ()) -> Observations:
     """The linking observations, the accounts they involve (and `extra_accounts`, which behaviour
     links), and the organisation evidence."""
@@ -107,14 +128,7 @@ def read_observations(driver: neo4j.Driver, database: str, extra_accounts: Colle
         known = sorted((str(a), str(o)) for a, o in s.run(_KNOWN))
         organizations = tuple(str(record[0]) for record in s.run(_ORGANIZATIONS))
         account_ids = sorted(set(links.accounts) | {a for a, _ in known} | set(extra_accounts))
-        created: dict[str, float] = {}
-        domain: dict[str, str] = {}
-        for start in range(0, len(account_ids), _ACCOUNT_BATCH):
-            for account_id, created_at, email_domain in s.run(
-                _ACCOUNTS, ids=account_ids[start : start + _ACCOUNT_BATCH]
-            ):
-                created[account_id] = float("nan") if created_at is None else float(created_at)
-                domain[account_id] = email_domain or ""
+        created, domain = _read_accounts(s, set(account_ids))
 
     ids = np.array(account_ids, dtype=np.str_)
     position = {account_id: i for i, account_id in enumerate(account_ids)}
