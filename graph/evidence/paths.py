@@ -96,7 +96,7 @@ class PathBuilder:
         return PathRelationship(rel, start, end, link.first_seen, link.last_seen, link.count)
 
     def _shared(self, entity: int, accounts: Iterable[int], prefer: set[int] | None = None) -> EvidencePath | None:
-        users = [a for a in accounts if self._link(a, entity) is not None]
+        users = [a for a in accounts if self._links.find(a, entity) >= 0]
         if prefer:
             users.sort(key=lambda a: (a not in prefer, a))
         if len(users) < 2:
