@@ -20,11 +20,9 @@ latest last_seen that any observation gives.
 
 from __future__ import annotations
 
-import itertools
 import shlex
 import time
 from array import array
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -37,9 +35,9 @@ import pyarrow.csv as pacsv
 from graph.errors import BundleError
 from graph.ingest.ip_enrichment import IPRange, RangeTable
 from graph.ingest.link_records import links_table, parse_link_records
-from graph.ingest.loader import BATCH_ROWS, FileReport, Progress, Reject, count_lines, parsed_batches
+from graph.ingest.loader import FileReport, Progress, count_lines, parsed_batches, parsed_record_blocks
 from graph.ingest.observations import with_email_digests
-from graph.ingest.readers import BundleFile, RecordBlock, csv_file, find_bundle_files, read_csv_blocks
+from graph.ingest.readers import csv_file, find_bundle_files
 from graph.local_server import IMPORT_FULL
 from graph.store.ip_ranges import NO_RANGES, RANGE_TABLE
 from graph.vocabulary import ENTITY_KINDS, KIND_ORDER
@@ -412,24 +410,6 @@ def printed_command(files: ImportFiles, database: str) -> str:
     return shlex.join(["neo4j-admin", *IMPORT_FULL, *admin_arguments(files, database, overwrite=False)])
 
 
-def _link_blocks(bundle_file: BundleFile, report: FileReport) -> Iterator[pa.Table]:
-    """A CSV links file's parsed links, about BATCH_ROWS records at a time, its rejects in `report`."""
-    with read_csv_blocks(bundle_file) as found:
-        records = RecordBlock()
-        for block in itertools.chain(found.blocks, [None]):
-            if block is not None:
-                report.read += len(block.rows) + len(block.others)
-                records.lines += block.lines
-                records.rows += block.rows
-                records.others += block.others
-                if len(records.rows) + len(records.others) < BATCH_ROWS:
-                    continue
-            links, rejects = parse_link_records(found.header, records.lines, records.rows, records.others)
-            records = RecordBlock()
-            report.rejects.extend(Reject(report.path, line, e.field, e.value, e.reason) for line, e in rejects)
-            yield links
-
-
 def read_bundle_tables(directory: Path, progress: Progress | None = None) -> tuple[ImportTables, list[FileReport]]:
     """Parse the bundle's ranges, accounts and links into import tables, with a report per file: its
     rejects, its error if it cannot be read at all (the others are still imported) and, for ranges and
@@ -445,7 +425,7 @@ def read_bundle_tables(directory: Path, progress: Progress | None = None) -> tup
         total = count_lines(bundle_file.path)
         try:
             columnar = bundle_file.name == "links" and csv_file(bundle_file)
-            for links in _link_blocks(bundle_file, report) if columnar else ():
+            for links in parsed_record_blocks(bundle_file, report, parse_link_records) if columnar else ():
                 tables.add_links(links)
                 if progress is not None:
                     progress(bundle_file.name, report.read, total)

@@ -7,14 +7,18 @@ allowed) it holds no card number; without white space at either end it is its ow
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["CARD_RUN", "COUNT", "INSTANT", "PRINTABLE", "TRIMMED", "instants", "lengths", "matches"]
+from graph.ingest.readers import NumberedRow
+from graph.ingest.rows import RowError
+
+__all__ = ["CARD_RUN", "COUNT", "INSTANT", "PRINTABLE", "TRIMMED", "instants", "lengths", "matches", "with_row_parser"]
 
 _DAY: Final = 86_400
 PRINTABLE: Final = r"^[\x20-\x7e\n]*$"  # the columns of a row, joined by line breaks
@@ -58,3 +62,42 @@ def instants(values: pa.Array, shaped: npt.NDArray[np.bool_]) -> tuple[npt.NDArr
     of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
     days = era * 146_097 + of_era * 365 + of_era // 4 - of_era // 100 + of_year - 719_468
     return valid, np.where(valid, days * _DAY + hour * 3600 + minute * 60 + second, 0)
+
+
+RowParser = Callable[[dict[str, str]], Mapping[str, Any]]
+
+
+def with_row_parser(
+    vouched: tuple[npt.NDArray[np.bool_], pa.Table | None],
+    header: list[str],
+    lines: list[int],
+    rows: list[list[str]],
+    others: Iterable[NumberedRow],
+    parse: RowParser,
+    as_table: Callable[[list[Any]], pa.Table],
+    schema: pa.Schema,
+) -> tuple[pa.Table, list[tuple[int, RowError]]]:
+    """The rows a vectorised parser vouched for (`vouched`: which, and their parsed table) completed by
+    the row parser `parse` for every other record (`as_table` makes its rows columns of `schema`), in
+    record order, and the rejects (line and error) in line order."""
+    fast, parsed = vouched
+    rejects: list[tuple[int, RowError]] = []
+    for other in others:
+        try:
+            parse(other.fields)
+        except RowError as error:
+            rejects.append((other.line, error))
+    slow_rows: list[Any] = []
+    slow_at: list[int] = []
+    for at in np.flatnonzero(~fast).tolist():
+        try:
+            slow_rows.append(parse(dict(zip(header, rows[at], strict=True))))
+            slow_at.append(at)
+        except RowError as error:
+            rejects.append((lines[at], error))
+    table = parsed.filter(pa.array(fast)) if parsed is not None else schema.empty_table()
+    if slow_rows:
+        positions = np.concatenate([np.flatnonzero(fast), np.asarray(slow_at, dtype=np.int64)])
+        table = pa.concat_tables([table, as_table(slow_rows)]).take(pa.array(np.argsort(positions)))
+    rejects.sort(key=lambda reject: reject[0])
+    return table, rejects

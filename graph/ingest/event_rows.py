@@ -20,7 +20,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph.ingest.card_numbers import contains_card_number
-from graph.ingest.column_checks import CARD_RUN, COUNT, INSTANT, PRINTABLE, TRIMMED, instants, lengths, matches
+from graph.ingest.column_checks import (
+    CARD_RUN,
+    COUNT,
+    INSTANT,
+    PRINTABLE,
+    TRIMMED,
+    instants,
+    lengths,
+    matches,
+    with_row_parser,
+)
 from graph.ingest.readers import NumberedRow
 from graph.ingest.rows import (
     FIELD_LENGTHS,
@@ -155,24 +165,4 @@ def parse_event_records(
     """A block of events.csv records (each of `rows` of the header's width, starting on its line in
     `lines`; `others`, the rows the reader could not make so) as requests, and the rejects (line and
     error) in line order: the rows and rejects `parse_event` gives, record by record."""
-    fast, parsed = _vouched(header, rows)
-    rejects: list[tuple[int, RowError]] = []
-    for other in others:
-        try:
-            parse_event(other.fields)
-        except RowError as error:
-            rejects.append((other.line, error))
-    slow_rows: list[dict[str, Any]] = []
-    slow_at: list[int] = []
-    for at in np.flatnonzero(~fast).tolist():
-        try:
-            slow_rows.append(parse_event(dict(zip(header, rows[at], strict=True))))
-            slow_at.append(at)
-        except RowError as error:
-            rejects.append((lines[at], error))
-    table = parsed.filter(pa.array(fast)) if parsed is not None else REQUESTS.empty_table()
-    if slow_rows:
-        positions = np.concatenate([np.flatnonzero(fast), np.asarray(slow_at, dtype=np.int64)])
-        table = pa.concat_tables([table, requests_table(slow_rows)]).take(pa.array(np.argsort(positions)))
-    rejects.sort(key=lambda reject: reject[0])
-    return table, rejects
+    return with_row_parser(_vouched(header, rows), header, lines, rows, others, parse_event, requests_table, REQUESTS)

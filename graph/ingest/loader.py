@@ -25,7 +25,15 @@ from graph.errors import BundleError
 from graph.ingest.event_rows import parse_event_records, requests_table
 from graph.ingest.ip_enrichment import RangeCache, RangeTable
 from graph.ingest.observations import distinct_links, with_email_digests
-from graph.ingest.readers import BundleFile, RecordBlock, csv_file, find_bundle_files, read_csv_blocks, read_rows
+from graph.ingest.readers import (
+    BundleFile,
+    NumberedRow,
+    RecordBlock,
+    csv_file,
+    find_bundle_files,
+    read_csv_blocks,
+    read_rows,
+)
 from graph.ingest.rows import PARSERS, RowError
 from graph.ingest.usage import template_index
 from graph.ingest.usage_load import EventSpool, bucket_count, write_buckets, write_template_skeletons
@@ -50,6 +58,7 @@ __all__ = [
     "load_event_rows",
     "load_rows",
     "parsed_batches",
+    "parsed_record_blocks",
     "write_rejects",
 ]
 
@@ -142,6 +151,30 @@ def parsed_batches(bundle_file: BundleFile, report: FileReport) -> Iterator[list
         yield batch
 
 
+RecordParser = Callable[
+    [list[str], list[int], list[list[str]], list[NumberedRow]], tuple[pa.Table, list[tuple[int, RowError]]]
+]
+
+
+def parsed_record_blocks(bundle_file: BundleFile, report: FileReport, parse: RecordParser) -> Iterator[pa.Table]:
+    """A CSV bundle file's records parsed column by column (`parse`: graph/ingest/event_rows.py,
+    link_records.py), at least BATCH_ROWS records a call but the last; rejects go to `report`."""
+    with read_csv_blocks(bundle_file) as found:
+        records = RecordBlock()  # the reader's blocks are small; the parser's work per call is not
+        for block in itertools.chain(found.blocks, [None]):
+            if block is not None:
+                report.read += len(block.rows) + len(block.others)
+                records.lines += block.lines
+                records.rows += block.rows
+                records.others += block.others
+                if len(records.rows) + len(records.others) < BATCH_ROWS:
+                    continue
+            parsed, rejects = parse(found.header, records.lines, records.rows, records.others)
+            records = RecordBlock()
+            report.rejects.extend(Reject(report.path, line, e.field, e.value, e.reason) for line, e in rejects)
+            yield parsed
+
+
 def _load_file(
     driver: neo4j.Driver, database: str, bundle_file: BundleFile, progress: Progress | None
 ) -> FileReport:
@@ -194,27 +227,17 @@ def _load_events(
             return
         pending: list[pa.Table] = []
         rows = 0
-        with read_csv_blocks(bundle_file) as found:
-            records = RecordBlock()  # the reader's blocks are small; the parser's work per call is not
-            for block in itertools.chain(found.blocks, [None]):
-                if block is not None:
-                    report.read += len(block.rows) + len(block.others)
-                    records.lines += block.lines
-                    records.rows += block.rows
-                    records.others += block.others
-                    if len(records.rows) + len(records.others) < BATCH_ROWS:
-                        continue
-                requests, rejects = parse_event_records(found.header, records.lines, records.rows, records.others)
-                records = RecordBlock()
-                report.rejects.extend(Reject(report.path, line, e.field, e.value, e.reason) for line, e in rejects)
-                pending.append(requests)
-                rows += requests.num_rows
-                if rows >= BATCH_ROWS or block is None:
-                    ready = pa.concat_tables(pending)
-                    full = rows if block is None else rows - rows % BATCH_ROWS
-                    for start in range(0, full, BATCH_ROWS):
-                        yield ready.slice(start, min(BATCH_ROWS, full - start))
-                    pending, rows = [ready.slice(full)], rows - full
+        for requests in parsed_record_blocks(bundle_file, report, parse_event_records):
+            pending.append(requests)
+            rows += requests.num_rows
+            if rows >= BATCH_ROWS:
+                ready = pa.concat_tables(pending)
+                full = rows - rows % BATCH_ROWS
+                for start in range(0, full, BATCH_ROWS):
+                    yield ready.slice(start, BATCH_ROWS)
+                pending, rows = [ready.slice(full)], rows - full
+        if rows:
+            yield pa.concat_tables(pending)
 
     started = time.perf_counter()
     total = count_lines(bundle_file.path)
