@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 
 import graph
 from api.auth import KeyRing, parse_api_keys
+from api.cache import ResponseCache
 from api.deps import single_valued_query
 from api.detections import DetectionRunner
 from api.limits import BodyLimitMiddleware
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
     app.state.api_settings = api_settings
     app.state.keyring = keyring
     app.state.metrics = metrics
+    app.state.response_cache = ResponseCache(api_settings.response_cache_bytes)
     install_problem_handlers(app)
     app.include_router(health.router)
     if api_settings.metrics_enabled:

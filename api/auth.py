@@ -101,7 +101,8 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from RINGTRACE_AP
 def require_scope(scope: Scope) -> params.Depends:
     """A dependency: the caller's key must exist (401) and carry `scope` (403)."""
 
-    def check(
+    # async: a digest and a comparison never block, and a plain def would cost a thread-pool hop.
+    async def check(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:

@@ -9,13 +9,14 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 import neo4j
+from api.cache import ResponseCache
 from api.detections import DetectionRunner
 from api.observability import ApiMetrics
 from api.problems import FieldError, ProblemError
 from graph.settings import Settings
 from graph.store.driver import ping
 
-__all__ = ["Database", "Driver", "Metrics", "Runner", "probe_neo4j", "single_valued_query"]
+__all__ = ["Cache", "Database", "Driver", "Metrics", "Runner", "probe_neo4j", "single_valued_query"]
 
 
 def probe_neo4j(driver: neo4j.Driver, database: str) -> None:
@@ -30,7 +31,10 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-def single_valued_query(request: Request) -> None:
+# The dependencies are `async def` because they never block: FastAPI runs a plain `def` dependency in
+# the thread pool, a hop per dependency per request that cost a worker about a third of its cached
+# answers per second (bench/api.py).
+async def single_valued_query(request: Request) -> None:
     """422 for a query parameter given twice or not known to the route.
 
     `?limit=5&limit=500` must not quietly mean one of them, and a misspelt filter (`?min_scor=0.9`)
@@ -51,22 +55,27 @@ def single_valued_query(request: Request) -> None:
         seen.add(key)
 
 
-def _driver(request: Request) -> neo4j.Driver:
+async def _driver(request: Request) -> neo4j.Driver:
     driver: neo4j.Driver = request.app.state.driver
     return driver
 
 
-def _database(request: Request) -> str:
+async def _database(request: Request) -> str:
     settings: Settings = request.app.state.settings
     return settings.neo4j_database
 
 
-def _metrics(request: Request) -> ApiMetrics:
+async def _metrics(request: Request) -> ApiMetrics:
     metrics: ApiMetrics = request.app.state.metrics
     return metrics
 
 
-def _runner(request: Request) -> DetectionRunner:
+async def _cache(request: Request) -> ResponseCache:
+    cache: ResponseCache = request.app.state.response_cache
+    return cache
+
+
+async def _runner(request: Request) -> DetectionRunner:
     runner: DetectionRunner = request.app.state.detections
     return runner
 
@@ -75,3 +84,4 @@ Driver = Annotated[neo4j.Driver, Depends(_driver)]
 Database = Annotated[str, Depends(_database)]
 Metrics = Annotated[ApiMetrics, Depends(_metrics)]
 Runner = Annotated[DetectionRunner, Depends(_runner)]
+Cache = Annotated[ResponseCache, Depends(_cache)]

@@ -43,6 +43,11 @@ class ApiMetrics:
             "ringtrace_events_rows_total", "Events received by POST /v1/events, by outcome.",
             ["outcome"], registry=self.registry,
         )
+        self.response_cache = Counter(
+            "ringtrace_response_cache_requests_total",
+            "Lookups by route and response cache outcome: hit, miss (answered by Neo4j) or off.",
+            ["route", "outcome"], registry=self.registry,
+        )
         self.detections = Counter(
             "ringtrace_detection_runs_total", "Detection runs started through the API, by outcome.",
             ["outcome"], registry=self.registry,

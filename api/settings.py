@@ -25,3 +25,9 @@ class ApiSettings(BaseSettings):
     metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics (admin scope).")
     shutdown_grace_seconds: float = Field(60.0, ge=0, description="How long shutdown waits for a detection run.")
     access_log: bool = Field(True, description="One structured log line per request.")
+    # Per worker process. Attribution answers are a few KB, so the default keeps tens of thousands;
+    # a completed run's answers never change, so the only cost of a larger cache is memory.
+    response_cache_bytes: int = Field(
+        64 * 1_048_576, ge=0,
+        description="Bytes of rendered lookup answers of completed runs kept per worker (LRU); 0 turns it off.",
+    )

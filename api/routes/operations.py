@@ -4,10 +4,11 @@
 # use its local `limits`, which FastAPI must be able to evaluate.
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from api.auth import Scope, require_scope
-from api.deps import Database, Driver, Metrics
+from api.cache import serve_lookup
+from api.deps import Cache, Database, Driver, Metrics
 from api.problems import ProblemError, problem_responses
 from api.schemas import OperationDetailOut, OperationPage, OperationSummaryOut
 from api.settings import ApiSettings
@@ -28,11 +29,12 @@ def operations_router(limits: ApiSettings) -> APIRouter:
         responses=problem_responses(401, 403, 404, 422, 503),
     )
 
-    @router.get("", summary="Operations, highest coordination score first")
+    @router.get("", summary="Operations, highest coordination score first", response_model=OperationPage)
     def list_operations(
         driver: Driver,
         database: Database,
         metrics: Metrics,
+        cache: Cache,
         run_id: RunId = None,
         min_campaigns: Annotated[int, Query(ge=1, le=1_000_000,
                                             description="Only operations of at least this many rings.")] = 1,
@@ -43,33 +45,46 @@ def operations_router(limits: ApiSettings) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=limits.max_page_size, description="Page size.")] = (
             limits.default_page_size
         ),
-    ) -> OperationPage:
+    ) -> Response:
         """A page of operations; follow `next_cursor` until it is null. 404 for an unknown `run_id`."""
-        try:
-            with metrics.neo4j("list_operations"):
-                run, page, next_cursor = operation_reads.list_operations(
-                    driver, database, run_id=run_id, min_campaigns=min_campaigns, min_score=min_score,
-                    after=cursor, limit=limit,
-                )
-        except ValueError as error:  # a cursor that is not one of ours
-            raise ProblemError(422, f"cursor: {error}", slug="invalid-cursor", title="Invalid cursor") from None
-        return OperationPage(run_id=run, operations=[OperationSummaryOut.of(o) for o in page],
-                             next_cursor=next_cursor)
 
-    @router.get("/{operation_id}", summary="One operation: its campaigns in the order they ran, and their ties")
+        def read() -> OperationPage:
+            try:
+                with metrics.neo4j("list_operations"):
+                    run, page, next_cursor = operation_reads.list_operations(
+                        driver, database, run_id=run_id, min_campaigns=min_campaigns, min_score=min_score,
+                        after=cursor, limit=limit,
+                    )
+            except ValueError as error:  # a cursor that is not one of ours
+                raise ProblemError(422, f"cursor: {error}", slug="invalid-cursor", title="Invalid cursor") from None
+            return OperationPage(run_id=run, operations=[OperationSummaryOut.of(o) for o in page],
+                                 next_cursor=next_cursor)
+
+        return serve_lookup(cache, driver, database, metrics, route="list_operations",
+                            params=(min_campaigns, min_score, cursor, limit), run_id=run_id, read=read,
+                            answered_run=lambda page: page.run_id)
+
+    @router.get("/{operation_id}", summary="One operation: its campaigns in the order they ran, and their ties",
+                response_model=OperationDetailOut)
     def operation_detail(
         operation_id: Annotated[str, Path(min_length=1, max_length=128, examples=["op-7c1e04"])],
         driver: Driver,
         database: Database,
         metrics: Metrics,
+        cache: Cache,
         run_id: RunId = None,
-    ) -> OperationDetailOut:
+    ) -> Response:
         """The operation as the run found it: its rings (as `GET /v1/rings` lists them) and what ties them.
 
         404 for an operation or run Neo4j does not hold.
         """
-        with metrics.neo4j("operation_detail"):
-            detail = operation_reads.operation_detail(driver, database, operation_id, run_id=run_id)
-        return OperationDetailOut.of(detail)
+
+        def read() -> OperationDetailOut:
+            with metrics.neo4j("operation_detail"):
+                detail = operation_reads.operation_detail(driver, database, operation_id, run_id=run_id)
+            return OperationDetailOut.of(detail)
+
+        return serve_lookup(cache, driver, database, metrics, route="operation_detail", params=(operation_id,),
+                            run_id=run_id, read=read, answered_run=lambda detail: detail.run_id)
 
     return router

@@ -38,6 +38,8 @@ def ring_report(
                       ] = None,
 ) -> HTMLResponse:
     """The same page `ringtrace report` writes. 404 (problem+json) for a ring or run Neo4j does not hold."""
+    # Not in the response cache (api/cache.py): besides what the run found, the page shows the members'
+    # links, known members and operated addresses as they are now, which every load can change.
     with metrics.neo4j("ring_report"):
         page = ring_dossier(driver, database, ring_id, run_id=run_id)
     return HTMLResponse(page, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
