@@ -26,7 +26,18 @@ from graph.resources import resource_dir
 from graph.settings import Settings
 from graph.store.driver import ping
 
-__all__ = ["IMPORT_FULL", "ServerStatus", "ensure_server_jars", "import_full", "is_local", "start", "status", "stop"]
+__all__ = [
+    "IMPORT_FULL",
+    "ServerStatus",
+    "discard_database",
+    "ensure_server_jars",
+    "import_full",
+    "is_local",
+    "private",
+    "start",
+    "status",
+    "stop",
+]
 
 _NEO4J_DIR = resource_dir("neo4j")
 _POM = _NEO4J_DIR / "pom.xml"
@@ -153,10 +164,11 @@ def _set_initial_password(settings: Settings, lib: Path, conf_dir: Path) -> None
         raise LocalServerError(f"could not set the initial password: {done.stderr[-2000:]}")
 
 
-def import_full(settings: Settings, arguments: list[str]) -> str:
+def import_full(settings: Settings, arguments: list[str], log: Path) -> None:
     """Run `neo4j-admin database import full` with `arguments` (the database name first) on the local
-    server's store, which must be stopped; the tool's report. Its memory is bounded by the heap and page
-    cache settings (its own default would take 90% of the machine's)."""
+    server's store, which must be stopped; the tool's whole output goes to `log`. Its memory is bounded
+    by the heap and page cache settings (its own default would take 90% of the machine's). A failure
+    raises LocalServerError with the tool's own one-line reason."""
     if _running_pid(settings) is not None:
         raise LocalServerError("the local Neo4j runs; stop it before an offline import")
     lib = ensure_server_jars()
@@ -164,11 +176,37 @@ def import_full(settings: Settings, arguments: list[str]) -> str:
     _set_initial_password(settings, lib, conf_dir)
     command = ["java", f"-Xmx{settings.neo4j_heap}", "-cp", f"{lib}/*", _ADMIN_TOOL, *IMPORT_FULL, *arguments,
                f"--max-off-heap-memory={settings.neo4j_pagecache}"]
-    done = subprocess.run(command, env=_java_env(settings, conf_dir), capture_output=True, text=True, check=False)
+    with log.open("w") as output:
+        done = subprocess.run(command, env=_java_env(settings, conf_dir), stdout=output, stderr=subprocess.STDOUT,
+                              check=False)
     if done.returncode != 0:
-        raise LocalServerError(f"neo4j-admin {' '.join(IMPORT_FULL)} failed:\n{done.stdout[-3000:]}\n"
-                               f"{done.stderr[-3000:]}")
-    return done.stdout
+        # The tool's last words say why; the rest (its progress, a stack trace) stays in the log.
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+        reason = next((line for line in reversed(lines) if "error" in line.lower() or "exception" in line.lower()),
+                      lines[-1] if lines else "no output")
+        raise LocalServerError(f"neo4j-admin {' '.join(IMPORT_FULL)} failed: {reason[:300]}")
+
+
+def discard_database(settings: Settings, database: str) -> None:
+    """Delete the stopped local server's store of `database`; the next start creates it empty."""
+    if _running_pid(settings) is not None:
+        raise LocalServerError("the local Neo4j runs; stop it before discarding a store")
+    data = settings.neo4j_home / "data"
+    for part in ("databases", "transactions"):
+        shutil.rmtree(data / part / database, ignore_errors=True)
+
+
+def private(settings: Settings) -> Settings:
+    """The same local server on ports of its own, that no other client knows."""
+    bolt, http = _free_port(), _free_port()
+    return settings.model_copy(update={"neo4j_uri": f"bolt://127.0.0.1:{bolt}", "neo4j_bolt_port": bolt,
+                                       "neo4j_http_port": http})
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def is_local(settings: Settings) -> bool:

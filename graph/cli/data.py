@@ -133,8 +133,8 @@ def import_command(
 ) -> None:
     """First load of a bundle into an empty database with the offline importer (measured 2.8x `load` at 1M).
 
-    The accounts and links go through `neo4j-admin database import full` (the local server is stopped and
-    started again; its database must be empty); known members, IP ranges and the usage log are then
+    The IP ranges, accounts and links go through `neo4j-admin database import full` (the local server is
+    stopped and started again; its database must be empty); known members and the usage log are then
     loaded online. Validation, rejects and counting are those of `load`, so a later `load` counts only
     what is new. Exit code 3 when some rows were rejected.
     """
@@ -159,10 +159,13 @@ def import_command(
     if out is not None:
         rejected = sum(r.rejected for r in reports)
         console.print(f"import files for {files.accounts:,} accounts, {files.entities:,} entities and "
-                      f"{files.links:,} links in {literal(out)}; {rejected:,} rows rejected")
-        console.print("On the database host, with its server stopped and its database empty, run:")
+                      f"{files.links:,} account-entity relationships in {literal(out)}; {rejected:,} rows rejected")
+        console.print(f"On the database host: make sure database {literal(settings.neo4j_database)} is empty "
+                      "(MATCH (n) RETURN count(n) gives 0), stop the server, then run this; it replaces the "
+                      "database's store:")
         console.print(literal(command), markup=False, highlight=False, soft_wrap=True)
-        console.print(f"then start it and run: ringtrace import {literal(directory)} --finish")
+        console.print(f"then start the server and run: ringtrace import {literal(directory)} --finish; "
+                      f"afterwards delete {literal(out)}: it holds account ids and identifiers")
         if rejected:
             raise typer.Exit(EXIT_REJECTED_ROWS)
         return

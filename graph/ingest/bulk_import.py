@@ -36,6 +36,7 @@ from graph.errors import BundleError
 from graph.ingest.ip_enrichment import IPRange, RangeTable
 from graph.ingest.link_records import links_table, parse_link_records
 from graph.ingest.loader import FileReport, Progress, count_lines, parsed_batches, parsed_record_blocks
+from graph.ingest.normalise import epoch_seconds
 from graph.ingest.observations import with_email_digests
 from graph.ingest.readers import csv_file, find_bundle_files
 from graph.local_server import IMPORT_FULL
@@ -47,7 +48,6 @@ __all__ = [
     "ImportFiles",
     "ImportTables",
     "admin_arguments",
-    "aggregate_links",
     "count_links",
     "printed_command",
     "read_bundle_tables",
@@ -91,7 +91,7 @@ class ImportTables:
         self._digest = array("q")
         self._source = array("b")
         self.ranges: dict[str, IPRange] = {}
-        self.multiline = False  # a value holds a line break: the importer must be told
+        self.range_orgs: set[str] = set()
 
     def _account_id(self, account_id: str) -> int:
         surrogate = self.accounts.get(account_id)
@@ -126,12 +126,11 @@ class ImportTables:
             surrogate = self._account_id(row["account_id"])
             state = self._account_state[surrogate]
             before = (state.created_at, state.email_domain, dict(state.props))
-            created = _epoch(row["created_at"])
+            created = epoch_seconds(row["created_at"])
             # As graph/store/ingest.py _ACCOUNTS: properties overwrite, a missing date or domain keeps the old.
             state.props.update(row["props"])
             state.created_at = created if created is not None else state.created_at
             state.email_domain = row["email_domain"] or state.email_domain
-            self.multiline = self.multiline or any(_breaks(v) for v in row["props"].values())
             changed += fresh or (state.created_at, state.email_domain, state.props) != before
             if row["email_digest"] is not None:
                 self._observe("email", surrogate, row["email"], created, created, 1, row["email_digest"],
@@ -145,7 +144,8 @@ class ImportTables:
             entry = IPRange(row["cidr"], row["asn"], row["organization"], row["network"])
             changed += self.ranges.get(entry.cidr) != entry
             self.ranges[entry.cidr] = entry
-            self.multiline = self.multiline or _breaks(entry.organization or "")
+            if entry.organization:
+                self.range_orgs.add(entry.organization)
         return changed
 
     def add_links(self, links: pa.Table) -> None:
@@ -162,7 +162,6 @@ class ImportTables:
         self._count.frombytes(np.asarray(links.column("count").to_numpy(), np.int64).tobytes())
         self._digest.frombytes(np.asarray(links.column("digest").to_numpy(), np.int64).tobytes())
         self._source.frombytes(np.full(rows, _FROM_LINKS, np.int8).tobytes())
-        self.multiline = self.multiline or _any_break(links.column("account_id")) or _any_break(links.column("value"))
         extras = _ENTITY_COLUMNS["payment"]
         given = np.zeros(rows, dtype=bool)
         for name in extras:
@@ -173,19 +172,6 @@ class ImportTables:
             given_props = {name: value for name, value in props.items() if value is not None}
             entity = self.entities[kinds[at]][values[at]]
             self._entity_props[kinds[at]].setdefault(entity, {}).update(given_props)
-            self.multiline = self.multiline or any(_breaks(v) for v in given_props.values())
-
-    def observations(self) -> int:
-        return len(self._digest)
-
-
-def _epoch(moment: Any) -> int | None:
-    # Truncated to the second like graph/store/ingest.py's `_epoch`, so both loads store the same instant.
-    return None if moment is None else int(moment.timestamp())
-
-
-def _breaks(value: str) -> bool:
-    return "\n" in value or "\r" in value
 
 
 def _any_break(values: pa.ChunkedArray) -> bool:
@@ -202,7 +188,7 @@ class ImportFiles:
     multiline: bool
     accounts: int
     entities: int
-    links: int
+    links: int  # account-entity relationships
     observations: int
     from_links: int  # distinct observations first seen in links.csv
 
@@ -213,12 +199,24 @@ def _datetimes(epochs: np.ndarray) -> pa.Array:
     return pc.strftime(stamps, format="%Y-%m-%dT%H:%M:%SZ")
 
 
-def _write(path: Path, columns: dict[str, pa.Array]) -> Path:
-    pacsv.write_csv(pa.table(columns), path, _CSV)
-    return path
+class _Writer:
+    """Writes the import files into one directory and notes whether any string holds a line break
+    (the importer must then be told: any field, an account id as much as a property)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.multiline = False
+
+    def write(self, name: str, columns: dict[str, pa.Array]) -> Path:
+        table = pa.table(columns)
+        self.multiline = self.multiline or any(
+            _any_break(column) for column in table.columns if pa.types.is_string(column.type))
+        path = self.directory / name
+        pacsv.write_csv(table, path, _CSV)
+        return path
 
 
-def _write_accounts(tables: ImportTables, directory: Path) -> Path:
+def _write_accounts(tables: ImportTables, writer: _Writer) -> Path:
     states = tables._account_state
     names = sorted({name for state in states for name in state.props})
     columns: dict[str, pa.Array] = {
@@ -230,7 +228,7 @@ def _write_accounts(tables: ImportTables, directory: Path) -> Path:
     }
     for name in names:
         columns[name] = pa.array([s.props.get(name) for s in states], type=pa.string())
-    return _write(directory / "accounts.csv", columns)
+    return writer.write("accounts.csv", columns)
 
 
 def _ip_enrichment(tables: ImportTables, version: int) -> dict[str, pa.Array]:
@@ -246,39 +244,40 @@ def _ip_enrichment(tables: ImportTables, version: int) -> dict[str, pa.Array]:
 
 
 def _write_ranges(
-    tables: ImportTables, version: int, ips: list[str | None], directory: Path
+    tables: ImportTables, version: int, ip_orgs: list[str | None], writer: _Writer
 ) -> tuple[list[tuple[str, Path]], list[tuple[str, Path]]]:
     """IPRange, Organization and IPRangeTable nodes and OPERATED_BY relationships, as `write_ip_ranges`
-    and ENRICH_IPS leave them; `ips` is each IP's organisation."""
+    and ENRICH_IPS leave them; `ip_orgs` is each IP's organisation. Every organisation a range row named
+    has its node, as the online MERGE leaves one even for a range that changed hands later."""
     ranges = list(tables.ranges.values())
-    names = sorted({r.organization for r in ranges if r.organization} | {o for o in ips if o})
+    names = sorted(tables.range_orgs | {o for o in ip_orgs if o})
     org_id = {name: i for i, name in enumerate(names)}
     nodes = [
-        ("IPRange", _write(directory / "iprange.csv", {
+        ("IPRange", writer.write("iprange.csv", {
             ":ID(IPRange)": pa.array(np.arange(len(ranges), dtype=np.int64)),
             "cidr": pa.array([r.cidr for r in ranges], type=pa.string()),
             "asn:long": pa.array([r.asn for r in ranges], type=pa.int64()),
             "organization": pa.array([r.organization for r in ranges], type=pa.string()),
             "network": pa.array([r.network for r in ranges], type=pa.string()),
         })),
-        ("Organization", _write(directory / "organization.csv", {
+        ("Organization", writer.write("organization.csv", {
             ":ID(Organization)": pa.array(np.arange(len(names), dtype=np.int64)),
             "name": pa.array(names, type=pa.string()),
         })),
-        ("IPRangeTable", _write(directory / "iprangetable.csv", {
+        ("IPRangeTable", writer.write("iprangetable.csv", {
             ":ID(IPRangeTable)": pa.array([0], type=pa.int64()),
             "name": pa.array([RANGE_TABLE]),
             "version:long": pa.array([version], type=pa.int64()),
         })),
     ]
     operated = [(i, org_id[r.organization]) for i, r in enumerate(ranges) if r.organization]
-    by_ip = [(i, org_id[o]) for i, o in enumerate(ips) if o]
+    by_ip = [(i, org_id[o]) for i, o in enumerate(ip_orgs) if o]
     relationships = [
-        ("OPERATED_BY", _write(directory / "range_operated_by.csv", {
+        ("OPERATED_BY", writer.write("range_operated_by.csv", {
             ":START_ID(IPRange)": pa.array([i for i, _ in operated], type=pa.int64()),
             ":END_ID(Organization)": pa.array([o for _, o in operated], type=pa.int64()),
         })),
-        ("OPERATED_BY", _write(directory / "ip_operated_by.csv", {
+        ("OPERATED_BY", writer.write("ip_operated_by.csv", {
             ":START_ID(IP)": pa.array([i for i, _ in by_ip], type=pa.int64()),
             ":END_ID(Organization)": pa.array([o for _, o in by_ip], type=pa.int64()),
         })),
@@ -286,7 +285,7 @@ def _write_ranges(
     return nodes, relationships
 
 
-def _write_entities(tables: ImportTables, kind: str, directory: Path, enrichment: dict[str, pa.Array]) -> Path:
+def _write_entities(tables: ImportTables, kind: str, writer: _Writer, enrichment: dict[str, pa.Array]) -> Path:
     spec = ENTITY_KINDS[kind]
     values = tables.entities[kind]
     columns: dict[str, pa.Array] = {
@@ -298,7 +297,7 @@ def _write_entities(tables: ImportTables, kind: str, directory: Path, enrichment
     props = tables._entity_props[kind]
     for name in _ENTITY_COLUMNS.get(kind, ()):
         columns[name] = pa.array([props.get(i, {}).get(name) for i in range(len(values))], type=pa.string())
-    return _write(directory / f"{spec.label.lower()}.csv", columns)
+    return writer.write(f"{spec.label.lower()}.csv", columns)
 
 
 @dataclass(frozen=True)
@@ -314,7 +313,7 @@ class _Links:
     from_links: int
 
 
-def aggregate_links(tables: ImportTables) -> _Links:
+def _aggregate_links(tables: ImportTables) -> _Links:
     """One row per (kind, account, entity): the distinct observations' summed count, the earliest
     first_seen, the latest last_seen and their digests, as the online load leaves the relationship."""
     kind = np.frombuffer(tables._kind, dtype=np.int8)
@@ -342,6 +341,13 @@ def aggregate_links(tables: ImportTables) -> _Links:
         earliest[earliest == _LATEST] = _NULL
         latest = np.maximum.reduceat(last, starts)  # _NULL is the least int64: it loses to any date
         total = np.add.reduceat(count, starts)
+        # Neo4j's integers are 64-bit: online such a link's batch is refused; here the file is.
+        too_many = np.flatnonzero(np.add.reduceat(count.astype(np.float64), starts) >= 2.0**63)
+        if too_many.shape[0]:
+            account_id = list(tables.accounts)[int(a[starts[too_many[0]]])]
+            kind_name = KIND_ORDER[int(k[starts[too_many[0]]])]
+            raise BundleError(f"links: the counts of account {account_id!r}'s {kind_name} link add up to 2^63 or "
+                              "more, beyond what Neo4j can store")
     else:
         earliest = latest = total = np.zeros(0, dtype=np.int64)
     offsets = np.r_[starts, len(grouped)].astype(np.int32)
@@ -352,10 +358,10 @@ def aggregate_links(tables: ImportTables) -> _Links:
                   int(np.count_nonzero(source[kept] == _FROM_LINKS)))
 
 
-def _write_links(links: _Links, code: int, directory: Path) -> Path:
+def _write_links(links: _Links, code: int, writer: _Writer) -> Path:
     spec = ENTITY_KINDS[KIND_ORDER[code]]
     rows = np.flatnonzero(links.kind == code)
-    return _write(directory / f"{spec.relationship.lower()}.csv", {
+    return writer.write(f"{spec.relationship.lower()}.csv", {
         ":START_ID(Account)": pa.array(links.account[rows]),
         f":END_ID({spec.label})": pa.array(links.entity[rows]),
         "first_seen:datetime": _datetimes(links.first[rows]),
@@ -368,23 +374,24 @@ def _write_links(links: _Links, code: int, directory: Path) -> Path:
 def write_import_files(tables: ImportTables, directory: Path) -> ImportFiles:
     """The importer's CSV files for `tables` in `directory` (created), one per label and type."""
     directory.mkdir(parents=True, exist_ok=True)
-    links = aggregate_links(tables)
+    writer = _Writer(directory)
+    links = _aggregate_links(tables)
     # A range table's version is a microsecond stamp (graph/store/ip_ranges.py); none without ranges.
     version = time.time_ns() // 1000 if tables.ranges else NO_RANGES
     enrichment = _ip_enrichment(tables, version)
-    nodes = [("Account", _write_accounts(tables, directory))]
+    nodes = [("Account", _write_accounts(tables, writer))]
     relationships = []
     for code, kind in enumerate(KIND_ORDER):
         if tables.entities[kind]:
             spec = ENTITY_KINDS[kind]
-            nodes.append((spec.label, _write_entities(tables, kind, directory, enrichment)))
-            relationships.append((spec.relationship, _write_links(links, code, directory)))
+            nodes.append((spec.label, _write_entities(tables, kind, writer, enrichment)))
+            relationships.append((spec.relationship, _write_links(links, code, writer)))
     if tables.ranges:
-        range_nodes, range_relationships = _write_ranges(tables, version, enrichment["org"].to_pylist(), directory)
+        range_nodes, range_relationships = _write_ranges(tables, version, enrichment["org"].to_pylist(), writer)
         nodes += range_nodes
         relationships += range_relationships
     return ImportFiles(
-        directory, nodes, relationships, tables.multiline, len(tables.accounts),
+        directory, nodes, relationships, writer.multiline, len(tables.accounts),
         sum(len(v) for v in tables.entities.values()), len(links.kind), links.observations, links.from_links,
     )
 
@@ -406,8 +413,9 @@ def admin_arguments(files: ImportFiles, database: str, *, overwrite: bool) -> li
 
 
 def printed_command(files: ImportFiles, database: str) -> str:
-    """The command a person runs on a production host (its server stopped, its database empty)."""
-    return shlex.join(["neo4j-admin", *IMPORT_FULL, *admin_arguments(files, database, overwrite=False)])
+    """The command a person runs on a production host, its server stopped and its database proven empty:
+    a database that was ever started exists, and the importer then needs to be told to replace it."""
+    return shlex.join(["neo4j-admin", *IMPORT_FULL, *admin_arguments(files, database, overwrite=True)])
 
 
 def read_bundle_tables(directory: Path, progress: Progress | None = None) -> tuple[ImportTables, list[FileReport]]:
@@ -424,20 +432,22 @@ def read_bundle_tables(directory: Path, progress: Progress | None = None) -> tup
         started = time.perf_counter()
         total = count_lines(bundle_file.path)
         try:
-            columnar = bundle_file.name == "links" and csv_file(bundle_file)
-            for links in parsed_record_blocks(bundle_file, report, parse_link_records) if columnar else ():
-                tables.add_links(links)
-                if progress is not None:
-                    progress(bundle_file.name, report.read, total)
-            for batch in () if columnar else parsed_batches(bundle_file, report):
-                if bundle_file.name == "links":
-                    tables.add_links(links_table(batch))
-                else:
-                    changed = (tables.add_accounts if bundle_file.name == "accounts" else tables.add_ranges)(batch)
-                    report.loaded += changed
-                    report.skipped += len(batch) - changed
-                if progress is not None:
-                    progress(bundle_file.name, report.read, total)
+            if bundle_file.name == "links" and csv_file(bundle_file):
+                for links in parsed_record_blocks(bundle_file, report, parse_link_records):
+                    tables.add_links(links)
+                    if progress is not None:
+                        progress(bundle_file.name, report.read, total)
+            else:
+                for batch in parsed_batches(bundle_file, report):
+                    if bundle_file.name == "links":
+                        tables.add_links(links_table(batch))
+                    else:
+                        add = tables.add_accounts if bundle_file.name == "accounts" else tables.add_ranges
+                        changed = add(batch)
+                        report.loaded += changed
+                        report.skipped += len(batch) - changed
+                    if progress is not None:
+                        progress(bundle_file.name, report.read, total)
         except BundleError as error:  # a file that cannot be read at all; the others still load
             report.error = str(error)
         report.seconds = time.perf_counter() - started

@@ -2,8 +2,9 @@
 
 Three ways, for where the database is:
 - `import_bundle`: the local server (`ringtrace neo4j start`). Its database must be empty: the import
-  replaces its store. The server is stopped, the accounts and links are imported, the server is
-  started again, the schema applied, and the rest of the bundle is loaded online.
+  replaces its store. The IP ranges, accounts and links are parsed into import files, the server is
+  stopped, its database proven empty once more on ports of its own, the files imported, the server
+  started again, the schema applied, and the rest of the bundle loaded online.
 - `write_bundle_files`: a production host. The import files and the exact command are written here;
   a person runs the command there (its server stopped, its database empty) and then
 - `finish_import`: applies the schema and loads the rest of the bundle online into the database the
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import neo4j
 from graph import local_server
-from graph.errors import RingtraceError
+from graph.errors import LocalServerError, RingtraceError
 from graph.ingest.bulk_import import (
     IMPORTED_FILES,
     ImportFiles,
@@ -54,7 +55,15 @@ def _database_empty(driver: neo4j.Driver, database: str) -> bool:
     return int(records[0]["nodes"]) == 0
 
 
-def _prepare(
+def _require_empty(settings: Settings) -> None:
+    with create_driver(settings) as driver:
+        if not _database_empty(driver, settings.neo4j_database):
+            raise BulkImportError(
+                f"database {settings.neo4j_database!r} is not empty: the import replaces its store. Add a "
+                "bundle to a database that has data with `ringtrace load`")
+
+
+def _write_files(
     directory: Path, out: Path, progress: Progress | None
 ) -> tuple[ImportFiles, list[FileReport], dict[str, float]]:
     seconds: dict[str, float] = {}
@@ -62,6 +71,8 @@ def _prepare(
     tables, reports = read_bundle_tables(directory, progress)
     seconds["parse"] = time.perf_counter() - started
     started = time.perf_counter()
+    # Account ids and addresses: readable by this user only.
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
     files = write_import_files(tables, out)
     count_links(reports, files)
     seconds["write files"] = time.perf_counter() - started
@@ -80,6 +91,34 @@ def _finish(driver: neo4j.Driver, database: str, directory: Path, reports: list[
     return load
 
 
+def _import(settings: Settings, files: ImportFiles) -> None:
+    """Replace the local server's store with `files`, if its database is still empty; the server runs again
+    afterwards, whatever happens."""
+    database = settings.neo4j_database
+    # Emptiness is proven on ports no other client knows, so nothing can be written between the proof
+    # and the import: what anyone wrote before it makes it refuse.
+    local_server.stop(settings)
+    alone = local_server.private(settings)
+    try:
+        local_server.start(alone)
+        _require_empty(alone)
+    except BaseException:
+        local_server.stop(alone)
+        local_server.start(settings)
+        raise
+    local_server.stop(alone)
+    try:
+        local_server.import_full(settings, admin_arguments(files, database, overwrite=True),
+                                 settings.neo4j_home / "logs" / "import.log")
+    except LocalServerError as error:
+        # A failed import leaves a store Neo4j cannot open; the database was empty, so it is again.
+        local_server.discard_database(settings, database)
+        local_server.start(settings)
+        raise BulkImportError(f"{error} (all of its output: {settings.neo4j_home / 'logs' / 'import.log'}); "
+                              f"database {database!r} is empty again, as it was before") from error
+    local_server.start(settings)
+
+
 def import_bundle(settings: Settings, directory: Path, *, rejects_path: Path | None = None,
                   progress: Progress | None = None) -> ImportReport:
     """Import the bundle in `directory` into the local server's empty database (see the module)."""
@@ -89,18 +128,12 @@ def import_bundle(settings: Settings, directory: Path, *, rejects_path: Path | N
             f"{settings.neo4j_bolt_port}): the offline import writes a store on this machine. For another "
             "server write the files with `ringtrace import DIR --out FILES` and run the command it prints there")
     local_server.start(settings)
-    with create_driver(settings) as driver:
-        if not _database_empty(driver, settings.neo4j_database):
-            raise BulkImportError(
-                f"database {settings.neo4j_database!r} is not empty: the import replaces its store. Add a "
-                "bundle to a database that has data with `ringtrace load`")
+    _require_empty(settings)  # before the parse, so a database with data is refused at once
     out = settings.neo4j_home / "import" / f"bundle-{time.time_ns()}"
     try:
-        files, reports, seconds = _prepare(directory, out, progress)
+        files, reports, seconds = _write_files(directory, out, progress)
         started = time.perf_counter()
-        local_server.stop(settings)
-        local_server.import_full(settings, admin_arguments(files, settings.neo4j_database, overwrite=True))
-        local_server.start(settings)
+        _import(settings, files)
         seconds["import"] = time.perf_counter() - started
     finally:
         # The files hold account ids and identifiers: no copy is left behind once the store has them.
@@ -114,7 +147,7 @@ def write_bundle_files(directory: Path, out: Path, database: str, *, rejects_pat
                        progress: Progress | None = None) -> tuple[ImportFiles, list[FileReport], str]:
     """The import files of the bundle in `directory`, written to `out`, with the rejects of its accounts
     and links (`rejects_path`, default OUT/rejects.csv) and the command that imports them."""
-    files, reports, _ = _prepare(directory, out, progress)
+    files, reports, _ = _write_files(directory, out.resolve(), progress)
     write_rejects(reports, rejects_path or out / "rejects.csv")
     return files, reports, printed_command(files, database)
 

@@ -32,6 +32,7 @@ from graph.ingest.column_checks import (
     matches,
     with_row_parser,
 )
+from graph.ingest.normalise import epoch_seconds
 from graph.ingest.observations import observation_digest
 from graph.ingest.readers import NumberedRow
 from graph.ingest.rows import FIELD_LENGTHS, TEXT_LENGTH, UNCLEAN, RowError, entity_value, parse_link
@@ -140,18 +141,14 @@ def _vouched(header: list[str], rows: list[list[str]]) -> tuple[npt.NDArray[np.b
     return fast, parsed
 
 
-def _epoch(moment: Any) -> int | None:
-    return None if moment is None else int(moment.timestamp())
-
-
 def links_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Rows `parse_link` returned, as LINKS columns."""
     return pa.table({
         "account_id": [r["account_id"] for r in rows],
         "kind": [r["kind"] for r in rows],
         "value": [r["value"] for r in rows],
-        "first_seen": [_epoch(r["first_seen"]) for r in rows],
-        "last_seen": [_epoch(r["last_seen"]) for r in rows],
+        "first_seen": [epoch_seconds(r["first_seen"]) for r in rows],
+        "last_seen": [epoch_seconds(r["last_seen"]) for r in rows],
         "count": [r["count"] for r in rows],
         "digest": [observation_digest(r["account_id"], r["kind"], r["value"], r["first_seen"], r["last_seen"],
                                       r["count"]) for r in rows],

@@ -16,6 +16,7 @@ from typing import Final
 __all__ = [
     "MAX_EMAIL_LENGTH",
     "email_domain",
+    "epoch_seconds",
     "normalise_email",
     "normalise_ip",
     "normalise_phone",
@@ -103,3 +104,8 @@ def parse_timestamp(value: str) -> datetime:
         return moment.astimezone(UTC)
     except OverflowError:
         raise ValueError("outside the years 1 to 9999 in UTC") from None
+
+
+def epoch_seconds(moment: datetime | None) -> int | None:
+    """The instant as whole seconds since the epoch, as Neo4j stores it (truncated, like `int()`)."""
+    return None if moment is None else int(moment.timestamp())

@@ -12,10 +12,10 @@ Accounts, known members and ranges are MERGE + SET of what the row says, idempot
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any, Final
 
 import neo4j
+from graph.ingest.normalise import epoch_seconds
 from graph.store.ip_ranges import ENRICH_IPS, UNENRICHED
 from graph.vocabulary import ENTITY_KINDS
 
@@ -114,10 +114,6 @@ _ENTITY_STATEMENTS: Final = {
 Statement = tuple[str, dict[str, Any]]
 
 
-def _epoch(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.timestamp())
-
-
 def _distinct(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # _OBSERVE decides for all rows of a statement which observations are new before it applies any
     # (the planner's Eager), so a batch must carry each observation of a link once.
@@ -150,7 +146,8 @@ def _link_statements(rows: list[dict[str, Any]]) -> list[Statement]:
         statements.append((merge_entities, {"rows": [[value, entities[value]] for value in sorted(entities)],
                                             "unenriched": UNENRICHED}))
         statements.append((merge_links, {"rows": [
-            [r["account_id"], r["value"], _epoch(r["first_seen"]), _epoch(r["last_seen"]), r["count"], r["digest"]]
+            [r["account_id"], r["value"], epoch_seconds(r["first_seen"]), epoch_seconds(r["last_seen"]), r["count"],
+             r["digest"]]
             for r in part
         ]}))
     return statements
@@ -206,7 +203,7 @@ def write_links(
 def write_accounts(driver: neo4j.Driver, database: str, rows: list[dict[str, Any]]) -> int:
     """Apply accounts.csv rows, each with the `email_digest` of its email's observation (None without
     an email); the number of accounts created or changed."""
-    parameters = [{**row, "created_at": _epoch(row["created_at"])} for row in rows]
+    parameters = [{**row, "created_at": epoch_seconds(row["created_at"])} for row in rows]
     return _run(driver, database, [(_ACCOUNTS, {"rows": parameters})], {_ACCOUNTS: _returned})
 
 

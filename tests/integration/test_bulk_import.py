@@ -18,6 +18,8 @@ import pytest
 import neo4j
 from graph import local_server
 from graph.generator import generate_population
+from graph.ingest import first_load
+from graph.ingest.bulk_import import admin_arguments
 from graph.ingest.first_load import BulkImportError, finish_import, import_bundle, write_bundle_files
 from graph.ingest.loader import LoadReport, load_bundle
 from graph.settings import Settings
@@ -150,11 +152,47 @@ def test_files_for_another_host_then_finish_store_what_an_online_load_does(
     words = shlex.split(command)
     assert words[:4] == ["neo4j-admin", "database", "import", "full"]
     local_server.stop(own_server)
-    local_server.import_full(own_server, [*words[4:], "--overwrite-destination=true"])
+    local_server.import_full(own_server, words[4:], tmp_path / "import.log")
     local_server.start(own_server)
     finished = finish_import(own_server, first, rejects_path=tmp_path / "rejects.csv")
     assert [f.name for f in finished.files] == ["events", "known"]
     assert _state(own_server) == expected
+
+
+def test_writes_during_the_parse_make_the_import_refuse_and_keep_them(
+    own_server: Settings, bundles: tuple[Path, Path]
+) -> None:
+    _clear(own_server)
+
+    def another_client(name: str, done: int, total: int | None) -> None:
+        with create_driver(own_server) as driver:
+            driver.execute_query("MERGE (:Account {account_id: 'written-meanwhile'})",
+                                 database_=own_server.neo4j_database)
+
+    with pytest.raises(BulkImportError, match="not empty"):
+        import_bundle(own_server, bundles[0], progress=another_client)
+    with create_driver(own_server) as driver:  # the server runs again, with what was written
+        records, _, _ = driver.execute_query("MATCH (a:Account) RETURN a.account_id AS id",
+                                             database_=own_server.neo4j_database)
+    assert [r["id"] for r in records] == ["written-meanwhile"]
+
+
+def test_a_failed_import_leaves_the_database_empty_and_the_server_running(
+    own_server: Settings, bundles: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _clear(own_server)
+
+    def broken(*args: object, **kwargs: bool) -> list[str]:
+        return [*admin_arguments(*args, **kwargs), "--nodes=Account=/nonexistent/accounts.csv"]  # type: ignore[arg-type]
+
+    monkeypatch.setattr(first_load, "admin_arguments", broken)
+    with pytest.raises(BulkImportError, match="is empty again"):
+        import_bundle(own_server, bundles[0])
+    with create_driver(own_server) as driver:
+        records, _, _ = driver.execute_query("MATCH (n) RETURN count(n) AS n", database_=own_server.neo4j_database)
+    assert records[0]["n"] == 0
+    monkeypatch.undo()
+    assert import_bundle(own_server, bundles[0]).files.accounts == 400  # and it can be imported again
 
 
 def test_an_import_into_a_server_that_is_not_the_local_one_is_refused(bundles: tuple[Path, Path]) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from graph.errors import BundleError
 from graph.ingest.bulk_import import admin_arguments, count_links, read_bundle_tables, write_import_files
 from graph.local_server import is_local
 from graph.settings import Settings
@@ -134,6 +135,33 @@ def test_a_file_that_cannot_be_read_is_refused_whole_and_the_others_still_import
     links = next(r for r in reports if r.name == "links")
     assert links.error is not None and "header lacks required field(s) account_id, kind, value" in links.error
     assert [a["account_id"] for a in read["accounts"]] == ["a1"]
+
+
+def test_a_line_break_anywhere_tells_the_importer(tmp_path: Path) -> None:
+    bundle = _bundle(tmp_path, '"acc\n1",2026-01-01T00:00:00Z,,US,free\n', "a2,device,d1,,,1,\n")
+    tables, _ = read_bundle_tables(bundle)
+    assert write_import_files(tables, tmp_path / "import").multiline
+    (tmp_path / "plain").mkdir()
+    plain = _bundle(tmp_path / "plain", "a1,2026-01-01T00:00:00Z,,US,free\n", "a2,device,d1,,,1,\n")
+    tables, _ = read_bundle_tables(plain)
+    assert not write_import_files(tables, tmp_path / "plain-import").multiline
+
+
+def test_counts_beyond_what_neo4j_stores_refuse_the_file(tmp_path: Path) -> None:
+    rows = "".join(f"a1,device,d1,2026-01-01T00:{m // 60:02d}:{m % 60:02d}Z,,9007199254740992,\n" for m in range(1025))
+    tables, _ = read_bundle_tables(_bundle(tmp_path, "", rows))
+    with pytest.raises(BundleError, match=r"account 'a1'.s device link add up to 2\^63"):
+        write_import_files(tables, tmp_path / "import")
+
+
+def test_every_organisation_a_range_row_named_keeps_its_node(tmp_path: Path) -> None:
+    bundle = _bundle(tmp_path, "", "a1,ip,198.51.100.7,,,1,\n")
+    (bundle / "ip_ranges.csv").write_text("cidr,asn,organization,network\n198.51.100.0/24,AS64500,Acme Corp,corporate\n"
+                                          "198.51.100.0/24,AS64500,Other Org,hosting\n")
+    read, _ = _written(tmp_path, bundle)
+    assert [o["name"] for o in read["organization"]] == ["Acme Corp", "Other Org"]
+    assert (read["ip"][0]["org"], read["ip"][0]["network"]) == ("Other Org", "hosting")
+    assert len(read["range_operated_by"]) == 1
 
 
 @pytest.mark.parametrize(("uri", "local"), [
