@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -79,9 +80,9 @@ class ImportTables:
 
     def __init__(self) -> None:
         self.accounts: dict[str, int] = {}
-        self._account_state: list[_Account] = []
+        self.account_states: list[_Account] = []  # by account surrogate
         self.entities: dict[str, dict[str, int]] = {kind: {} for kind in KIND_ORDER}
-        self._entity_props: dict[str, dict[int, dict[str, str]]] = {kind: {} for kind in KIND_ORDER}
+        self.entity_props: dict[str, dict[int, dict[str, str]]] = {kind: {} for kind in KIND_ORDER}  # by surrogate
         self._kind = array("b")
         self._account = array("q")
         self._entity = array("q")
@@ -97,7 +98,7 @@ class ImportTables:
         surrogate = self.accounts.get(account_id)
         if surrogate is None:
             surrogate = self.accounts[account_id] = len(self.accounts)
-            self._account_state.append(_Account())
+            self.account_states.append(_Account())
         return surrogate
 
     def _entity_id(self, kind: str, value: str) -> int:
@@ -124,7 +125,7 @@ class ImportTables:
         for row in with_email_digests(rows):
             fresh = row["account_id"] not in self.accounts
             surrogate = self._account_id(row["account_id"])
-            state = self._account_state[surrogate]
+            state = self.account_states[surrogate]
             before = (state.created_at, state.email_domain, dict(state.props))
             created = epoch_seconds(row["created_at"])
             # As graph/store/ingest.py _ACCOUNTS: properties overwrite, a missing date or domain keeps the old.
@@ -136,6 +137,16 @@ class ImportTables:
                 self._observe("email", surrogate, row["email"], created, created, 1, row["email_digest"],
                               _FROM_ACCOUNTS)
         return changed
+
+    def observation_columns(self) -> dict[str, npt.NDArray[Any]]:
+        """Every observation so far, in arrival order, as numpy views of its columns."""
+        return {
+            "kind": np.frombuffer(self._kind, dtype=np.int8), "account": np.frombuffer(self._account, dtype=np.int64),
+            "entity": np.frombuffer(self._entity, dtype=np.int64), "first": np.frombuffer(self._first, dtype=np.int64),
+            "last": np.frombuffer(self._last, dtype=np.int64), "count": np.frombuffer(self._count, dtype=np.int64),
+            "digest": np.frombuffer(self._digest, dtype=np.int64),
+            "source": np.frombuffer(self._source, dtype=np.int8),
+        }
 
     def add_ranges(self, rows: list[dict[str, Any]]) -> int:
         """Parsed ip_ranges.csv rows; how many created or changed a range (as `write_ip_ranges` counts)."""
@@ -171,7 +182,7 @@ class ImportTables:
             props = {name: links.column(name)[at].as_py() for name in extras}
             given_props = {name: value for name, value in props.items() if value is not None}
             entity = self.entities[kinds[at]][values[at]]
-            self._entity_props[kinds[at]].setdefault(entity, {}).update(given_props)
+            self.entity_props[kinds[at]].setdefault(entity, {}).update(given_props)
 
 
 def _any_break(values: pa.ChunkedArray) -> bool:
@@ -217,7 +228,7 @@ class _Writer:
 
 
 def _write_accounts(tables: ImportTables, writer: _Writer) -> Path:
-    states = tables._account_state
+    states = tables.account_states
     names = sorted({name for state in states for name in state.props})
     columns: dict[str, pa.Array] = {
         ":ID(Account)": pa.array(np.arange(len(states), dtype=np.int64)),
@@ -294,7 +305,7 @@ def _write_entities(tables: ImportTables, kind: str, writer: _Writer, enrichment
     }
     if kind == "ip":
         columns.update(enrichment)
-    props = tables._entity_props[kind]
+    props = tables.entity_props[kind]
     for name in _ENTITY_COLUMNS.get(kind, ()):
         columns[name] = pa.array([props.get(i, {}).get(name) for i in range(len(values))], type=pa.string())
     return writer.write(f"{spec.label.lower()}.csv", columns)
@@ -316,10 +327,8 @@ class _Links:
 def _aggregate_links(tables: ImportTables) -> _Links:
     """One row per (kind, account, entity): the distinct observations' summed count, the earliest
     first_seen, the latest last_seen and their digests, as the online load leaves the relationship."""
-    kind = np.frombuffer(tables._kind, dtype=np.int8)
-    account = np.frombuffer(tables._account, dtype=np.int64)
-    entity = np.frombuffer(tables._entity, dtype=np.int64)
-    digest = np.frombuffer(tables._digest, dtype=np.int64)
+    column = tables.observation_columns()
+    kind, account, entity, digest = column["kind"], column["account"], column["entity"], column["digest"]
     arrival = np.arange(len(digest))
     # The first arrival of each observation (a relationship and a digest); repeats count nothing.
     order = np.lexsort((arrival, digest, entity, account, kind))
@@ -333,9 +342,7 @@ def _aggregate_links(tables: ImportTables) -> _Links:
     k, a, e = kind[grouped], account[grouped], entity[grouped]
     starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (a[1:] != a[:-1]) | (e[1:] != e[:-1])]) \
         if len(grouped) else np.zeros(0, dtype=np.int64)
-    first = np.frombuffer(tables._first, dtype=np.int64)[grouped]
-    last = np.frombuffer(tables._last, dtype=np.int64)[grouped]
-    count = np.frombuffer(tables._count, dtype=np.int64)[grouped]
+    first, last, count = column["first"][grouped], column["last"][grouped], column["count"][grouped]
     if len(grouped):
         earliest = np.minimum.reduceat(np.where(first == _NULL, _LATEST, first), starts)
         earliest[earliest == _LATEST] = _NULL
@@ -353,7 +360,7 @@ def _aggregate_links(tables: ImportTables) -> _Links:
     offsets = np.r_[starts, len(grouped)].astype(np.int32)
     texts = pc.cast(pa.array(digest[grouped]), pa.string())
     digests = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), texts), ";")
-    source = np.frombuffer(tables._source, dtype=np.int8)
+    source = column["source"]
     return _Links(k[starts], a[starts], e[starts], earliest, latest, total, digests, len(grouped),
                   int(np.count_nonzero(source[kept] == _FROM_LINKS)))
 
