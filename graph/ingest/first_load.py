@@ -2,9 +2,10 @@
 
 Three ways, for where the database is:
 - `import_bundle`: the local server (`ringtrace neo4j start`). Its database must be empty: the import
-  replaces its store. The IP ranges, accounts and links are parsed into import files, the server is
-  stopped, its database proven empty once more on ports of its own, the files imported, the server
-  started again, the schema applied, and the rest of the bundle loaded online.
+  replaces its store. The server is stopped and its database proven empty on ports no other client
+  knows; it stays stopped (nothing can be written to it) while the IP ranges, accounts and links are
+  parsed into import files and imported; then it is started, the schema applied, and the rest of
+  the bundle loaded online.
 - `write_bundle_files`: a production host. The import files and the exact command are written here;
   a person runs the command there (its server stopped, its database empty) and then
 - `finish_import`: applies the schema and loads the rest of the bundle online into the database the
@@ -91,12 +92,11 @@ def _finish(driver: neo4j.Driver, database: str, directory: Path, reports: list[
     return load
 
 
-def _import(settings: Settings, files: ImportFiles) -> None:
-    """Replace the local server's store with `files`, if its database is still empty; the server runs again
-    afterwards, whatever happens."""
-    database = settings.neo4j_database
-    # Emptiness is proven on ports no other client knows, so nothing can be written between the proof
-    # and the import: what anyone wrote before it makes it refuse.
+def _prove_empty(settings: Settings) -> None:
+    """Stop the local server and prove, on ports no other client knows, that its database is empty; the
+    server stays stopped, so nothing can be written until the import has replaced the store. On refusal
+    the server runs again as before."""
+    was_running = local_server.status(settings).running
     local_server.stop(settings)
     alone = local_server.private(settings)
     try:
@@ -104,18 +104,25 @@ def _import(settings: Settings, files: ImportFiles) -> None:
         _require_empty(alone)
     except BaseException:
         local_server.stop(alone)
-        local_server.start(settings)
+        if was_running:
+            local_server.start(settings)
         raise
     local_server.stop(alone)
+
+
+def _import(settings: Settings, files: ImportFiles) -> None:
+    """Replace the stopped local server's store with `files` and start it; a failed import leaves the
+    database empty again, as it was, and the server running."""
+    database = settings.neo4j_database
+    log = settings.neo4j_home / "logs" / "import.log"
     try:
-        local_server.import_full(settings, admin_arguments(files, database, overwrite=True),
-                                 settings.neo4j_home / "logs" / "import.log")
+        local_server.import_full(settings, admin_arguments(files, database, overwrite=True), log)
     except LocalServerError as error:
         # A failed import leaves a store Neo4j cannot open; the database was empty, so it is again.
         local_server.discard_database(settings, database)
         local_server.start(settings)
-        raise BulkImportError(f"{error} (all of its output: {settings.neo4j_home / 'logs' / 'import.log'}); "
-                              f"database {database!r} is empty again, as it was before") from error
+        raise BulkImportError(f"{error} (all of its output: {log}); database {database!r} is empty again, "
+                              "as it was before") from error
     local_server.start(settings)
 
 
@@ -127,14 +134,19 @@ def import_bundle(settings: Settings, directory: Path, *, rejects_path: Path | N
             f"NEO4J_URI ({settings.neo4j_uri}) is not the local server (bolt://127.0.0.1:"
             f"{settings.neo4j_bolt_port}): the offline import writes a store on this machine. For another "
             "server write the files with `ringtrace import DIR --out FILES` and run the command it prints there")
-    local_server.start(settings)
-    _require_empty(settings)  # before the parse, so a database with data is refused at once
+    started = time.perf_counter()
+    _prove_empty(settings)
+    proven = time.perf_counter() - started
     out = settings.neo4j_home / "import" / f"bundle-{time.time_ns()}"
     try:
-        files, reports, seconds = _write_files(directory, out, progress)
+        try:
+            files, reports, seconds = _write_files(directory, out, progress)
+        except BaseException:
+            local_server.start(settings)  # nothing was imported: the database is as it was
+            raise
         started = time.perf_counter()
         _import(settings, files)
-        seconds["import"] = time.perf_counter() - started
+        seconds = {"empty proven": proven, **seconds, "import": time.perf_counter() - started}
     finally:
         # The files hold account ids and identifiers: no copy is left behind once the store has them.
         shutil.rmtree(out, ignore_errors=True)
