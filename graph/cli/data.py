@@ -131,7 +131,7 @@ def import_command(
         Path | None, typer.Option(help="Where rejected rows are written (default DIR/rejects.csv, OUT/rejects.csv).")
     ] = None,
 ) -> None:
-    """First load of a bundle into an empty database with the offline importer (measured 2.8x `load` at 1M).
+    """First load of a bundle into an empty database with the offline importer (measured 2.4-2.8x `load` at 1M).
 
     The IP ranges, accounts and links go through `neo4j-admin database import full` (the local server is
     stopped and started again; its database must be empty); known members and the usage log are then
