@@ -200,11 +200,30 @@ def write_links(
     return _run(driver, database, statements, _LINK_COUNTERS)
 
 
+def _rounds(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The rows in rounds holding each account once, its rows in file order across the rounds.
+
+    _ACCOUNTS judges every row of a statement against the account as it was before the statement (the
+    planner's Eager): a second row for an account in the same statement would count as a change even
+    when it changes nothing, so the counts would depend on where batches begin and end.
+    """
+    rounds: list[list[dict[str, Any]]] = []
+    seen: dict[str, int] = {}
+    for row in rows:
+        at = seen.get(row["account_id"], 0)
+        seen[row["account_id"]] = at + 1
+        if at == len(rounds):
+            rounds.append([])
+        rounds[at].append(row)
+    return rounds
+
+
 def write_accounts(driver: neo4j.Driver, database: str, rows: list[dict[str, Any]]) -> int:
     """Apply accounts.csv rows, each with the `email_digest` of its email's observation (None without
-    an email); the number of accounts created or changed."""
+    an email); the number of rows that created or changed an account, as if applied one by one."""
     parameters = [{**row, "created_at": epoch_seconds(row["created_at"])} for row in rows]
-    return _run(driver, database, [(_ACCOUNTS, {"rows": parameters})], {_ACCOUNTS: _returned})
+    return _run(driver, database, [(_ACCOUNTS, {"rows": part}) for part in _rounds(parameters)],
+                {_ACCOUNTS: _returned})
 
 
 def write_known(driver: neo4j.Driver, database: str, rows: list[dict[str, Any]]) -> int:

@@ -187,6 +187,27 @@ def test_an_account_email_counts_alike_whichever_file_comes_first(
     assert accounts_first["links"][("HAS_EMAIL", "m1", "m1@example.org")][0] == 1 + 4
 
 
+@pytest.mark.parametrize("batch_rows", [loader.BATCH_ROWS, 1])
+def test_repeated_account_rows_count_alike_in_one_batch_or_many(
+    empty_db: neo4j.Driver, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_rows: int
+) -> None:
+    monkeypatch.setattr(loader, "BATCH_ROWS", batch_rows)
+    (tmp_path / "accounts.csv").write_text(
+        "account_id,created_at,country\n"
+        "r1,2026-01-01T00:00:00Z,US\n"
+        "r1,2026-01-01T00:00:00Z,US\n"  # changes nothing
+        "r1,,DE\n"  # a new country, the date kept
+        "r2,2026-01-02T00:00:00Z,FR\n"
+    )
+    report = load_bundle(empty_db, settings.neo4j_database, tmp_path, rejects_path=tmp_path / "r.csv")
+    [accounts] = report.files
+    assert (accounts.loaded, accounts.skipped) == (3, 1)
+    records, _, _ = empty_db.execute_query(
+        "MATCH (a:Account {account_id: 'r1'}) RETURN a.country AS country, toString(a.created_at) AS created",
+        database_=settings.neo4j_database)
+    assert (records[0]["country"], records[0]["created"]) == ("DE", "2026-01-01T00:00:00Z")
+
+
 def test_a_known_member_keeps_the_earliest_since_in_any_order(
     empty_db: neo4j.Driver, settings: Settings, tmp_path: Path
 ) -> None:
