@@ -40,6 +40,7 @@ from graph.ingest.loader import FileReport, Progress, count_lines, parsed_batche
 from graph.ingest.normalise import epoch_seconds
 from graph.ingest.observations import with_email_digests
 from graph.ingest.readers import csv_file, find_bundle_files
+from graph.ingest.rows import PAYMENT_EXTRAS
 from graph.local_server import IMPORT_FULL
 from graph.store.ip_ranges import NO_RANGES, RANGE_TABLE
 from graph.vocabulary import ENTITY_KINDS, KIND_ORDER
@@ -60,11 +61,9 @@ IMPORTED_FILES: Final = ("ip_ranges", "accounts", "links")
 _NULL: Final = np.iinfo(np.int64).min  # an epoch that was not given
 _LATEST: Final = np.iinfo(np.int64).max
 _KIND_CODE: Final = {kind: code for code, kind in enumerate(KIND_ORDER)}
-_EMAIL: Final = _KIND_CODE["email"]
 _FROM_ACCOUNTS: Final = 0  # which file an observation came from
 _FROM_LINKS: Final = 1
-# Properties a payment row may give its entity (graph/ingest/rows.py _payment_properties).
-_ENTITY_COLUMNS: Final = {"payment": ("brand", "bin", "last4", "country")}
+_ENTITY_COLUMNS: Final = {"payment": PAYMENT_EXTRAS}
 _CSV: Final = pacsv.WriteOptions(include_header=True, quoting_style="needed")
 
 
@@ -165,24 +164,23 @@ class ImportTables:
         kinds = links.column("kind").to_pylist()
         values = links.column("value").to_pylist()
         rows = len(accounts)
+        entities = np.fromiter(map(self._entity_id, kinds, values), np.int64, rows)
         self._account.frombytes(np.fromiter(map(self._account_id, accounts), np.int64, rows).tobytes())
-        self._entity.frombytes(np.fromiter(map(self._entity_id, kinds, values), np.int64, rows).tobytes())
+        self._entity.frombytes(entities.tobytes())
         self._kind.frombytes(np.fromiter((_KIND_CODE[k] for k in kinds), np.int8, rows).tobytes())
         for name, target in (("first_seen", self._first), ("last_seen", self._last)):
             target.frombytes(np.asarray(pc.fill_null(links.column(name), _NULL).to_numpy(), np.int64).tobytes())
         self._count.frombytes(np.asarray(links.column("count").to_numpy(), np.int64).tobytes())
         self._digest.frombytes(np.asarray(links.column("digest").to_numpy(), np.int64).tobytes())
         self._source.frombytes(np.full(rows, _FROM_LINKS, np.int8).tobytes())
-        extras = _ENTITY_COLUMNS["payment"]
-        given = np.zeros(rows, dtype=bool)
-        for name in extras:
-            given |= np.asarray(pc.is_valid(links.column(name)).to_numpy(zero_copy_only=False), dtype=bool)
-        for at in np.flatnonzero(given).tolist():
+        extras = {name: links.column(name).to_pylist() for name in PAYMENT_EXTRAS}
+        some = np.zeros(rows, dtype=bool)
+        for name in PAYMENT_EXTRAS:
+            some |= np.asarray(pc.is_valid(links.column(name)).to_numpy(zero_copy_only=False), dtype=bool)
+        for at in np.flatnonzero(some).tolist():
+            given = {name: column[at] for name, column in extras.items() if column[at] is not None}
             # Later rows overwrite what they give, as graph/store/ingest.py SETs `e += props` in file order.
-            props = {name: links.column(name)[at].as_py() for name in extras}
-            given_props = {name: value for name, value in props.items() if value is not None}
-            entity = self.entities[kinds[at]][values[at]]
-            self.entity_props[kinds[at]].setdefault(entity, {}).update(given_props)
+            self.entity_props[kinds[at]].setdefault(int(entities[at]), {}).update(given)
 
 
 def _any_break(values: pa.ChunkedArray) -> bool:

@@ -35,7 +35,7 @@ from graph.ingest.column_checks import (
 from graph.ingest.normalise import epoch_seconds
 from graph.ingest.observations import observation_digest
 from graph.ingest.readers import NumberedRow
-from graph.ingest.rows import FIELD_LENGTHS, TEXT_LENGTH, UNCLEAN, RowError, entity_value, parse_link
+from graph.ingest.rows import FIELD_LENGTHS, PAYMENT_EXTRAS, TEXT_LENGTH, UNCLEAN, RowError, entity_value, parse_link
 from graph.vocabulary import ENTITY_KINDS
 
 __all__ = ["LINKS", "links_table", "parse_link_records"]
@@ -152,7 +152,7 @@ def links_table(rows: list[dict[str, Any]]) -> pa.Table:
         "count": [r["count"] for r in rows],
         "digest": [observation_digest(r["account_id"], r["kind"], r["value"], r["first_seen"], r["last_seen"],
                                       r["count"]) for r in rows],
-        **{name: [r["entity"].get(name) for r in rows] for name in ("brand", "bin", "last4", "country")},
+        **{name: [r["entity"].get(name) for r in rows] for name in PAYMENT_EXTRAS},
     }, schema=LINKS)
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "MAX_COUNT",
     "MAX_PROMPT_CHARS",
     "PARSERS",
+    "PAYMENT_EXTRAS",
     "TEXT_LENGTH",
     "UNCLEAN",
     "RowError",
@@ -53,7 +54,8 @@ _ACCOUNT_COLUMNS: Final = frozenset({"account_id", "created_at", "email", "count
 _PROPERTY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # fullmatch: `$` would let "plan\n" through
 # Extra account columns may not overwrite what ringtrace itself maintains.
 _RESERVED_PROPERTIES: Final = frozenset({"email_domain", "ring_id", "score"})
-_PAYMENT_EXTRAS: Final = ("brand", "bin", "last4", "country")
+#: What a payment row may say of its method besides the fingerprint (kept on the PaymentMethod node).
+PAYMENT_EXTRAS: Final = ("brand", "bin", "last4", "country")
 
 # Longest accepted value per field: identifiers 256, emails 254 (RFC 5321), times and numbers far
 # less; any other column (extra account properties) 1,024. Values of `links.value` have the cap of

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import neo4j
+from graph.ingest.loader import load_bundle
 from graph.settings import Settings
 from graph.store.driver import create_driver
 from graph.store.schema import apply_schema
@@ -38,6 +39,14 @@ def empty_db(driver: neo4j.Driver, settings: Settings) -> neo4j.Driver:
     wipe_database(driver, settings.neo4j_database)
     apply_schema(driver, settings.neo4j_database)
     return driver
+
+
+@pytest.fixture
+def loaded(empty_db: neo4j.Driver, settings: Settings, population: Path, tmp_path: Path) -> neo4j.Driver:
+    """The empty database with the module's `population` fixture loaded into it."""
+    report = load_bundle(empty_db, settings.neo4j_database, population, rejects_path=tmp_path / "r.csv")
+    assert report.ok
+    return empty_db
 
 
 def counts(driver: neo4j.Driver, database: str) -> dict[str, int]:

@@ -13,7 +13,6 @@ from graph.cli import app
 from graph.evaluation.operations import evaluate_operations
 from graph.evaluation.truth import read_truth
 from graph.generator import generate_population
-from graph.ingest.loader import load_bundle
 from graph.pipeline.detect import DetectionParams, run_detection
 from graph.records import OperationRecord, ties_from_json
 from graph.settings import Settings
@@ -27,13 +26,6 @@ def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("population")
     generate_population(out, 4000, seed=11, events_per_account=0)
     return out
-
-
-@pytest.fixture
-def loaded(empty_db: neo4j.Driver, settings: Settings, population: Path, tmp_path: Path) -> neo4j.Driver:
-    report = load_bundle(empty_db, settings.neo4j_database, population, rejects_path=tmp_path / "r.csv")
-    assert report.ok
-    return empty_db
 
 
 def test_every_ring_is_part_of_one_operation_and_ids_hold_across_runs(loaded: neo4j.Driver,

@@ -28,7 +28,6 @@ from graph import local_server
 from graph.cli import app as cli_app
 from graph.errors import DetectionRunningError, NotFoundError, RunNotCompletedError
 from graph.generator import generate_population
-from graph.ingest.loader import load_bundle
 from graph.pipeline.detect import DetectionParams, run_detection
 from graph.settings import Settings
 from graph.store import write_back
@@ -48,13 +47,6 @@ def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("lifecycle-population")
     generate_population(out, 2000, seed=8, events_per_account=0)
     return out
-
-
-@pytest.fixture
-def loaded(empty_db: neo4j.Driver, settings: Settings, population: Path, tmp_path: Path) -> neo4j.Driver:
-    report = load_bundle(empty_db, settings.neo4j_database, population, rejects_path=tmp_path / "r.csv")
-    assert report.ok
-    return empty_db
 
 
 def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
