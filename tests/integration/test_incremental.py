@@ -1,9 +1,11 @@
 """An incremental run gives the same rings, ids, scores and evidence as a whole run on the same data.
 
-Two databases with the same history are compared: a bundle loaded and detected, then a later batch
-(every link and request of a few members of two rings, which join their rings only now) loaded; one
-history then runs `detect --incremental`, the other a whole `detect`. Everything the two runs stored
-must be equal, and the incremental run must really have carried rings over and re-detected others.
+Two databases with the same history are compared: a bundle loaded and detected, then two later
+batches, each followed by a run: one brings every link and request of a few members of two rings,
+who join their rings only now; the other crowds a ring's shared address past the cap and floods one
+of its templates with strangers sending in its minutes, so edges disappear. One history runs
+`detect --incremental` after each batch, the other a whole `detect`. Everything the runs stored must
+be equal, and the incremental runs must really have carried rings over and re-detected others.
 """
 
 from __future__ import annotations
@@ -44,8 +46,34 @@ def _split(source: Path, held: set[str], first: Path, later: Path) -> None:
             (first / path.name).write_bytes(path.read_bytes())
 
 
+def _crowd(source: Path, ring: list[str], strangers: list[str], out: Path) -> None:
+    """A batch in which `strangers` take up every identifier two of the ring's members share, past
+    every cap (the ring loses those edges, none of its members changed), and send a template the ring
+    sends in the ring's minutes, past the per-window cap of co-action."""
+    out.mkdir()
+    with (source / "links.csv").open(newline="") as f:
+        links = [r for r in csv.DictReader(f) if r["account_id"] in ring]
+    with (source / "events.csv").open(newline="") as f:
+        events = [r for r in csv.DictReader(f) if r["account_id"] in ring]
+    users: dict[tuple[str, str], set[str]] = {}
+    for r in links:
+        users.setdefault((r["kind"], r["value"]), set()).add(r["account_id"])
+    shared = {key for key, who in users.items() if len(who) >= 2}
+    rows = {(r["kind"], r["value"]): r for r in links if (r["kind"], r["value"]) in shared}
+    with (out / "links.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(links[0]))
+        writer.writeheader()
+        writer.writerows({**rows[key], "account_id": a} for key in sorted(rows) for a in strangers[:25])
+    prompt = sorted(events, key=lambda r: (r["prompt"], r["ts"]))[0]["prompt"]
+    sent = [r for r in events if r["prompt"] == prompt]
+    with (out / "events.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(sent[0]))
+        writer.writeheader()
+        writer.writerows({**r, "account_id": a, "ip": ""} for a in strangers for r in sent)
+
+
 @pytest.fixture(scope="module")
-def bundles(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def bundles(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ...]:
     root = tmp_path_factory.mktemp("incremental")
     generate_population(root / "all", 3000, seed=17, events_per_account=20)
     members: dict[str, list[str]] = {}
@@ -56,18 +84,25 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     rings = sorted((r for r, accounts in members.items() if len(accounts) >= 8), key=lambda r: (-len(members[r]), r))
     held = set(sorted(members[rings[0]])[:3]) | set(sorted(members[rings[1]])[:2])
     _split(root / "all", held, root / "first", root / "later")
-    return root / "first", root / "later"
+    with (root / "all" / "truth.csv").open(newline="") as f:
+        strangers = sorted(r["account_id"] for r in csv.DictReader(f) if not r["ring_id"] and not r["organization"])
+    _crowd(root / "all", members[rings[2]], strangers[:70], root / "crowd")
+    return root / "first", root / "later", root / "crowd"
 
 
 def _history(
-    driver: neo4j.Driver, database: str, bundles: tuple[Path, Path], tmp: Path, *, incremental: bool
-) -> RunSummary:
+    driver: neo4j.Driver, database: str, bundles: tuple[Path, ...], tmp: Path, *, incremental: bool
+) -> list[RunSummary]:
+    """Load the first bundle and detect; then each later one, detecting after each (`incremental`)."""
     wipe_database(driver, database)
     apply_schema(driver, database)
-    assert load_bundle(driver, database, bundles[0], rejects_path=tmp / "first.csv").ok
+    assert load_bundle(driver, database, bundles[0], rejects_path=tmp / "r.csv").ok
     run_detection(driver, database, _PARAMS)
-    assert load_bundle(driver, database, bundles[1], rejects_path=tmp / "later.csv").ok
-    return run_detection(driver, database, _PARAMS, incremental=incremental)
+    runs = []
+    for bundle in bundles[1:]:
+        assert load_bundle(driver, database, bundle, rejects_path=tmp / "r.csv").ok
+        runs.append(run_detection(driver, database, _PARAMS, incremental=incremental))
+    return runs
 
 
 def _stored(driver: neo4j.Driver, database: str, run_id: str) -> dict[str, Any]:
@@ -116,27 +151,29 @@ def _differences(found: dict[str, RingRecord], expected: dict[str, RingRecord]) 
 
 
 def test_an_incremental_run_stores_what_a_whole_run_stores(
-    empty_db: neo4j.Driver, settings: Settings, bundles: tuple[Path, Path], tmp_path: Path
+    empty_db: neo4j.Driver, settings: Settings, bundles: tuple[Path, ...], tmp_path: Path
 ) -> None:
     db = settings.neo4j_database
-    whole = _history(empty_db, db, bundles, tmp_path, incremental=False)
-    expected = _stored(empty_db, db, whole.run_id)
-
+    expected = [(run, _stored(empty_db, db, run.run_id)) for run in _history(empty_db, db, bundles, tmp_path,
+                                                                             incremental=False)]
+    # Each comparison is made before the next batch: stored results are per run, so they outlive it.
     incremental = _history(empty_db, db, bundles, tmp_path, incremental=True)
-    counts = incremental.counts
-    assert counts["incremental"] == 1
-    assert counts["redetected_rings"] >= 2 and counts["carried_rings"] >= 5, counts
-    assert counts["region_accounts"] < 1500, counts  # of 3,000
-    assert incremental.ring_ids == whole.ring_ids
-    found = _stored(empty_db, db, incremental.run_id)
-    assert _differences(found["rings"], expected["rings"]) == []
-    assert found["members"] == expected["members"]
-    assert found["attributions"] == expected["attributions"]
-    assert found["operations"] == expected["operations"]
+    for (whole, stored), run in zip(expected, incremental, strict=True):
+        counts = run.counts
+        assert counts["incremental"] == 1
+        assert counts["redetected_rings"] >= 1 and counts["carried_rings"] >= 5, counts
+        assert counts["region_accounts"] < 1500, counts  # of 3,000
+        assert run.ring_ids == whole.ring_ids
+        found = _stored(empty_db, db, run.run_id)
+        assert _differences(found["rings"], stored["rings"]) == []
+        assert found["members"] == stored["members"]
+        assert found["attributions"] == stored["attributions"]
+        assert found["operations"] == stored["operations"]
+    assert expected[1][1]["members"] != expected[0][1]["members"]  # the crowding changed rings
 
 
 def test_without_a_base_run_an_incremental_run_detects_everything(
-    empty_db: neo4j.Driver, settings: Settings, bundles: tuple[Path, Path], tmp_path: Path
+    empty_db: neo4j.Driver, settings: Settings, bundles: tuple[Path, ...], tmp_path: Path
 ) -> None:
     db = settings.neo4j_database
     assert load_bundle(empty_db, db, bundles[0], rejects_path=tmp_path / "r.csv").ok
