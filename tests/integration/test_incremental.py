@@ -1,9 +1,9 @@
 """An incremental run gives the same rings, ids, scores and evidence as a whole run on the same data.
 
-Two databases with the same history are compared: a bundle loaded and detected, then two later
-batches, each followed by a run: one brings every link and request of a few members of two rings,
-who join their rings only now; the other crowds a ring's shared address past the cap and floods one
-of its templates with strangers sending in its minutes, so edges disappear. One history runs
+Two databases with the same history are compared: a bundle loaded and detected, then three later
+batches, each followed by a run: one brings every link of a few members of two rings, who join
+their rings only now; one crowds every identifier a ring's members share past its cap, so edges
+disappear; one floods a ring's template with strangers sending in its minutes. One history runs
 `detect --incremental` after each batch, the other a whole `detect`. Everything the runs stored must
 be equal, and the incremental runs must really have carried rings over and re-detected others.
 """
@@ -30,11 +30,11 @@ _PARAMS = DetectionParams(seed=5)
 
 
 def _split(source: Path, held: set[str], first: Path, later: Path) -> None:
-    """`first`: the bundle without `held` accounts' links and requests; `later`: just those."""
+    """`first`: the bundle without `held` accounts' links; `later`: just those (new relationships only)."""
     for directory in (first, later):
         directory.mkdir()
     for path in source.iterdir():
-        if path.name in ("links.csv", "events.csv"):
+        if path.name == "links.csv":
             with path.open(newline="") as f:
                 rows = list(csv.reader(f))
             for directory, keep in ((first, False), (later, True)):
@@ -46,11 +46,12 @@ def _split(source: Path, held: set[str], first: Path, later: Path) -> None:
             (first / path.name).write_bytes(path.read_bytes())
 
 
-def _crowd(source: Path, ring: list[str], strangers: list[str], out: Path) -> None:
-    """A batch in which `strangers` take up every identifier two of the ring's members share, past
-    every cap (the ring loses those edges, none of its members changed), and send a template the ring
-    sends in the ring's minutes, past the per-window cap of co-action."""
-    out.mkdir()
+def _crowd(source: Path, ring: list[str], strangers: list[str], crowd: Path, flood: Path) -> None:
+    """Two batches: in `crowd`, `strangers` take up every identifier two of the ring's members share,
+    past every cap (the ring loses those edges, none of its members changed); in `flood` they send a
+    template the ring sends, in the ring's minutes, past the per-window cap of co-action."""
+    crowd.mkdir()
+    flood.mkdir()
     with (source / "links.csv").open(newline="") as f:
         links = [r for r in csv.DictReader(f) if r["account_id"] in ring]
     with (source / "events.csv").open(newline="") as f:
@@ -60,13 +61,14 @@ def _crowd(source: Path, ring: list[str], strangers: list[str], out: Path) -> No
         users.setdefault((r["kind"], r["value"]), set()).add(r["account_id"])
     shared = {key for key, who in users.items() if len(who) >= 2}
     rows = {(r["kind"], r["value"]): r for r in links if (r["kind"], r["value"]) in shared}
-    with (out / "links.csv").open("w", newline="") as f:
+    with (crowd / "links.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(links[0]))
         writer.writeheader()
         writer.writerows({**rows[key], "account_id": a} for key in sorted(rows) for a in strangers[:25])
     prompt = sorted(events, key=lambda r: (r["prompt"], r["ts"]))[0]["prompt"]
     sent = [r for r in events if r["prompt"] == prompt]
-    with (out / "events.csv").open("w", newline="") as f:
+    (flood / "links.csv").write_text(",".join(links[0]) + "\n")  # a bundle has links or accounts
+    with (flood / "events.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(sent[0]))
         writer.writeheader()
         writer.writerows({**r, "account_id": a, "ip": ""} for a in strangers for r in sent)
@@ -86,8 +88,8 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ...]:
     _split(root / "all", held, root / "first", root / "later")
     with (root / "all" / "truth.csv").open(newline="") as f:
         strangers = sorted(r["account_id"] for r in csv.DictReader(f) if not r["ring_id"] and not r["organization"])
-    _crowd(root / "all", members[rings[2]], strangers[:70], root / "crowd")
-    return root / "first", root / "later", root / "crowd"
+    _crowd(root / "all", members[rings[2]], strangers[:70], root / "crowd", root / "flood")
+    return root / "first", root / "later", root / "crowd", root / "flood"
 
 
 def _history(
