@@ -220,7 +220,7 @@ def _detect_incremental(
         around = Neighbourhood(driver, database)
         around.grow(members)
         templates = read_templates_around(driver, database, members, params.coaction.max_senders)
-        observations = around.observations({a for t in templates for a, _ in t[3]} | set(members), population=True)
+        observations = around.observations({a for t in templates for a, _ in t[3]} | set(members))
     with _stage(timings, "project", progress, lease):
         data = account_data(observations, templates, params)
         del templates

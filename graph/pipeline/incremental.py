@@ -94,7 +94,8 @@ def detect_region(
         around.grow(frontier)
         templates += read_templates_around(driver, database, frontier, params.coaction.max_senders,
                                            seen={t[0] for t in templates})
-        data = account_data(around.observations({a for t in templates for a, _ in t[3]}), templates, params)
+        data = account_data(around.observations({a for t in templates for a, _ in t[3]}, scoring=False), templates,
+                            params)
         ids = data.observations.incidence.account_ids
         inside = np.isin(ids, np.array(sorted(region), dtype=np.str_))
         graph = data.graph

@@ -36,12 +36,18 @@ RETURN e.{key} AS key, {network} AS network, {org} AS org,
        collect([a.account_id, r.first_seen.epochSeconds, r.last_seen.epochSeconds, r.count]) AS links
 """
 _ACTOR_IP: Final = "OR (e.org IS NOT NULL AND e.network IN ['corporate', 'hosting'])"
-# The same entities as _LINKS, those of the accounts in $ids only, and not those in $seen.
-_LINKS_AROUND: Final = """
+# The same entities as _LINKS, of the accounts in $ids only: their keys first, then (those not read
+# yet) each with its links, so an entity many of the accounts share is read once.
+_ENTITIES_AROUND: Final = """
 UNWIND $ids AS id
 MATCH (:Account {{account_id: id}})-[:{relationship}]->(e:{label})
 WITH DISTINCT e
-WHERE (COUNT {{ (e)<-[:{relationship}]-() }} > 1 {extra}) AND NOT e.{key} IN $seen
+WHERE COUNT {{ (e)<-[:{relationship}]-() }} > 1 {extra}
+RETURN collect(e.{key}) AS keys
+"""
+_LINKS_OF: Final = """
+UNWIND $keys AS key
+MATCH (e:{label} {{{key}: key}})
 MATCH (a:Account)-[r:{relationship}]->(e)
 RETURN e.{key} AS key, {network} AS network, {org} AS org,
        collect([a.account_id, r.first_seen.epochSeconds, r.last_seen.epochSeconds, r.count]) AS links
@@ -49,8 +55,8 @@ RETURN e.{key} AS key, {network} AS network, {org} AS org,
 _ACCOUNTS_BY_ID: Final = """
 UNWIND $ids AS id
 MATCH (a:Account {account_id: id})
-RETURN a.account_id AS id, coalesce(a.created_at.epochSeconds, $unknown) AS created,
-       coalesce(a.email_domain, '') AS domain
+RETURN collect(a.account_id) AS ids, collect(coalesce(a.created_at.epochSeconds, $unknown)) AS created,
+       collect(coalesce(a.email_domain, '')) AS domains
 """
 _AROUND_BATCH: Final = 5000
 _ALL_ACCOUNTS: Final = "MATCH (a:Account) RETURN count(a) AS n"
@@ -261,34 +267,40 @@ class Neighbourhood:
         self.grown.update(new)
         with self._session() as s:
             for kind_code, kind_name in enumerate(KIND_ORDER):
-                query = _link_query(kind_name, _LINKS_AROUND)
                 seen = self._seen[kind_code]
+                found: set[str] = set()
+                query = _link_query(kind_name, _ENTITIES_AROUND)
                 for start in range(0, len(new), _AROUND_BATCH):
-                    for key, network, org, rows in s.run(query, ids=new[start : start + _AROUND_BATCH],
-                                                         seen=sorted(seen)):
-                        if key not in seen:
-                            seen.add(key)
-                            _add_entity(self._links, kind_code, key, network, org, rows)
+                    found.update(s.run(query, ids=new[start : start + _AROUND_BATCH]).single(strict=True)["keys"])
+                keys = sorted(found - seen)
+                seen.update(keys)
+                query = _link_query(kind_name, _LINKS_OF)
+                for start in range(0, len(keys), _AROUND_BATCH):
+                    for key, network, org, rows in s.run(query, keys=keys[start : start + _AROUND_BATCH]):
+                        _add_entity(self._links, kind_code, key, network, org, rows)
 
-    def observations(self, extra_accounts: Collection[str] = (), *, population: bool = False) -> Observations:
-        """The observations read so far, over their accounts, the known members and `extra_accounts`;
-        with `population`, the whole store's counts that scoring weighs them against."""
+    def observations(
+        self, extra_accounts: Collection[str] = (), *, scoring: bool = True
+    ) -> Observations:
+        """The observations read so far, over their accounts, the known members and `extra_accounts`.
+        `scoring` reads what only scoring needs too: sign-up times, email domains and the whole
+        store's counts that scoring weighs them against (detection needs none of it)."""
         with self._session() as s:
             if self._organisations is None:
                 self._organisations = _read_organisations(s)
             known, organizations = self._organisations
             account_ids = sorted(set(self._links.accounts) | {a for a, _ in known} | set(extra_accounts))
-            unread = [a for a in account_ids if a not in self._domain]
+            unread = [a for a in account_ids if a not in self._domain] if scoring else []
             for start in range(0, len(unread), _AROUND_BATCH):
                 batch = unread[start : start + _AROUND_BATCH]
                 for account_id in batch:  # accounts that do not exist read as a whole read gives them
                     self._domain[account_id] = ""
-                for record in s.run(_ACCOUNTS_BY_ID, ids=batch, unknown=_UNKNOWN_TIME):
-                    at = record["created"]
-                    self._created[record["id"]] = float("nan") if at == _UNKNOWN_TIME else float(at)
-                    self._domain[record["id"]] = record["domain"]
+                page = s.run(_ACCOUNTS_BY_ID, ids=batch, unknown=_UNKNOWN_TIME).single(strict=True)
+                for account_id, at, domain in zip(page["ids"], page["created"], page["domains"], strict=True):
+                    self._created[account_id] = float("nan") if at == _UNKNOWN_TIME else float(at)
+                    self._domain[account_id] = domain
             counts = _population(s, {self._domain[a] for a in account_ids} - {""},
-                                 {o for o in self._links.entity_org if o}) if population else None
+                                 {o for o in self._links.entity_org if o}) if scoring else None
         return _observations(self._links, known, organizations, account_ids, self._created, self._domain, counts)
 
     def _session(self) -> neo4j.Session:
