@@ -298,14 +298,7 @@ def latest_run_id(driver: neo4j.Driver, database: str, *, cached: bool = False) 
 
 def read_ring_members(driver: neo4j.Driver, database: str, run_id: str) -> dict[str, frozenset[str]]:
     """ring_id -> member account ids, as the run found them."""
-    records, _, _ = driver.execute_query(
-        "MATCH (:DetectionRun {run_id: $run_id})<-[:FOUND_IN]-(ring:Ring)<-[:MEMBER_OF {run_id: $run_id}]-(a:Account) "
-        "RETURN ring.ring_id AS ring_id, collect(a.account_id) AS members",
-        run_id=run_id,
-        database_=database,
-        routing_=_READ,
-    )
-    return {str(r["ring_id"]): frozenset(r["members"]) for r in records}
+    return {ring: frozenset(members) for ring, members in read_memberships(driver, database, run_id).items()}
 
 
 def read_memberships(driver: neo4j.Driver, database: str, run_id: str) -> dict[str, dict[str, float]]:

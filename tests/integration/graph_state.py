@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import neo4j
-from graph.records import EvidencePath
+from graph.records import AttributionRecord, EvidencePath, RingRecord
 from tests.suite_database import MARKER_LABEL
 
-__all__ = ["enrichment", "link_figures", "node_counts", "path_exists", "snapshot"]
+__all__ = ["enrichment", "link_figures", "node_counts", "path_exists", "snapshot", "stored_run"]
 
 _KEYS = {
     "Account": "account_id", "IP": "address", "Device": "fingerprint", "PaymentMethod": "fingerprint",
@@ -66,6 +66,40 @@ def snapshot(driver: neo4j.Driver, database: str) -> dict[str, Any]:
         "nodes": node_counts(driver, database),
         "enrichment": enrichment(driver, database),
         "relationships": sorted(tuple(str(v) for v in r.values()) for r in others),
+    }
+
+
+def stored_run(driver: neo4j.Driver, database: str, run_id: str) -> dict[str, Any]:
+    """Everything run `run_id` wrote: rings, memberships, attributions and operations, all values exact."""
+    rings, _, _ = driver.execute_query(
+        "MATCH (r:Ring)-[f:FOUND_IN]->(:DetectionRun {run_id: $run_id}) RETURN r.ring_id AS id, properties(f) AS p",
+        run_id=run_id, database_=database,
+    )
+    members, _, _ = driver.execute_query(
+        "MATCH (a:Account)-[m:MEMBER_OF {run_id: $run_id}]->(r:Ring) "
+        "RETURN r.ring_id AS ring, a.account_id AS account, m.confidence AS confidence",
+        run_id=run_id, database_=database,
+    )
+    attributions, _, _ = driver.execute_query(
+        "MATCH (s)-[t:ATTRIBUTED_TO {run_id: $run_id}]->(o:Organization) "
+        "RETURN labels(s)[0] AS label, coalesce(s.ring_id, s.account_id) AS subject, o.name AS organization, "
+        "properties(t) AS p",
+        run_id=run_id, database_=database,
+    )
+    operations, _, _ = driver.execute_query(
+        "MATCH (r:Ring)-[p:PART_OF {run_id: $run_id}]->(o:Operation) "
+        "RETURN r.ring_id AS ring, o.operation_id AS operation, p.evidence AS evidence",
+        run_id=run_id, database_=database,
+    )
+    return {
+        "rings": {r["id"]: RingRecord.from_properties(r["id"], r["p"]) for r in rings},
+        "members": sorted((m["ring"], m["account"], m["confidence"]) for m in members),
+        "attributions": sorted(
+            ((a["label"], a["subject"], a["organization"]),
+             AttributionRecord.from_properties(a["subject"], a["organization"], a["p"]))
+            for a in attributions
+        ),
+        "operations": sorted((o["ring"], o["operation"], o["evidence"]) for o in operations),
     }
 
 

@@ -19,9 +19,9 @@ import pytest
 import neo4j
 from graph.generator import generate_population
 from graph.ingest.loader import load_bundle
-from graph.records import AttributionRecord, RingRecord
 from graph.settings import Settings
 from graph.store.schema import apply_schema
+from tests.integration.graph_state import stored_run
 from tests.suite_database import wipe_database
 
 _RINGTRACE = Path(sys.executable).parent / "ringtrace"
@@ -35,35 +35,11 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _stored_run(driver: neo4j.Driver, database: str) -> dict[str, Any]:
-    """Everything the only run in the database wrote: rings, memberships, attributions, all values exact."""
+    """Everything the only run in the database wrote, all values exact."""
     runs, _, _ = driver.execute_query("MATCH (run:DetectionRun) RETURN run.run_id AS id, run.status AS status",
                                       database_=database)
     assert [r["status"] for r in runs] == ["completed"]
-    run_id = runs[0]["id"]
-    rings, _, _ = driver.execute_query(
-        "MATCH (r:Ring)-[f:FOUND_IN]->(:DetectionRun {run_id: $run_id}) RETURN r.ring_id AS id, properties(f) AS p",
-        run_id=run_id, database_=database,
-    )
-    members, _, _ = driver.execute_query(
-        "MATCH (a:Account)-[m:MEMBER_OF {run_id: $run_id}]->(r:Ring) "
-        "RETURN r.ring_id AS ring, a.account_id AS account, m.confidence AS confidence",
-        run_id=run_id, database_=database,
-    )
-    attributions, _, _ = driver.execute_query(
-        "MATCH (s)-[t:ATTRIBUTED_TO {run_id: $run_id}]->(o:Organization) "
-        "RETURN labels(s)[0] AS label, coalesce(s.ring_id, s.account_id) AS subject, o.name AS organization, "
-        "properties(t) AS p",
-        run_id=run_id, database_=database,
-    )
-    return {
-        "rings": {r["id"]: RingRecord.from_properties(r["id"], r["p"]) for r in rings},
-        "members": sorted((m["ring"], m["account"], m["confidence"]) for m in members),
-        "attributions": sorted(
-            ((a["label"], a["subject"], a["organization"]),
-             AttributionRecord.from_properties(a["subject"], a["organization"], a["p"]))
-            for a in attributions
-        ),
-    }
+    return stored_run(driver, database, runs[0]["id"])
 
 
 def _detect_in_a_new_process(hash_seed: str) -> None:

@@ -21,9 +21,10 @@ from graph.detection import DetectionParams
 from graph.generator import generate_population
 from graph.ingest.loader import load_bundle
 from graph.pipeline.detect import RunSummary, run_detection
-from graph.records import AttributionRecord, RingRecord
+from graph.records import RingRecord
 from graph.settings import Settings
 from graph.store.schema import apply_schema
+from tests.integration.graph_state import stored_run
 from tests.suite_database import wipe_database
 
 _PARAMS = DetectionParams(seed=5)
@@ -107,40 +108,6 @@ def _history(
     return runs
 
 
-def _stored(driver: neo4j.Driver, database: str, run_id: str) -> dict[str, Any]:
-    """Everything the run wrote, all values exact."""
-    rings, _, _ = driver.execute_query(
-        "MATCH (r:Ring)-[f:FOUND_IN]->(:DetectionRun {run_id: $run_id}) RETURN r.ring_id AS id, properties(f) AS p",
-        run_id=run_id, database_=database,
-    )
-    members, _, _ = driver.execute_query(
-        "MATCH (a:Account)-[m:MEMBER_OF {run_id: $run_id}]->(r:Ring) "
-        "RETURN r.ring_id AS ring, a.account_id AS account, m.confidence AS confidence",
-        run_id=run_id, database_=database,
-    )
-    attributions, _, _ = driver.execute_query(
-        "MATCH (s)-[t:ATTRIBUTED_TO {run_id: $run_id}]->(o:Organization) "
-        "RETURN labels(s)[0] AS label, coalesce(s.ring_id, s.account_id) AS subject, o.name AS organization, "
-        "properties(t) AS p",
-        run_id=run_id, database_=database,
-    )
-    operations, _, _ = driver.execute_query(
-        "MATCH (r:Ring)-[p:PART_OF {run_id: $run_id}]->(o:Operation) "
-        "RETURN r.ring_id AS ring, o.operation_id AS operation, p.evidence AS evidence",
-        run_id=run_id, database_=database,
-    )
-    return {
-        "rings": {r["id"]: RingRecord.from_properties(r["id"], r["p"]) for r in rings},
-        "members": sorted((m["ring"], m["account"], m["confidence"]) for m in members),
-        "attributions": sorted(
-            ((a["label"], a["subject"], a["organization"]),
-             AttributionRecord.from_properties(a["subject"], a["organization"], a["p"]))
-            for a in attributions
-        ),
-        "operations": sorted((o["ring"], o["operation"], o["evidence"]) for o in operations),
-    }
-
-
 def _differences(found: dict[str, RingRecord], expected: dict[str, RingRecord]) -> list[tuple[str, str, Any, Any]]:
     """(ring, field, found, expected) wherever two runs' ring records differ: a readable failure."""
     assert found.keys() == expected.keys()
@@ -156,9 +123,9 @@ def test_an_incremental_run_stores_what_a_whole_run_stores(
     empty_db: neo4j.Driver, settings: Settings, bundles: tuple[Path, ...], tmp_path: Path
 ) -> None:
     db = settings.neo4j_database
-    expected = [(run, _stored(empty_db, db, run.run_id)) for run in _history(empty_db, db, bundles, tmp_path,
-                                                                             incremental=False)]
-    # Each comparison is made before the next batch: stored results are per run, so they outlive it.
+    whole_runs = _history(empty_db, db, bundles, tmp_path, incremental=False)
+    expected = [(run, stored_run(empty_db, db, run.run_id)) for run in whole_runs]  # read before the wipe
+    # Stored results are per run: every incremental run can be compared once its history is done.
     incremental = _history(empty_db, db, bundles, tmp_path, incremental=True)
     for (whole, stored), run in zip(expected, incremental, strict=True):
         counts = run.counts
@@ -166,7 +133,7 @@ def test_an_incremental_run_stores_what_a_whole_run_stores(
         assert counts["redetected_rings"] >= 1 and counts["carried_rings"] >= 5, counts
         assert counts["region_accounts"] < 1500, counts  # of 3,000
         assert run.ring_ids == whole.ring_ids
-        found = _stored(empty_db, db, run.run_id)
+        found = stored_run(empty_db, db, run.run_id)
         assert _differences(found["rings"], stored["rings"]) == []
         assert found["members"] == stored["members"]
         assert found["attributions"] == stored["attributions"]
