@@ -41,10 +41,10 @@ from graph.pipeline.version import code_version
 from graph.scoring import ScoringModel, attribute_accounts, prepare, score_rings
 from graph.scoring.operation_attribution import attribute_through_operations
 from graph.settings import get_settings
-from graph.store.observation_reads import Neighbourhood, read_account_emails, read_observations
+from graph.store.observation_reads import read_account_emails, read_observations
 from graph.store.runs import claim_run, complete_run, latest_run_id, read_operation_rings, read_ring_members
 from graph.store.scoring_models import active_model
-from graph.store.usage_reads import read_coaction_templates, read_templates_around
+from graph.store.usage_reads import read_coaction_templates
 from graph.store.write_back import write_results
 
 __all__ = ["ClaimedRun", "RunSummary", "claim_detection", "new_run_id", "run_claimed", "run_detection"]
@@ -214,13 +214,11 @@ def _detect_incremental(
         region = detect_region(driver, database, since, params, _membership_confidence)
     with _stage(timings, "carry", progress, lease):
         found = region.rings + carried_rings(driver, database, base_run_id, region.accounts)
-    # Scores, evidence and operations are the whole run's, over every ring: read around the members.
+    # Scores, evidence and operations are a whole run's, of every ring: they are weighed against the
+    # whole population (free-mail domains, an organisation's network, hubs' users), so read it all.
     with _stage(timings, "read", progress, lease):
-        members = sorted({a for ring in found for a in ring.members})
-        around = Neighbourhood(driver, database)
-        around.grow(members)
-        templates = read_templates_around(driver, database, members, params.coaction.max_senders)
-        observations = around.observations({a for t in templates for a, _ in t[3]} | set(members))
+        templates = read_coaction_templates(driver, database, params.coaction.max_senders)
+        observations = read_observations(driver, database, {a for t in templates for a, _ in t[3]})
     with _stage(timings, "project", progress, lease):
         data = account_data(observations, templates, params)
         del templates

@@ -85,7 +85,7 @@ def detect_region(
     `changes_since`), with their confidence (`membership` turns stability into confidence, as the
     whole run does)."""
     seeds = changed_accounts(driver, database, since, params.projection, params.coaction)
-    around = Neighbourhood(driver, database)
+    around = Neighbourhood(driver, database, params.projection.degree_cap)
     templates: Templates = []
     region, frontier, rounds = set(seeds), set(seeds), 0
     data: AccountData | None = None
@@ -94,8 +94,8 @@ def detect_region(
         around.grow(frontier)
         templates += read_templates_around(driver, database, frontier, params.coaction.max_senders,
                                            seen={t[0] for t in templates})
-        data = account_data(around.observations({a for t in templates for a, _ in t[3]}, scoring=False), templates,
-                            params)
+        observations, links = around.index({a for t in templates for a, _ in t[3]})
+        data = account_data(observations, templates, params, links)
         ids = data.observations.incidence.account_ids
         inside = np.isin(ids, np.array(sorted(region), dtype=np.str_))
         graph = data.graph

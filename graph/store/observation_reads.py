@@ -9,18 +9,16 @@ as lists: the driver then unpacks a few hundred thousand records instead of mill
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 import neo4j
-from graph.links import Incidence
+from graph.links import Incidence, LinkIndex, index_links
 from graph.scoring import OrgIndicators, domains_named_after
-from graph.scoring.indicators import Population
 from graph.vocabulary import ENTITY_KINDS, KIND_ORDER, NETWORK_CLASSES
 
 __all__ = ["Neighbourhood", "Observations", "read_account_emails", "read_observations"]
@@ -36,14 +34,23 @@ RETURN e.{key} AS key, {network} AS network, {org} AS org,
        collect([a.account_id, r.first_seen.epochSeconds, r.last_seen.epochSeconds, r.count]) AS links
 """
 _ACTOR_IP: Final = "OR (e.org IS NOT NULL AND e.network IN ['corporate', 'hosting'])"
-# The same entities as _LINKS, of the accounts in $ids only: their keys first, then (those not read
-# yet) each with its links, so an entity many of the accounts share is read once.
+# The same entities as _LINKS, of the accounts in $ids only: their keys and degrees first, then
+# (those not read yet) each with its links, so an entity many of the accounts share is read once.
 _ENTITIES_AROUND: Final = """
 UNWIND $ids AS id
 MATCH (:Account {{account_id: id}})-[:{relationship}]->(e:{label})
-WITH DISTINCT e
-WHERE COUNT {{ (e)<-[:{relationship}]-() }} > 1 {extra}
-RETURN collect(e.{key}) AS keys
+WITH DISTINCT e, COUNT {{ (e)<-[:{relationship}]-() }} AS degree
+WHERE degree > 1 {extra}
+RETURN collect([e.{key}, degree]) AS entities
+"""
+_AROUND_BATCH: Final = 5000
+# The accounts in $ids' own links to the entities $keys (those above their cap).
+_OWN_LINKS_TO: Final = """
+UNWIND $ids AS id
+MATCH (a:Account {{account_id: id}})-[r:{relationship}]->(e:{label})
+WHERE e.{key} IN $keys
+RETURN e.{key} AS key, {network} AS network, {org} AS org,
+       collect([a.account_id, r.first_seen.epochSeconds, r.last_seen.epochSeconds, r.count]) AS links
 """
 _LINKS_OF: Final = """
 UNWIND $keys AS key
@@ -52,26 +59,7 @@ MATCH (a:Account)-[r:{relationship}]->(e)
 RETURN e.{key} AS key, {network} AS network, {org} AS org,
        collect([a.account_id, r.first_seen.epochSeconds, r.last_seen.epochSeconds, r.count]) AS links
 """
-_ACCOUNTS_BY_ID: Final = """
-UNWIND $ids AS id
-MATCH (a:Account {account_id: id})
-RETURN collect(a.account_id) AS ids, collect(coalesce(a.created_at.epochSeconds, $unknown)) AS created,
-       collect(coalesce(a.email_domain, '')) AS domains
-"""
-_AROUND_BATCH: Final = 5000
-_ALL_ACCOUNTS: Final = "MATCH (a:Account) RETURN count(a) AS n"
-_DOMAIN_ACCOUNTS: Final = """
-UNWIND $domains AS domain
-RETURN domain, COUNT { MATCH (a:Account) WHERE a.email_domain = domain } AS n
-"""
-# An organisation's network as a whole read holds it (the IPs _LINKS reads), and who used it.
-_NETWORK_USERS: Final = f"""
-UNWIND $names AS name
-MATCH (:Organization {{name: name}})<-[:OPERATED_BY]-(e:IP)
-WHERE COUNT {{ (e)<-[:USED_IP]-() }} > 1 {_ACTOR_IP}
-MATCH (a:Account)-[:USED_IP]->(e)
-RETURN name, count(DISTINCT a) AS n
-"""
+
 # Every account, a page at a time in account_id order (the key's index gives the order), as parallel
 # lists: at 1M accounts 2.7 s, against 14 s for looking up the linked ones by id a record each.
 _ACCOUNTS: Final = """
@@ -131,6 +119,10 @@ def _add_entity(links: _Links, kind_code: int, key: str, network: str | None, or
     links.entity_kind.append(kind_code)
     links.entity_network.append(network_code)
     links.entity_org.append(org)
+    _add_links(links, index, rows)
+
+
+def _add_links(links: _Links, index: int, rows: list[list[Any]]) -> None:
     links.entities.extend([index] * len(rows))
     nan = float("nan")
     for account, first, last, count in rows:
@@ -150,24 +142,16 @@ def _read_links(session: neo4j.Session) -> _Links:
     return links
 
 
-def _read_accounts(
-    session: neo4j.Session, wanted: set[str]
-) -> tuple[dict[str, float], dict[str, str], Population]:
-    """Sign-up time (NaN if unknown) and email domain of the `wanted` accounts that exist, and the
-    accounts per email domain over all of them."""
+def _read_accounts(session: neo4j.Session, wanted: set[str]) -> tuple[dict[str, float], dict[str, str]]:
+    """Sign-up time (NaN if unknown) and email domain of the `wanted` accounts that exist."""
     created: dict[str, float] = {}
     domain: dict[str, str] = {}
-    per_domain: Counter[str] = Counter()
-    total = 0
     after = ""  # every account id is a non-empty string
     while True:
         page = session.run(_ACCOUNTS, after=after, page=_ACCOUNT_PAGE, unknown=_UNKNOWN_TIME).single(strict=True)
         ids = page["ids"]
         if not ids:
-            per_domain.pop("", None)
-            return created, domain, Population(accounts=total, domain_accounts=dict(per_domain))
-        total += len(ids)
-        per_domain.update(page["domains"])
+            return created, domain
         for account_id, created_at, email_domain in zip(ids, page["created"], page["domains"], strict=True):
             if account_id in wanted:
                 created[account_id] = float("nan") if created_at == _UNKNOWN_TIME else float(created_at)
@@ -182,8 +166,8 @@ def read_observations(driver: neo4j.Driver, database: str, extra_accounts: Colle
         links = _read_links(s)
         known, organizations = _read_organisations(s)
         account_ids = sorted(set(links.accounts) | {a for a, _ in known} | set(extra_accounts))
-        created, domain, population = _read_accounts(s, set(account_ids))
-    return _observations(links, known, organizations, account_ids, created, domain, population)
+        created, domain = _read_accounts(s, set(account_ids))
+    return _observations(links, known, organizations, account_ids, created, domain)
 
 
 def _read_organisations(session: neo4j.Session) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
@@ -198,7 +182,6 @@ def _observations(
     account_ids: list[str],
     created: dict[str, float],
     domain: dict[str, str],
-    population: Population | None,
 ) -> Observations:
     ids = np.array(account_ids, dtype=np.str_)
     position = {account_id: i for i, account_id in enumerate(account_ids)}
@@ -229,83 +212,77 @@ def _observations(
         entity_org=np.array([org_index.get(o, -1) if o else -1 for o in links.entity_org], dtype=np.int32)[order],
         account_email_domain=email_domain,
         domain_org=domains_named_after(organizations, sorted(set(domain.values()) - {""})),
-        population=population,
     )
     account_created = np.array([created.get(a, float("nan")) for a in account_ids], dtype=np.float64)
     return Observations(incidence=incidence, account_created=account_created, org_indicators=org_indicators)
 
 
-def _population(session: neo4j.Session, domains: set[str], organizations: set[str]) -> Population:
-    total = session.run(_ALL_ACCOUNTS).single(strict=True)["n"]
-    per_domain = {r["domain"]: r["n"] for r in session.run(_DOMAIN_ACCOUNTS, domains=sorted(domains))}
-    users = {r["name"]: r["n"] for r in session.run(_NETWORK_USERS, names=sorted(organizations))}
-    return Population(accounts=int(total), domain_accounts=per_domain, network_users=users)
-
-
 class Neighbourhood:
-    """What :func:`read_observations` would hold about some accounts, read around them alone.
+    """The observations detection reads (:func:`read_observations`), around some accounts alone.
 
-    :meth:`grow` reads every entity of the given accounts that `read_observations` reads, with all of
-    its links (its other users' too), so every account pair with one side among the accounts grown
-    has exactly the entities, degrees and times a whole read gives it; :meth:`observations` builds
-    them with the same code. The accounts it holds are those linked by what it read and the known
-    members, as in a whole read.
+    :meth:`grow` reads every entity of the given accounts that a whole read holds: one within its
+    kind's cap (`caps`) with all its links, its other users' too; one above it (it weighs nothing in
+    the projection) with the grown accounts' links only, and its degree. So every account pair with
+    one side among the accounts grown has the entities, weights and times a whole read gives it,
+    once :meth:`index` puts the true degrees in. Sign-up times, email domains and organisations are
+    not read: detection uses none of them.
     """
 
-    def __init__(self, driver: neo4j.Driver, database: str) -> None:
+    def __init__(self, driver: neo4j.Driver, database: str, caps: Mapping[str, int]) -> None:
         self._driver, self._database = driver, database
+        self._caps = caps
         self._links = _Links([], [], [], [], [], [], [], [], [])
-        self._seen: dict[int, set[str]] = {code: set() for code in range(len(KIND_ORDER))}
-        self._created: dict[str, float] = {}
-        self._domain: dict[str, str] = {}
-        self._organisations: tuple[list[tuple[str, str]], tuple[str, ...]] | None = None
+        self._index: dict[tuple[int, str], int] = {}  # (kind, key) -> entity index in _links
+        self._degree: dict[tuple[int, str], int] = {}
         self.grown: set[str] = set()
 
     def grow(self, accounts: Collection[str]) -> None:
-        """Read the entities of `accounts` not read yet."""
+        """Read the entities of `accounts`: those not read yet, and their own links to those above the cap."""
         new = sorted(set(accounts) - self.grown)
         self.grown.update(new)
-        with self._session() as s:
+        with self._driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS,
+                                  fetch_size=_FETCH_SIZE) as s:
             for kind_code, kind_name in enumerate(KIND_ORDER):
-                seen = self._seen[kind_code]
-                found: set[str] = set()
+                cap = self._caps.get(kind_name, _MAX_COUNT)
+                found: dict[str, int] = {}
                 query = _link_query(kind_name, _ENTITIES_AROUND)
                 for start in range(0, len(new), _AROUND_BATCH):
-                    found.update(s.run(query, ids=new[start : start + _AROUND_BATCH]).single(strict=True)["keys"])
-                keys = sorted(found - seen)
-                seen.update(keys)
+                    page = s.run(query, ids=new[start : start + _AROUND_BATCH]).single(strict=True)
+                    found.update(page["entities"])
+                self._degree.update({(kind_code, key): degree for key, degree in found.items()})
+                whole = sorted(k for k, d in found.items() if d <= cap and (kind_code, k) not in self._index)
+                hubs = sorted(k for k, d in found.items() if d > cap)
                 query = _link_query(kind_name, _LINKS_OF)
-                for start in range(0, len(keys), _AROUND_BATCH):
-                    for key, network, org, rows in s.run(query, keys=keys[start : start + _AROUND_BATCH]):
-                        _add_entity(self._links, kind_code, key, network, org, rows)
+                for start in range(0, len(whole), _AROUND_BATCH):
+                    for key, network, org, rows in s.run(query, keys=whole[start : start + _AROUND_BATCH]):
+                        self._add(kind_code, key, network, org, rows)
+                if hubs:
+                    query = _link_query(kind_name, _OWN_LINKS_TO)
+                    for start in range(0, len(new), _AROUND_BATCH):
+                        for key, network, org, rows in s.run(query, ids=new[start : start + _AROUND_BATCH],
+                                                             keys=hubs):
+                            self._add(kind_code, key, network, org, rows)
 
-    def observations(
-        self, extra_accounts: Collection[str] = (), *, scoring: bool = True
-    ) -> Observations:
-        """The observations read so far, over their accounts, the known members and `extra_accounts`.
-        `scoring` reads what only scoring needs too: sign-up times, email domains and the whole
-        store's counts that scoring weighs them against (detection needs none of it)."""
-        with self._session() as s:
-            if self._organisations is None:
-                self._organisations = _read_organisations(s)
-            known, organizations = self._organisations
-            account_ids = sorted(set(self._links.accounts) | {a for a, _ in known} | set(extra_accounts))
-            unread = [a for a in account_ids if a not in self._domain] if scoring else []
-            for start in range(0, len(unread), _AROUND_BATCH):
-                batch = unread[start : start + _AROUND_BATCH]
-                for account_id in batch:  # accounts that do not exist read as a whole read gives them
-                    self._domain[account_id] = ""
-                page = s.run(_ACCOUNTS_BY_ID, ids=batch, unknown=_UNKNOWN_TIME).single(strict=True)
-                for account_id, at, domain in zip(page["ids"], page["created"], page["domains"], strict=True):
-                    self._created[account_id] = float("nan") if at == _UNKNOWN_TIME else float(at)
-                    self._domain[account_id] = domain
-            counts = _population(s, {self._domain[a] for a in account_ids} - {""},
-                                 {o for o in self._links.entity_org if o}) if scoring else None
-        return _observations(self._links, known, organizations, account_ids, self._created, self._domain, counts)
+    def index(self, extra_accounts: Collection[str] = ()) -> tuple[Observations, LinkIndex]:
+        """The observations read so far (over their accounts, the known members and `extra_accounts`),
+        and their link index with every entity's true degree."""
+        with self._driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS) as s:
+            known, organizations = _read_organisations(s)
+        account_ids = sorted(set(self._links.accounts) | {a for a, _ in known} | set(extra_accounts))
+        observations = _observations(self._links, known, organizations, account_ids, {}, {})
+        links = index_links(observations.incidence)
+        inc = observations.incidence
+        degree = np.array([self._degree.get((int(k), str(e)), 0) for k, e in zip(inc.entity_kind, inc.entity_keys,
+                                                                                  strict=True)], np.int64)
+        return observations, replace(links, degree=np.maximum(links.degree, degree))
 
-    def _session(self) -> neo4j.Session:
-        return self._driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS,
-                                    fetch_size=_FETCH_SIZE)
+    def _add(self, kind_code: int, key: str, network: str | None, org: str | None, rows: list[list[Any]]) -> None:
+        at = self._index.get((kind_code, key))
+        if at is None:
+            self._index[(kind_code, key)] = len(self._links.entity_keys)
+            _add_entity(self._links, kind_code, key, network, org, rows)
+        else:  # another grown account's links to an entity above the cap
+            _add_links(self._links, at, rows)
 
 
 def read_account_emails(driver: neo4j.Driver, database: str, account_ids: set[str]) -> dict[str, list[str]]:
