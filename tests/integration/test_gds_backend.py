@@ -19,12 +19,14 @@ import numpy.typing as npt
 import pytest
 from scipy import sparse
 from scipy.sparse import csgraph
+from typer.testing import CliRunner
 
 import neo4j
 from graph import local_server
+from graph.cli import app
 from graph.detection import GDS_METHODS, NATURAL_RESOLUTION, DetectionParams
 from graph.detection.rings import in_process
-from graph.errors import GdsUnavailableError
+from graph.errors import GdsUnavailableError, LocalServerError
 from graph.evaluation.rings import adjusted_rand_index
 from graph.generator import generate_population
 from graph.ingest.loader import load_bundle
@@ -134,6 +136,7 @@ def test_gds_communities_lie_in_components_agree_with_in_process_and_repeat(
         again = backend(graph, resolution=resolution, min_size=3, seed=11)
         assert _catalog(gds_driver, database) == [f"{backend.prefix}-leiden"]  # WCC's graph already dropped
         assert set(backend.timings) == {"gds_project", "gds_wcc", "gds_leiden"}
+    assert local_server.status(gds_settings).gds
     assert _catalog(gds_driver, database) == []
     np.testing.assert_array_equal(first, again)
     # The isolated pairs are in no community, as in process; every community within one component.
@@ -184,4 +187,16 @@ def test_gds_backend_is_refused_by_a_server_without_gds_before_a_run_is_recorded
     before = driver.execute_query(query, database_=database).records[0]["n"]
     with pytest.raises(GdsUnavailableError, match="ringtrace neo4j start --with-gds"):
         claim_detection(driver, database, DetectionParams(backend="gds"))
+    refused = CliRunner().invoke(app, ["detect", "--backend", "gds"])
+    assert refused.exit_code == 1 and "no Graph Data Science procedures" in refused.output, refused.output
+    wrong = CliRunner().invoke(app, ["detect", "--backend", "gds", "--method", "louvain"])
+    assert wrong.exit_code == 1 and "gds backend runs leiden-cpm or leiden-modularity" in wrong.output, wrong.output
     assert driver.execute_query(query, database_=database).records[0]["n"] == before
+
+
+def test_a_local_server_running_without_gds_is_not_taken_for_one_with_it(settings: Settings) -> None:
+    if not local_server.status(settings).running:
+        pytest.skip("the suite's server is not the local one")
+    assert not local_server.status(settings).gds
+    with pytest.raises(LocalServerError, match="runs without the GDS plugin"):
+        local_server.start(settings.model_copy(update={"neo4j_gds": True}))
