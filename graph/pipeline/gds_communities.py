@@ -89,7 +89,7 @@ class GdsCommunities:
             nodes, component = wcc_stream(self.driver, self.database, self._name("wcc"))
         drop_graph(self.driver, self.database, self._name("wcc"))
         self._names.discard(self._name("wcc"))
-        components = _dense_components(graph.n_accounts, nodes, component)
+        components = _component_ids(graph.n_accounts, nodes, component)
         plan = plan_components(graph, components, min_size)
         leiden = leiden_input(graph, plan, self.method)
         if leiden.src.shape[0] > 0:
@@ -114,7 +114,7 @@ class GdsCommunities:
         self.timings[step] = round(self.timings.get(step, 0.0) + time.perf_counter() - started, 3)
 
 
-def _dense_components(
+def _component_ids(
     n_accounts: int, nodes: npt.NDArray[np.int64], component: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
     """Component ids ``0 .. k-1`` per account from WCC's (node, component) pairs; an account WCC did not
