@@ -7,8 +7,9 @@ authentication on. Data, logs and the pid file live under `Settings.neo4j_home` 
 
 With `RINGTRACE_NEO4J_GDS=1` (or `ringtrace neo4j start --with-gds`) the server also runs the Graph
 Data Science library (Community): `neo4j/gds/pom.xml` fetches its jars into `neo4j/gds/plugins` on the
-first such start, and they go on the JVM's class path ahead of the server's (a plugin directory alone
-is not enough for a server launched from Maven jars). Without the setting nothing of GDS is fetched.
+first such start; that folder is the server's plugin directory (procedures are registered from it)
+and its jars also go on the JVM's class path ahead of the server's (GDS's extension loads only from
+there). Without the setting nothing of GDS is fetched.
 """
 
 from __future__ import annotations
