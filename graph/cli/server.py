@@ -27,8 +27,9 @@ schema_app = typer.Typer(
 @neo4j_app.command("start")
 def neo4j_start(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for Bolt.")] = 180.0,
-    with_gds: Annotated[bool, typer.Option(help="Also run the Graph Data Science plugin (for `detect --backend "
-                                                "gds`), fetched on first use; as RINGTRACE_NEO4J_GDS=1.")] = False,
+    with_gds: Annotated[bool, typer.Option(
+        "--with-gds", help="Also run the Graph Data Science plugin (for `detect --backend gds`), fetched on first "
+                           "use; as RINGTRACE_NEO4J_GDS=1.")] = False,
 ) -> None:
     """Start the local Neo4j (fetching it from Maven Central on first use) and wait until Bolt answers."""
     settings = get_settings()
