@@ -68,9 +68,11 @@ clean:
 	-$(RINGTRACE) neo4j stop
 	rm -rf .neo4j .neo4j-test demo
 
-# Benchmarks print tables; they are not tests. `bench` runs 100k and 1M accounts (about 40 minutes).
+# Benchmarks print tables; they are not tests. `bench` runs 100k and 1M accounts (about 40 minutes),
+# then the GDS backend beside the in-process path at 100k (about 15 minutes; fetches GDS with Maven).
 bench: install
 	$(BIN)/python bench/detect.py
+	$(BIN)/python bench/gds.py --accounts 100000
 	$(BIN)/python bench/first_load.py --accounts 100000
 	$(BIN)/python bench/first_load.py --accounts 1000000 --no-online
 

@@ -5,9 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from graph.detection import DEFAULT_CAMPAIGN_GAP_DAYS, DEFAULT_MERGE_WEIGHT, DEFAULT_MIN_SIZE, METHODS
+from graph.detection import (
+    DEFAULT_CAMPAIGN_GAP_DAYS,
+    DEFAULT_MERGE_WEIGHT,
+    DEFAULT_METHOD,
+    DEFAULT_MIN_SIZE,
+    GDS_METHODS,
+    METHODS,
+)
 from graph.ingest.rows import MAX_PROMPT_CHARS
 from graph.records import (
     AccountAttributionView,
@@ -449,12 +456,23 @@ class DetectionStart(BaseModel):
                            "such a run, the whole graph is detected (the run's counts say incremental_refused).",
     )
 
+    backend: Literal["in-process", "gds"] = Field(
+        "in-process", description="Where components and communities are computed: in ringtrace's process, or "
+                                  "in Neo4j's Graph Data Science library (leiden-cpm and leiden-modularity; "
+                                  "the server needs the GDS plugin, else 409).")
+
     @field_validator("method")
     @classmethod
     def _known_method(cls, value: str | None) -> str | None:
         if value is not None and value not in METHODS:
             raise ValueError(f"expected one of {', '.join(sorted(METHODS))}")
         return value
+
+    @model_validator(mode="after")
+    def _method_of_backend(self) -> DetectionStart:
+        if self.backend == "gds" and (self.method or DEFAULT_METHOD) not in GDS_METHODS:
+            raise ValueError(f"the gds backend runs {' or '.join(GDS_METHODS)}")
+        return self
 
 
 class DetectionRunOut(BaseModel):

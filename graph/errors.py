@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "BundleError",
     "DetectionRunningError",
+    "GdsUnavailableError",
     "LeaseLostError",
     "LocalServerError",
     "MissingExtraError",
@@ -20,6 +21,10 @@ class RingtraceError(Exception):
 
 class LocalServerError(RingtraceError):
     """The local development Neo4j could not be fetched, started or stopped."""
+
+
+class GdsUnavailableError(RingtraceError):
+    """The GDS detection backend was asked of a Neo4j server without the Graph Data Science plugin."""
 
 
 class BundleError(RingtraceError):

@@ -4,6 +4,12 @@
 The server runs the real entry point (`org.neo4j.server.CommunityEntryPoint`) with a rendered
 `neo4j.conf`, so the Python driver talks Bolt to it exactly as to a production server, with
 authentication on. Data, logs and the pid file live under `Settings.neo4j_home` (`.neo4j/`).
+
+With `RINGTRACE_NEO4J_GDS=1` (or `ringtrace neo4j start --with-gds`) the server also runs the Graph
+Data Science library (Community): `neo4j/gds/pom.xml` fetches its jars into `neo4j/gds/plugins` on the
+first such start; that folder is the server's plugin directory (procedures are registered from it)
+and its jars also go on the JVM's class path ahead of the server's (GDS's extension loads only from
+there). Without the setting nothing of GDS is fetched.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ __all__ = [
     "IMPORT_FULL",
     "ServerStatus",
     "discard_database",
+    "ensure_gds_jars",
     "ensure_server_jars",
     "import_full",
     "is_local",
@@ -42,7 +49,8 @@ __all__ = [
 _NEO4J_DIR = resource_dir("neo4j")
 _POM = _NEO4J_DIR / "pom.xml"
 _LIB = _NEO4J_DIR / "lib"
-_LIB_STAMP = _LIB / ".pom-sha256"
+_GDS_POM = _NEO4J_DIR / "gds" / "pom.xml"
+_GDS_PLUGINS = _NEO4J_DIR / "gds" / "plugins"
 _CONF_TEMPLATE = _NEO4J_DIR / "conf" / "neo4j.conf.template"
 _ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
 _ADMIN_TOOL = "org.neo4j.cli.AdminTool"
@@ -58,24 +66,36 @@ class ServerStatus:
     bolt_answers: bool
     rss_mib: float | None
     home: Path
+    gds: bool = False
 
 
 def ensure_server_jars() -> Path:
     """Fetch the server jars with Maven unless `neo4j/lib` already matches the pom."""
-    pom_hash = hashlib.sha256(_POM.read_bytes()).hexdigest()
-    if _LIB_STAMP.exists() and _LIB_STAMP.read_text().strip() == pom_hash:
-        return _LIB
+    return _fetch_jars(_POM, _LIB, "Neo4j")
+
+
+def ensure_gds_jars() -> Path:
+    """Fetch the Graph Data Science plugin's jars with Maven unless `neo4j/gds/plugins` matches its pom."""
+    return _fetch_jars(_GDS_POM, _GDS_PLUGINS, "the Graph Data Science plugin")
+
+
+def _fetch_jars(pom: Path, out: Path, what: str) -> Path:
+    # The pom copies its dependencies into `out`; a stamp of the pom's digest says they are current.
+    stamp = out / ".pom-sha256"
+    pom_hash = hashlib.sha256(pom.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text().strip() == pom_hash:
+        return out
     if shutil.which("mvn") is None:
-        raise LocalServerError("Maven (mvn) is needed to fetch Neo4j from Maven Central; install it")
-    if _LIB.exists():
-        shutil.rmtree(_LIB)
+        raise LocalServerError(f"Maven (mvn) is needed to fetch {what} from Maven Central; install it")
+    if out.exists():
+        shutil.rmtree(out)
     done = subprocess.run(
-        ["mvn", "-q", "-B", "-f", str(_POM), "package"], capture_output=True, text=True, check=False
+        ["mvn", "-q", "-B", "-f", str(pom), "package"], capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
-        raise LocalServerError(f"mvn could not fetch Neo4j:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    _LIB_STAMP.write_text(pom_hash)
-    return _LIB
+        raise LocalServerError(f"mvn could not fetch {what}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    stamp.write_text(pom_hash)
+    return out
 
 
 def _pid_file(settings: Settings) -> Path:
@@ -118,6 +138,13 @@ def _bolt_answers(settings: Settings) -> bool:
     return True
 
 
+def _runs_gds(pid: int) -> bool:
+    try:
+        return f"{_GDS_PLUGINS}/*".encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def status(settings: Settings) -> ServerStatus:
     pid = _running_pid(settings)
     return ServerStatus(
@@ -127,10 +154,11 @@ def status(settings: Settings) -> ServerStatus:
         bolt_answers=pid is not None and _bolt_answers(settings),
         rss_mib=_rss_mib(pid) if pid is not None else None,
         home=settings.neo4j_home,
+        gds=pid is not None and _runs_gds(pid),
     )
 
 
-def _render_config(settings: Settings, lib: Path) -> Path:
+def _render_config(settings: Settings, lib: Path, plugins: Path | None = None) -> Path:
     conf_dir = settings.neo4j_home / "conf"
     conf_dir.mkdir(parents=True, exist_ok=True)
     for sub in ("data", "logs", "run", "plugins", "import"):
@@ -142,6 +170,7 @@ def _render_config(settings: Settings, lib: Path) -> Path:
         pagecache=settings.neo4j_pagecache,
         home=settings.neo4j_home,
         lib=lib,
+        plugins=plugins or settings.neo4j_home / "plugins",
     )
     (conf_dir / "neo4j.conf").write_text(text)
     return conf_dir
@@ -226,8 +255,15 @@ def _log_tail(settings: Settings, lines: int = 40) -> str:
 
 
 def start(settings: Settings, timeout: float = 120.0) -> ServerStatus:
-    """Start the server unless it runs, and wait until Bolt answers a query."""
+    """Start the server unless it runs, and wait until Bolt answers a query.
+
+    With `settings.neo4j_gds` the server runs the GDS plugin; a server already running without it is
+    refused (LocalServerError) rather than silently kept, since a `--backend gds` run would then fail.
+    """
     current = status(settings)
+    if current.running and settings.neo4j_gds and not current.gds:
+        raise LocalServerError("the local Neo4j runs without the GDS plugin; stop it (`ringtrace neo4j stop`) "
+                               "and start it again with RINGTRACE_NEO4J_GDS=1 or `--with-gds`")
     if current.running and current.bolt_answers:
         return current
     if current.running:
@@ -241,7 +277,11 @@ def start(settings: Settings, timeout: float = 120.0) -> ServerStatus:
                 "RINGTRACE_NEO4J_BOLT_PORT / RINGTRACE_NEO4J_HTTP_PORT"
             )
     lib = ensure_server_jars()
-    conf_dir = _render_config(settings, lib)
+    # The server registers procedures from the jars of its plugin directory, and the plugin's classes
+    # must also be on the class path for its extension to load: GDS needs both.
+    plugins = ensure_gds_jars() if settings.neo4j_gds else None
+    class_path = f"{lib}/*" if plugins is None else f"{plugins}/*:{lib}/*"
+    conf_dir = _render_config(settings, lib, plugins)
     _set_initial_password(settings, lib, conf_dir)
     console = (settings.neo4j_home / "logs" / "console.log").open("ab")
     command = [
@@ -253,7 +293,7 @@ def start(settings: Settings, timeout: float = 120.0) -> ServerStatus:
         "-XX:+UseStringDeduplication",
         "-Dfile.encoding=UTF-8",
         "-cp",
-        f"{lib}/*",
+        class_path,
         _ENTRY_POINT,
         f"--home-dir={settings.neo4j_home}",
         f"--config-dir={conf_dir}",

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     neo4j_http_port: int = Field(7474, alias="RINGTRACE_NEO4J_HTTP_PORT")
     neo4j_heap: str = Field("1g", alias="RINGTRACE_NEO4J_HEAP")
     neo4j_pagecache: str = Field("1g", alias="RINGTRACE_NEO4J_PAGECACHE")
+    # Run the local server with the Graph Data Science plugin (fetched on first use), for `--backend gds`.
+    neo4j_gds: bool = Field(False, alias="RINGTRACE_NEO4J_GDS")
 
     api_keys: SecretStr = Field(SecretStr(""), alias="RINGTRACE_API_KEYS")
 

@@ -12,7 +12,7 @@ from api.deps import Database, Driver, Metrics, Runner, probe_neo4j
 from api.problems import ProblemError, problem_responses
 from api.schemas import DetectionRunOut, DetectionStart
 from graph.detection import DetectionParams
-from graph.errors import DetectionRunningError
+from graph.errors import DetectionRunningError, GdsUnavailableError
 from graph.store.runs import read_run
 
 __all__ = ["router"]
@@ -33,13 +33,14 @@ def start_detection(
     """Start detecting rings in everything Neo4j holds; follow the run at the `Location` it returns.
 
     One run at a time per database, whichever worker or CLI started it: a start while one runs is
-    refused with 409, naming the run. The run is recorded in Neo4j before the 202, so any worker can
+    refused with 409, naming the run; so is `backend: gds` on a server without the Graph Data Science
+    plugin, before any run is recorded. The run is recorded in Neo4j before the 202, so any worker can
     follow it at once.
     """
     start = body or DetectionStart()
     params = DetectionParams.for_method(
         start.method, resolution=start.resolution, merge=start.merge, merge_weight=start.merge_weight,
-        seed=start.seed, min_size=start.min_size,
+        seed=start.seed, min_size=start.min_size, backend=start.backend,
     )
     gap = (start.campaign_gap_days or params.campaign_gap_days) if start.campaign_cut else None
     params = replace(params, campaign_gap_days=gap)
@@ -51,6 +52,10 @@ def start_detection(
         metrics.detections.labels("refused").inc()
         raise ProblemError(409, f"detection run {busy.run_id} is still running; follow /v1/detections/{busy.run_id}",
                            slug="detection-running", title="A detection run is already running") from None
+    except GdsUnavailableError as missing:
+        metrics.detections.labels("refused").inc()
+        raise ProblemError(409, str(missing), slug="gds-unavailable",
+                           title="The Graph Data Science backend is not available") from None
     metrics.detections.labels("started").inc()
     response.headers["Location"] = f"/v1/detections/{state.run_id}"
     return DetectionRunOut(run_id=state.run_id, status="running", params=params.as_dict())

@@ -38,20 +38,26 @@ def detect(
                                  f"next campaign, another ring ({DEFAULT_CAMPAIGN_GAP_DAYS:g})."),
     ] = None,
     no_campaign_cut: Annotated[bool, typer.Option(help="Never cut a ring at a gap in its members' activity.")] = False,
+    backend: Annotated[
+        str,
+        typer.Option(help="Where components and communities are computed: in-process, or gds (Neo4j's Graph Data "
+                          "Science library; leiden-cpm or leiden-modularity; `ringtrace neo4j start --with-gds`)."),
+    ] = "in-process",
     incremental: Annotated[bool, typer.Option(
         help="Re-detect only the components changed since the latest completed run (same parameters) and "
-             "carry its other rings over: the same rings as a whole run, sooner.")] = False,
+             "carry its other rings over: the same rings as a whole run.")] = False,
 ) -> None:
     """Detect rings in everything loaded (shared identifiers and the usage log's co-action) and write them
     back under a new DetectionRun."""
     from graph.cli.render import stage_progress
     from graph.detection import DetectionParams
-    from graph.errors import DetectionRunningError
+    from graph.errors import DetectionRunningError, GdsUnavailableError
     from graph.pipeline.detect import run_detection
 
     try:
         params = DetectionParams.for_method(
-            method, resolution=resolution, merge=not no_merge, merge_weight=merge_weight, seed=seed, min_size=min_size
+            method, resolution=resolution, merge=not no_merge, merge_weight=merge_weight, seed=seed, min_size=min_size,
+            backend=backend,
         )
         params = replace(params, coaction=replace(
             params.coaction,
@@ -65,7 +71,7 @@ def detect(
         with create_driver(settings) as driver, stage_progress(console, "detecting") as progress:
             summary = run_detection(driver, settings.neo4j_database, params, progress=progress,
                                     incremental=incremental)
-    except DetectionRunningError as error:  # one detection per database, whichever process runs it
+    except (DetectionRunningError, GdsUnavailableError) as error:  # one detection per database; GDS missing
         raise fail(error) from None
     counts = summary.counts
     console.print(f"run [bold]{literal(summary.run_id)}[/]")

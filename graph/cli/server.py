@@ -25,9 +25,16 @@ schema_app = typer.Typer(
 
 
 @neo4j_app.command("start")
-def neo4j_start(timeout: Annotated[float, typer.Option(help="Seconds to wait for Bolt.")] = 180.0) -> None:
+def neo4j_start(
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for Bolt.")] = 180.0,
+    with_gds: Annotated[bool, typer.Option(
+        "--with-gds", help="Also run the Graph Data Science plugin (for `detect --backend gds`), fetched on first "
+                           "use; as RINGTRACE_NEO4J_GDS=1.")] = False,
+) -> None:
     """Start the local Neo4j (fetching it from Maven Central on first use) and wait until Bolt answers."""
     settings = get_settings()
+    if with_gds:
+        settings = settings.model_copy(update={"neo4j_gds": True})
     was = local_server.status(settings)
     try:
         with console.status("starting Neo4j (the first start fetches it with Maven)..."):
@@ -35,7 +42,8 @@ def neo4j_start(timeout: Annotated[float, typer.Option(help="Seconds to wait for
     except RingtraceError as error:
         raise fail(error) from error
     verb = "already running" if was.running and was.bolt_answers else "started"
-    console.print(f"Neo4j {verb}: pid {now.pid}, {literal(now.bolt_uri)}, data in {literal(now.home)}")
+    plugin = " with GDS" if now.gds else ""
+    console.print(f"Neo4j {verb}{plugin}: pid {now.pid}, {literal(now.bolt_uri)}, data in {literal(now.home)}")
 
 
 @neo4j_app.command("stop")
@@ -54,7 +62,8 @@ def neo4j_status() -> None:
         raise typer.Exit(1)
     rss = f", {now.rss_mib:.0f} MiB resident" if now.rss_mib is not None else ""
     answers = "answers" if now.bolt_answers else "does not answer"
-    console.print(f"Neo4j runs: pid {now.pid}{rss}; Bolt at {now.bolt_uri} {answers}")
+    plugin = " with GDS" if now.gds else ""
+    console.print(f"Neo4j runs{plugin}: pid {now.pid}{rss}; Bolt at {now.bolt_uri} {answers}")
     if not now.bolt_answers:
         raise typer.Exit(1)
 

@@ -2,16 +2,19 @@
 
 One algorithm per module -- :mod:`.louvain` (python-louvain, the reference), :mod:`.leiden` (igraph
 Leiden, CPM or modularity), :mod:`.plm` (networkit, optional) -- chosen through :mod:`.partition`;
-:mod:`.rings` drives them (and cuts rings into campaigns), :mod:`.operations` groups campaigns of one
-operator, :mod:`.stability` gives membership confidence, :mod:`.ring_ids` keeps ring and operation ids
-stable across runs, and :mod:`.params` holds every parameter and default.
+:mod:`.rings` drives them (and cuts rings into campaigns), :mod:`.gds_objective` rewrites the graph for
+the GDS backend's Leiden, :mod:`.operations` groups campaigns of one operator, :mod:`.stability`
+gives membership confidence, :mod:`.ring_ids` keeps ring and operation ids stable across runs, and
+:mod:`.params` holds every parameter and default.
 """
 
 from graph.detection.params import (
+    BACKENDS,
     DEFAULT_CAMPAIGN_GAP_DAYS,
     DEFAULT_MERGE_WEIGHT,
     DEFAULT_METHOD,
     DEFAULT_MIN_SIZE,
+    GDS_METHODS,
     METHODS,
     NATURAL_RESOLUTION,
     DetectionParams,
@@ -20,10 +23,12 @@ from graph.detection.rings import detect_rings, ring_labels
 from graph.detection.stability import membership_stability
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_CAMPAIGN_GAP_DAYS",
     "DEFAULT_MERGE_WEIGHT",
     "DEFAULT_METHOD",
     "DEFAULT_MIN_SIZE",
+    "GDS_METHODS",
     "METHODS",
     "NATURAL_RESOLUTION",
     "DetectionParams",

@@ -13,10 +13,12 @@ from graph.behaviour.coaction import CoactionParams
 from graph.projection import ProjectionParams
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_CAMPAIGN_GAP_DAYS",
     "DEFAULT_MERGE_WEIGHT",
     "DEFAULT_METHOD",
     "DEFAULT_MIN_SIZE",
+    "GDS_METHODS",
     "METHODS",
     "NATURAL_RESOLUTION",
     "DetectionParams",
@@ -43,6 +45,11 @@ DEFAULT_MIN_SIZE: Final = 3
 # 0.1 was meant to join, now meet in behaviour: they run the same jobs.
 DEFAULT_MERGE_WEIGHT: Final = 0.5
 DEFAULT_CAMPAIGN_GAP_DAYS: Final = 60.0
+#: Where the community step runs: in this process (scipy, igraph, ...) or in Neo4j's Graph Data
+#: Science library (components and Leiden; graph.pipeline.gds_communities). Same rules after it.
+BACKENDS: Final[tuple[str, ...]] = ("in-process", "gds")
+#: The methods the gds backend runs, both with `gds.leiden` (graph.detection.gds_objective says how).
+GDS_METHODS: Final[tuple[str, ...]] = ("leiden-cpm", "leiden-modularity")
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,9 @@ class DetectionParams:
         How shared entities are weighted into account pairs.
     coaction
         How the usage log's co-action is counted and weighted into account pairs.
+    backend
+        A key of :data:`BACKENDS`: where components and communities are computed. ``gds`` runs the
+        Leiden methods (:data:`GDS_METHODS`).
     """
 
     seed: int = 42
@@ -79,10 +89,15 @@ class DetectionParams:
     stability_resolution_factors: tuple[float, ...] = (0.8, 1.25)
     projection: ProjectionParams = field(default_factory=ProjectionParams)
     coaction: CoactionParams = field(default_factory=CoactionParams)
+    backend: str = "in-process"
 
     def __post_init__(self) -> None:
         if self.method not in NATURAL_RESOLUTION:
             raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
+        if self.backend == "gds" and self.method not in GDS_METHODS:
+            raise ValueError(f"the gds backend runs {' or '.join(GDS_METHODS)}, not {self.method!r}")
         if self.min_size < 2:
             raise ValueError("min_size must be at least 2")
 

@@ -7,11 +7,17 @@ with `seed`: its rings then depend only on that component and the seed, so data 
 the graph cannot reshuffle a ring that did not change (stable ring ids need this; one call over all
 components would not give it, since the RNG stream would be shared). A small, dense component (at
 most ``_DENSE_MAX_SIZE`` accounts, at least half of all pairs linked) is kept whole without a call.
+
+The community step is a :class:`Communities`: :func:`in_process` (above) by default; the Graph Data
+Science backend (`graph.pipeline.gds_communities`) runs components and Leiden in Neo4j instead, and
+plans its components with the same :func:`plan_components`. The rules after it (merge of strongly
+linked communities, campaign cut, ``min_size``) are the same whichever backend labelled the accounts.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from dataclasses import dataclass
+from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -22,15 +28,38 @@ from graph.detection.params import DetectionParams
 from graph.detection.partition import Partition, partition_for
 from graph.projection import AccountGraph
 
-__all__ = ["detect_rings", "ring_labels", "split_campaigns"]
+__all__ = [
+    "Communities",
+    "ComponentPlan",
+    "detect_rings",
+    "in_process",
+    "plan_components",
+    "ring_labels",
+    "split_campaigns",
+]
 
 _DAY: Final = 86_400.0
 _DENSE_MAX_SIZE: Final = 10
 _DENSE_MIN_DENSITY: Final = 0.5
 
 
-def detect_rings(graph: AccountGraph, params: DetectionParams) -> list[npt.NDArray[np.int32]]:
+class Communities(Protocol):
+    """A community label per account of `graph`; -1 for accounts in components smaller than `min_size`.
+
+    Labels are arbitrary integers; a community never spans two connected components.
+    """
+
+    def __call__(
+        self, graph: AccountGraph, *, resolution: float, min_size: int, seed: int
+    ) -> npt.NDArray[np.int64]: ...
+
+
+def detect_rings(
+    graph: AccountGraph, params: DetectionParams, communities: Communities | None = None
+) -> list[npt.NDArray[np.int32]]:
     """Rings of at least ``params.min_size`` accounts, as sorted account-index arrays.
+
+    `communities` labels the accounts (default: :func:`in_process` with ``params.method``).
 
     Rings are ordered by size (largest first), then by their smallest account index. The method's
     resolution means what its objective makes of it (CPM: minimum weighted density; modularity:
@@ -41,8 +70,8 @@ def detect_rings(graph: AccountGraph, params: DetectionParams) -> list[npt.NDArr
     (:attr:`AccountGraph.active_at`) has a gap of more than ``params.campaign_gap_days``, with at
     least ``min_size`` members on either side, it is cut there (:func:`split_campaigns`).
     """
-    partition = partition_for(params.method)
-    labels = _labels(graph, partition, resolution=params.resolution, min_size=params.min_size, seed=params.seed)
+    label = communities if communities is not None else in_process(params.method)
+    labels = label(graph, resolution=params.resolution, min_size=params.min_size, seed=params.seed)
     if params.merge_weight is not None:
         labels = _merge_strongly_linked(graph, labels, params.merge_weight)
     if params.campaign_gap_days is not None and graph.active_at.shape[0] == graph.n_accounts:
@@ -99,41 +128,76 @@ def _merge_strongly_linked(
     return np.where(labels >= 0, merged[np.maximum(labels, 0)], -1).astype(np.int64)
 
 
-def _labels(
-    graph: AccountGraph,
-    partition: Partition,
-    *,
-    resolution: float,
-    min_size: int,
-    seed: int,
-) -> npt.NDArray[np.int64]:
-    """A community label per account; -1 for accounts in components smaller than `min_size`."""
-    n = graph.n_accounts
-    labels = np.full(n, -1, np.int64)
-    if graph.n_edges == 0:
-        return labels
-    adjacency = sparse.coo_matrix((graph.weight, (graph.src, graph.dst)), shape=(n, n)).tocsr()
-    n_comp, component = csgraph.connected_components(adjacency, directed=False)
-    component = component.astype(np.int64)
+@dataclass(frozen=True)
+class ComponentPlan:
+    """Which connected components need community detection.
+
+    labels
+        Per account: its component's id where the component is small and dense (kept whole), else -1.
+    partition
+        Ids of the components to partition (at least ``min_size`` accounts, not kept whole), ascending.
+    node_order, node_start
+        Accounts grouped by component, ascending within a group: component ``c``'s accounts are
+        ``node_order[node_start[c]:node_start[c + 1]]``.
+    edge_order, edge_start
+        Edges (indices into the graph's arrays) grouped likewise, by the component of their ends.
+    """
+
+    labels: npt.NDArray[np.int64]
+    partition: npt.NDArray[np.int64]
+    node_order: npt.NDArray[np.int64]
+    node_start: npt.NDArray[np.int64]
+    edge_order: npt.NDArray[np.int64]
+    edge_start: npt.NDArray[np.int64]
+
+    def nodes(self, c: int) -> npt.NDArray[np.int64]:
+        return self.node_order[self.node_start[c] : self.node_start[c + 1]]
+
+    def edges(self, c: int) -> npt.NDArray[np.int64]:
+        return self.edge_order[self.edge_start[c] : self.edge_start[c + 1]]
+
+
+def plan_components(graph: AccountGraph, component: npt.NDArray[np.int64], min_size: int) -> ComponentPlan:
+    """The plan for `component` (a component id per account, ids ``0 .. k-1``): small components dropped,
+    small dense ones kept whole, the rest to partition."""
+    n_comp = int(component.max()) + 1 if component.shape[0] else 0
     size = np.bincount(component, minlength=n_comp)
     edge_comp = component[graph.src]
     edges_per = np.bincount(edge_comp, minlength=n_comp)
     kept = size >= min_size
-    next_label = n_comp
-
     pairs = size * (size - 1) / 2
     dense = kept & (size <= _DENSE_MAX_SIZE) & (edges_per >= _DENSE_MIN_DENSITY * pairs)
-    labels[dense[component]] = component[dense[component]]
-    # Nodes and edges grouped by component, each group still in ascending order.
-    node_order = np.argsort(component, kind="stable")
-    edge_order = np.argsort(edge_comp, kind="stable")
-    node_start = np.r_[0, np.cumsum(size)]
-    edge_start = np.r_[0, np.cumsum(edges_per)]
-    for c in np.flatnonzero(kept & ~dense).tolist():
-        nodes = node_order[node_start[c] : node_start[c + 1]]
-        edges = edge_order[edge_start[c] : edge_start[c + 1]]
-        next_label = _run(graph, partition, nodes, edges, resolution, seed, labels, next_label)
-    return labels
+    labels = np.where(dense[component], component, -1).astype(np.int64)
+    return ComponentPlan(
+        labels=labels,
+        partition=np.flatnonzero(kept & ~dense).astype(np.int64),
+        node_order=np.argsort(component, kind="stable").astype(np.int64),
+        node_start=np.r_[0, np.cumsum(size)].astype(np.int64),
+        edge_order=np.argsort(edge_comp, kind="stable").astype(np.int64),
+        edge_start=np.r_[0, np.cumsum(edges_per)].astype(np.int64),
+    )
+
+
+def in_process(method: str) -> Communities:
+    """Connected components with scipy, then `method`'s partition (:mod:`.partition`) per component."""
+    partition = partition_for(method)
+
+    def communities(
+        graph: AccountGraph, *, resolution: float, min_size: int, seed: int
+    ) -> npt.NDArray[np.int64]:
+        n = graph.n_accounts
+        if graph.n_edges == 0:
+            return np.full(n, -1, np.int64)
+        adjacency = sparse.coo_matrix((graph.weight, (graph.src, graph.dst)), shape=(n, n)).tocsr()
+        n_comp, component = csgraph.connected_components(adjacency, directed=False)
+        plan = plan_components(graph, component.astype(np.int64), min_size)
+        labels = plan.labels
+        next_label = n_comp
+        for c in plan.partition.tolist():
+            next_label = _run(graph, partition, plan.nodes(c), plan.edges(c), resolution, seed, labels, next_label)
+        return labels
+
+    return communities
 
 
 def _run(

@@ -11,25 +11,31 @@ import numpy as np
 import numpy.typing as npt
 
 from graph.detection.params import DetectionParams
-from graph.detection.rings import detect_rings, ring_labels
+from graph.detection.rings import Communities, detect_rings, ring_labels
 from graph.projection import AccountGraph
 
 __all__ = ["membership_stability"]
 
 
 def membership_stability(
-    graph: AccountGraph, rings: list[npt.NDArray[np.int32]], params: DetectionParams
+    graph: AccountGraph,
+    rings: list[npt.NDArray[np.int32]],
+    params: DetectionParams,
+    communities: Communities | None = None,
 ) -> list[npt.NDArray[np.float64]]:
     """Per ring in `rings`, per member: the fraction of reruns in which it stayed with the ring's core.
 
     Reruns use seeds ``seed + 1 ... seed + stability_seeds`` crossed with ``resolution x factor`` for
     each of ``params.stability_resolution_factors``. In each rerun a ring's core is the rerun ring
-    holding most of its members; a member stays when it is in that rerun ring.
+    holding most of its members; a member stays when it is in that rerun ring. The reruns label
+    accounts with `communities`, the backend the run itself used (default: in process).
     """
     runs: list[npt.NDArray[np.int64]] = []
     for k in range(1, params.stability_seeds + 1):
         for factor in params.stability_resolution_factors:
-            rerun = detect_rings(graph, params.rerun(seed=params.seed + k, resolution=params.resolution * factor))
+            rerun = detect_rings(
+                graph, params.rerun(seed=params.seed + k, resolution=params.resolution * factor), communities
+            )
             runs.append(ring_labels(rerun, graph.n_accounts))
     result: list[npt.NDArray[np.float64]] = []
     for ring in rings:

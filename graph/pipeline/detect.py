@@ -10,6 +10,10 @@ A run first claims the database's one detection lock (:func:`claim_detection`; r
 works (:class:`~graph.pipeline.lease.RunLease`). Everything after the claim is inside the failure
 path, and the write stage's results become what analysts see only in the transaction that marks the
 run completed (`graph.store.runs.complete_run`).
+
+With ``params.backend == "gds"`` the detect and stabilise stages label accounts in Neo4j's Graph Data
+Science library (:mod:`graph.pipeline.gds_communities`); the run's timings then also hold the seconds
+GDS took (``gds_project``, ``gds_wcc``, ``gds_leiden``), inside those two stages' own.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from graph.detection.ring_ids import assign_ring_ids
 from graph.evidence.paths import domain_accounts
 from graph.pipeline.behaviour import read_behaviour
 from graph.pipeline.explain import explain_run, explanations
+from graph.pipeline.gds_communities import GdsCommunities, gds_communities
 from graph.pipeline.graph import AccountData, account_data
 from graph.pipeline.incremental import base_run, carried_rings, detect_region
 from graph.pipeline.lease import RunLease
@@ -41,6 +46,7 @@ from graph.pipeline.version import code_version
 from graph.scoring import ScoringModel, attribute_accounts, prepare, score_rings
 from graph.scoring.operation_attribution import attribute_through_operations
 from graph.settings import get_settings
+from graph.store.gds import require_gds
 from graph.store.observation_reads import read_account_emails, read_observations
 from graph.store.runs import claim_run, complete_run, latest_run_id, read_operation_rings, read_ring_members
 from graph.store.scoring_models import active_model
@@ -93,8 +99,11 @@ def claim_detection(
     """Record a new run as running and take the database's detection lock; `DetectionRunningError` if taken.
 
     The lease defaults to `RINGTRACE_DETECTION_LEASE_SECONDS`. The caller must hand the claim to
-    :func:`run_claimed` (or fail it): until then its heartbeat keeps the lock.
+    :func:`run_claimed` (or fail it): until then its heartbeat keeps the lock. The gds backend asked of
+    a server without GDS is refused (GdsUnavailableError) before anything is recorded.
     """
+    if params.backend == "gds":
+        require_gds(driver, database)
     run_id = run_id or new_run_id(params)
     lease_seconds = lease_seconds or get_settings().detection_lease_seconds
     model = active_model(driver, database)
@@ -114,6 +123,18 @@ def _stage(timings: dict[str, float], name: str, progress: Progress | None, leas
     timings[name] = round(time.perf_counter() - started, 3)
     if progress is not None:
         progress(name, 1.0)
+
+
+@contextmanager
+def _communities(
+    driver: neo4j.Driver, database: str, params: DetectionParams, run_id: str
+) -> Iterator[GdsCommunities | None]:
+    # None: detect_rings' own in-process default.
+    if params.backend != "gds":
+        yield None
+        return
+    with gds_communities(driver, database, params.method, run_id) as backend:
+        yield backend
 
 
 def _membership_confidence(stability: list[npt.NDArray[np.float64]]) -> list[npt.NDArray[np.float64]]:
@@ -161,7 +182,8 @@ def run_claimed(
             data, rings, confidence, counts = _detect_incremental(driver, database, base, params, timings,
                                                                   progress, lease)
         else:
-            data, rings, confidence, counts = _detect_all(driver, database, params, timings, progress, lease)
+            data, rings, confidence, counts = _detect_all(driver, database, claimed.run_id, params, timings,
+                                                          progress, lease)
             if incremental:
                 _log.info("incremental run %s detects everything: %s", claimed.run_id, why_not)
                 counts["incremental_refused"] = 1
@@ -180,7 +202,7 @@ Detected = tuple[AccountData, list[npt.NDArray[np.int32]], list[npt.NDArray[np.f
 
 
 def _detect_all(
-    driver: neo4j.Driver, database: str, params: DetectionParams, timings: dict[str, float],
+    driver: neo4j.Driver, database: str, run_id: str, params: DetectionParams, timings: dict[str, float],
     progress: Progress | None, lease: RunLease,
 ) -> Detected:
     with _stage(timings, "read", progress, lease):
@@ -189,10 +211,13 @@ def _detect_all(
     with _stage(timings, "project", progress, lease):
         data = account_data(observations, templates, params)
         del templates
-    with _stage(timings, "detect", progress, lease):
-        rings = detect_rings(data.graph, params)
-    with _stage(timings, "stabilise", progress, lease):
-        confidence = _membership_confidence(membership_stability(data.graph, rings, params))
+    with _communities(driver, database, params, run_id) as communities:
+        with _stage(timings, "detect", progress, lease):
+            rings = detect_rings(data.graph, params, communities)
+        with _stage(timings, "stabilise", progress, lease):
+            confidence = _membership_confidence(membership_stability(data.graph, rings, params, communities))
+    if communities is not None:
+        timings.update(communities.timings)
     counts = {
         "accounts": int(observations.incidence.account_ids.shape[0]),
         "links": observations.n_links,

@@ -57,6 +57,8 @@ class Region:
 
 def base_run(driver: neo4j.Driver, database: str, params: DetectionParams) -> tuple[tuple[str, int] | None, str]:
     """The run an incremental run can carry rings from with its `changes_since`, or None and why not."""
+    if params.backend != "in-process":
+        return None, f"the {params.backend} backend detects everything in the database"
     run_id = latest_run_id(driver, database)
     if run_id is None:
         return None, "no completed run to start from"

@@ -11,11 +11,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+import neo4j
 from api.app import create_app
 from graph import local_server
 from graph.detection import DEFAULT_CAMPAIGN_GAP_DAYS
 from graph.settings import Settings
 from graph.store import write_back
+from graph.store.gds import gds_version
 from tests.api.conftest import LIMITS, Population, assert_problem, auth
 
 
@@ -70,9 +72,27 @@ def test_invalid_parameters_are_422(client: TestClient, population: Population) 
     for body, field in [({"method": "magic"}, "body.method"), ({"min_size": 1}, "body.min_size"),
                         ({"resolution": 0}, "body.resolution"), ({"seed": -1}, "body.seed"),
                         ({"colour": "red"}, "body.colour"), ({"campaign_gap_days": 0}, "body.campaign_gap_days"),
-                        ({"campaign_cut": "no"}, "body.campaign_cut")]:
+                        ({"campaign_cut": "no"}, "body.campaign_cut"), ({"backend": "spark"}, "body.backend"),
+                        ({"backend": "gds", "method": "louvain"}, "body")]:
         problem = assert_problem(client.post("/v1/detections", json=body, headers=auth("admin")), 422)
         assert field in [e["field"] for e in problem["errors"]]  # type: ignore[union-attr]
+
+
+def test_gds_backend_without_the_plugin_is_409_before_any_run_is_recorded(
+    client: TestClient, graph_driver: neo4j.Driver, api_settings: Settings, population: Population
+) -> None:
+    database = api_settings.neo4j_database
+    if gds_version(graph_driver, database) is not None:
+        pytest.skip("the suite's server runs GDS; tests/integration/test_gds_backend.py covers it")
+    def runs() -> int:
+        records, _, _ = graph_driver.execute_query("MATCH (r:DetectionRun) RETURN count(r) AS n", database_=database)
+        return int(records[0]["n"])
+
+    before = runs()
+    problem = assert_problem(client.post("/v1/detections", json={"backend": "gds"}, headers=auth("admin")), 409,
+                             "gds-unavailable")
+    assert "--with-gds" in str(problem["detail"])
+    assert runs() == before
 
 
 def test_campaign_cut_is_a_parameter_of_the_run(client: TestClient, population: Population) -> None:

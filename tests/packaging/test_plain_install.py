@@ -266,15 +266,15 @@ def test_the_api_serves(served: str) -> None:
     assert status == 401, body  # no key configured: every /v1 route refuses
 
 
-def test_the_cypher_library_and_the_server_pom_ship(plain: PlainInstall) -> None:
+def test_the_cypher_library_and_the_server_poms_ship(plain: PlainInstall) -> None:
     listed = plain.run(str(plain.bin / "ringtrace"), "query", "--list", timeout=120)
     assert listed.returncode == 0 and "ring_members" in listed.stdout, listed.stdout + listed.stderr
     probe = plain.run(
         str(plain.bin / "python"), "-c",
-        "from graph.store.schema import schema_statements; from graph.local_server import _POM; "
-        "print(len(schema_statements()), _POM.is_file())",
+        "from graph.store.schema import schema_statements; from graph.local_server import _GDS_POM, _POM; "
+        "print(len(schema_statements()), _POM.is_file(), _GDS_POM.is_file())",
         timeout=120,
     )
     assert probe.returncode == 0, probe.stderr
-    count, pom = probe.stdout.split()
-    assert int(count) > 5 and pom == "True", probe.stdout
+    count, pom, gds_pom = probe.stdout.split()
+    assert int(count) > 5 and pom == "True" and gds_pom == "True", probe.stdout
