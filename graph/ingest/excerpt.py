@@ -3,7 +3,8 @@
 An excerpt masks every card number in it (first six and last four digits), spells out the characters
 that would act on a terminal or hide in one (control characters and escape sequences, bidirectional
 overrides, byte-order marks, bytes that were not UTF-8) and is at most `limit` characters long.
-Card numbers are masked before the cut, so the cut never leaves part of one in clear.
+Card numbers are masked before the cut, so the cut never leaves part of one in clear, and before the
+spelling out, so they are masked where the guard that refused them found them.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def printable(text: str) -> str:
 def excerpt(text: str, limit: int = 80) -> str:
     """At most `limit` characters of `text` (and `…` when cut), printable, every card number masked."""
     head = text[: limit + MAX_CARD_TEXT]  # a card number that starts before the cut ends inside the head
-    shown = mask_card_numbers(printable(head))
+    # Masked as written, as the guard found it: spelled out first, `\xad4111…` would read as the hex word
+    # `ad4111…`, which the guard does not search.
+    shown = printable(mask_card_numbers(head))
     if len(shown) > limit or len(head) < len(text):
         return shown[:limit] + "…"
     return shown

@@ -201,3 +201,12 @@ def test_nested_row_problems_from_the_reader_are_named() -> None:
     with pytest.raises(RowError) as caught:
         parse_link({"__row__": "a quoted field opened on this line is not closed"})
     assert caught.value.field == "(row)"
+
+
+def test_a_card_number_after_a_format_character_is_masked_in_the_message() -> None:
+    # Spelled out before masking, `\xad1000…` read as the hex word `ad1000…`, which is not searched.
+    fields = {**_BASE_ROWS["ip_ranges"], "cidr": "\xad100000000000000008"}
+    with pytest.raises(RowError) as caught:
+        PARSERS["ip_ranges"](fields)
+    _no_raw_digits(caught.value, "100000000000000008")
+    assert "\\xad" in str(caught.value.value)
