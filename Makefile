@@ -69,12 +69,15 @@ clean:
 	rm -rf .neo4j .neo4j-test demo
 
 # Benchmarks print tables; they are not tests. `bench` runs 100k and 1M accounts (about 40 minutes),
-# then the GDS backend beside the in-process path at 100k (about 15 minutes; fetches GDS with Maven).
+# then the GDS backend beside the in-process path at 100k (about 15 minutes; fetches GDS with Maven),
+# the first load both ways, and an incremental run after 1,000 new links at 100k and 1M (about 25 minutes).
 bench: install
 	$(BIN)/python bench/detect.py
 	$(BIN)/python bench/gds.py --accounts 100000
 	$(BIN)/python bench/first_load.py --accounts 100000
 	$(BIN)/python bench/first_load.py --accounts 1000000 --no-online
+	$(BIN)/python bench/incremental.py --accounts 100000
+	$(BIN)/python bench/incremental.py --accounts 1000000 --seed 12
 
 # Detection, coordination and attribution quality through load -> detect -> eval (about 10 minutes).
 quality: install

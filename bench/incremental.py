@@ -94,7 +94,7 @@ def main() -> None:
     print(f"\n{args.accounts:,} accounts (seed {args.seed}); {args.changes:,} links rows loaded after the base run "
           f"in {load_s:.1f} s ({sum(f.loaded for f in report.files):,} changed the graph); {os.cpu_count()} cores")
     print(f"incremental: {counts.get('changed_accounts', 0):,} accounts touched, "
-          f"{counts.get('region_accounts', 0):,} in their components ({counts.get('region_rounds', 0)} rounds), "
+          f"{counts.get('region_accounts', 0):,} in their components, "
           f"{counts.get('redetected_rings', 0):,} rings re-detected, {counts.get('carried_rings', 0):,} carried")
     print("| run | wall s | rings | same rings as the whole run | stages (s) |\n|---|---|---|---|---|")
     for name, summary, seconds, identical in (("base (whole)", base, base_s, "—"),

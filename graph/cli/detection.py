@@ -78,8 +78,9 @@ def detect(
     if counts.get("incremental"):
         console.print(
             f"incremental: {counts['changed_accounts']:,} accounts touched by changes, {counts['region_accounts']:,} "
-            f"in their components ({counts['region_rounds']} rounds of reading), {counts['redetected_rings']:,} "
-            f"rings re-detected there, {counts['carried_rings']:,} carried over unchanged"
+            f"in their components, {counts['redetected_rings']:,} rings re-detected there, "
+            f"{counts['carried_rings']:,} carried over unchanged; {counts['accounts']:,} accounts and "
+            f"{counts['links']:,} links read, {counts['edges']:,} account pairs"
         )
     else:
         if counts.get("incremental_refused"):

@@ -39,16 +39,24 @@ from graph.pipeline.behaviour import read_behaviour
 from graph.pipeline.explain import explain_run, explanations
 from graph.pipeline.gds_communities import GdsCommunities, gds_communities
 from graph.pipeline.graph import AccountData, account_data
-from graph.pipeline.incremental import base_run, carried_rings, detect_region
+from graph.pipeline.incremental import base_run, carry_rings, redetect_touched
 from graph.pipeline.lease import RunLease
 from graph.pipeline.operations import explain_operations, group_operations
 from graph.pipeline.version import code_version
 from graph.scoring import ScoringModel, attribute_accounts, prepare, score_rings
 from graph.scoring.operation_attribution import attribute_through_operations
 from graph.settings import get_settings
+from graph.store.change_reads import changed_accounts
 from graph.store.gds import require_gds
 from graph.store.observation_reads import read_account_emails, read_observations
-from graph.store.runs import claim_run, complete_run, latest_run_id, read_operation_rings, read_ring_members
+from graph.store.runs import (
+    claim_run,
+    complete_run,
+    latest_run_id,
+    read_memberships,
+    read_operation_rings,
+    read_ring_members,
+)
 from graph.store.scoring_models import active_model
 from graph.store.usage_reads import read_coaction_templates
 from graph.store.write_back import write_results
@@ -235,31 +243,37 @@ def _detect_incremental(
     timings: dict[str, float], progress: Progress | None, lease: RunLease,
 ) -> Detected:
     base_run_id, since = base
-    with _stage(timings, "region", progress, lease):
-        region = detect_region(driver, database, since, params, _membership_confidence)
-    with _stage(timings, "carry", progress, lease):
-        found = region.rings + carried_rings(driver, database, base_run_id, region.accounts)
-    # Scores, evidence and operations are a whole run's, of every ring: they are weighed against the
-    # whole population (free-mail domains, an organisation's network, hubs' users), so read it all.
     with _stage(timings, "read", progress, lease):
         templates = read_coaction_templates(driver, database, params.coaction.max_senders)
         observations = read_observations(driver, database, {a for t in templates for a, _ in t[3]})
+        changed = changed_accounts(driver, database, since, params.projection, params.coaction)
+        base_rings = read_memberships(driver, database, base_run_id)
     with _stage(timings, "project", progress, lease):
         data = account_data(observations, templates, params)
         del templates
     ids = observations.incidence.account_ids
-    placed = [(np.searchsorted(ids, np.array(r.members, dtype=np.str_)).astype(np.int32), r.confidence) for r in found]
+    wanted = np.array(sorted(changed), dtype=np.str_)
+    at = np.searchsorted(ids, wanted)
+    read = at < ids.shape[0]
+    read[read] = ids[at[read]] == wanted[read]  # a changed account with nothing shared links nobody
+    with _stage(timings, "detect", progress, lease):
+        touched = redetect_touched(data.graph, at[read].astype(np.int64), params, _membership_confidence)
+        carried, carried_confidence = carry_rings(base_rings, ids, touched.region)
+    found, found_confidence = touched.rings + carried, touched.confidence + carried_confidence
     # The order a whole run gives its rings: largest first, then by smallest member.
-    placed.sort(key=lambda p: (-p[0].shape[0], int(p[0][0])))
+    order = sorted(range(len(found)), key=lambda i: (-found[i].shape[0], int(found[i][0])))
+    rings, confidence = [found[i] for i in order], [found_confidence[i] for i in order]
     counts = {
+        "accounts": int(ids.shape[0]),
+        "links": observations.n_links,
+        "edges": data.graph.n_edges,
         "incremental": 1,
-        "changed_accounts": region.seeds,
-        "region_accounts": len(region.accounts),
-        "region_rounds": region.rounds,
-        "redetected_rings": len(region.rings),
-        "carried_rings": len(found) - len(region.rings),
+        "changed_accounts": len(changed),
+        "region_accounts": int(touched.region.sum()),
+        "redetected_rings": len(touched.rings),
+        "carried_rings": len(carried),
     }
-    return data, [p[0] for p in placed], [p[1] for p in placed], counts
+    return data, rings, confidence, counts
 
 
 def _publish(

@@ -25,11 +25,9 @@ class AccountData:
     graph: AccountGraph
 
 
-def account_data(
-    observations: Observations, templates: Templates, params: DetectionParams, links: LinkIndex | None = None
-) -> AccountData:
-    """The link index (unless given), usage index, co-action and weighted account graph of what a run read."""
-    links = links or index_links(observations.incidence)
+def account_data(observations: Observations, templates: Templates, params: DetectionParams) -> AccountData:
+    """The link index, usage index, co-action and weighted account graph of what a run read."""
+    links = index_links(observations.incidence)
     usage = usage_index(templates, links.incidence.account_ids)
     pairs = coaction(usage, links.n_accounts, params.coaction)
     graph = join_coaction(project(links, params.projection), pairs, params.coaction, params.projection.min_weight)

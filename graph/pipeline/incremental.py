@@ -1,58 +1,53 @@
 """An incremental run's detection: re-detect the components what changed touches, carry the rest.
 
-Rings are found per connected component of the account graph, each partitioned on its own
-(graph/detection/rings.py), and a pair's weight depends only on what the two accounts share
-(graph/store/change_reads.py). So after new observations only the components holding a *seed* (an
-account whose pairs a change can move) can have other rings; every other component is the one the
-base run partitioned, with the same edges, and its rings are the base run's, membership confidence
-included. The touched components are read around the seeds: grow the read a frontier at a time
-until no edge leaves it, build the account graph with the code a whole run uses, and detect on it.
-Every edge with one end in the region is exact (its entities and templates were read whole), so the
-region's components, and therefore its rings, are what a whole run finds there.
+Rings are found per connected component of the account graph, each partitioned on its own with the
+run's seed (graph/detection/rings.py), and a pair's weight depends only on what the two accounts
+share (graph/store/change_reads.py). So after new observations only the components holding a *seed*
+(an account whose pairs a change can move) can have other rings. Every other component is one the
+base run partitioned, with the same edges: the component of the base run that held a ring either
+touched a seed, and then every piece of it holds one (an edge a change removed has seeds at both
+ends), or it is unchanged. Its rings are the base run's, membership confidence included.
 
-An incremental run needs a base: the latest completed run, with the same detection parameters and
-code version (a run with other parameters or code would have found other rings everywhere).
-Without one, a run detects everything, and says why.
+The run still reads and projects everything: scores, evidence and operations weigh each ring
+against the whole population (free-mail domains, an organisation's network, the users of a shared
+address), and every ring gets them afresh. What it saves is community detection and its stability
+reruns outside the touched components.
+
+An incremental run needs a base: the latest completed run, made with the same detection parameters
+and code (another run would have found other rings everywhere) and the in-process backend. Without
+one, a run detects everything, and says why.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
+from scipy.sparse import csgraph
 
 import neo4j
 from graph.detection import DetectionParams, detect_rings, membership_stability
-from graph.pipeline.graph import AccountData, account_data
 from graph.pipeline.version import code_version
 from graph.projection import AccountGraph
-from graph.store.change_reads import changed_accounts, changes_since
-from graph.store.observation_reads import Neighbourhood
-from graph.store.runs import latest_run_id, read_memberships, read_run
-from graph.store.usage_reads import read_templates_around
+from graph.store.change_reads import changes_since
+from graph.store.runs import latest_run_id, read_run
 
-__all__ = ["FoundRing", "Region", "base_run", "carried_rings", "detect_region"]
+__all__ = ["Touched", "base_run", "carry_rings", "redetect_touched"]
 
-Templates = list[tuple[str, int, str | None, list[tuple[str, list[int]]]]]
+Membership = Callable[[list[npt.NDArray[np.float64]]], list[npt.NDArray[np.float64]]]
 
 
 @dataclass(frozen=True)
-class FoundRing:
-    """A ring as account ids (sorted) with each member's membership confidence, in that order."""
+class Touched:
+    """The rings of the components that hold a seed, and those components' accounts."""
 
-    members: tuple[str, ...]
-    confidence: npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class Region:
-    seeds: int
-    accounts: frozenset[str]  # the components the seeds are in, whole
-    rounds: int
-    rings: list[FoundRing]
+    region: npt.NDArray[np.bool_]  # per account index
+    rings: list[npt.NDArray[np.int32]]
+    confidence: list[npt.NDArray[np.float64]]
 
 
 def base_run(driver: neo4j.Driver, database: str, params: DetectionParams) -> tuple[tuple[str, int] | None, str]:
@@ -76,58 +71,36 @@ def base_run(driver: neo4j.Driver, database: str, params: DetectionParams) -> tu
     return (run_id, since), ""
 
 
-def detect_region(
-    driver: neo4j.Driver,
-    database: str,
-    since: int,
-    params: DetectionParams,
-    membership: Callable[[list[npt.NDArray[np.float64]]], list[npt.NDArray[np.float64]]],
-) -> Region:
-    """The rings of the components touched by changes stamped from `since` on (a base run's
-    `changes_since`), with their confidence (`membership` turns stability into confidence, as the
-    whole run does)."""
-    seeds = changed_accounts(driver, database, since, params.projection, params.coaction)
-    around = Neighbourhood(driver, database, params.projection.degree_cap)
-    templates: Templates = []
-    region, frontier, rounds = set(seeds), set(seeds), 0
-    data: AccountData | None = None
-    while frontier:
-        rounds += 1
-        around.grow(frontier)
-        templates += read_templates_around(driver, database, frontier, params.coaction.max_senders,
-                                           seen={t[0] for t in templates})
-        observations, links = around.index({a for t in templates for a, _ in t[3]})
-        data = account_data(observations, templates, params, links)
-        ids = data.observations.incidence.account_ids
-        inside = np.isin(ids, np.array(sorted(region), dtype=np.str_))
-        graph = data.graph
-        touching = inside[graph.src] | inside[graph.dst]
-        reached = set(ids[graph.src[touching]].tolist()) | set(ids[graph.dst[touching]].tolist())
-        frontier = reached - region
-        region |= frontier
-    if data is None:
-        return Region(seeds=0, accounts=frozenset(), rounds=0, rings=[])
-    graph = _within(data.graph, np.isin(data.observations.incidence.account_ids,
-                                        np.array(sorted(region), dtype=np.str_)))
-    rings = detect_rings(graph, params)
-    confidence = membership(membership_stability(graph, rings, params))
-    ids = data.observations.incidence.account_ids
-    found = [FoundRing(tuple(ids[ring].tolist()), c) for ring, c in zip(rings, confidence, strict=True)]
-    return Region(seeds=len(seeds), accounts=frozenset(region), rounds=rounds, rings=found)
+def redetect_touched(
+    graph: AccountGraph, seeds: npt.NDArray[np.int64], params: DetectionParams, membership: Membership
+) -> Touched:
+    """Rings and membership confidence of the components of `graph` that hold one of `seeds` (account
+    indices), found on those components alone exactly as on the whole graph."""
+    n = graph.n_accounts
+    adjacency = sparse.coo_matrix((np.ones(graph.n_edges), (graph.src, graph.dst)), shape=(n, n))
+    _, component = csgraph.connected_components(adjacency, directed=False)
+    region = np.isin(component, component[seeds]) if seeds.shape[0] else np.zeros(n, bool)
+    keep = region[graph.src]  # an edge's two ends share a component
+    within = replace(graph, src=graph.src[keep], dst=graph.dst[keep], weight=graph.weight[keep],
+                     shared=graph.shared[keep])
+    rings = detect_rings(within, params)
+    return Touched(region=region, rings=rings, confidence=membership(membership_stability(within, rings, params)))
 
 
-def carried_rings(driver: neo4j.Driver, database: str, base_run_id: str, region: frozenset[str]) -> list[FoundRing]:
-    """The base run's rings outside `region`, with the membership confidence it gave them."""
-    carried = []
-    for members in read_memberships(driver, database, base_run_id).values():
-        if region.isdisjoint(members):
-            ids = sorted(members)
-            carried.append(FoundRing(tuple(ids), np.array([members[a] for a in ids], np.float64)))
-    return carried
-
-
-def _within(graph: AccountGraph, inside: npt.NDArray[np.bool_]) -> AccountGraph:
-    """`graph` with only the edges between accounts `inside` (the rest of what was read is partial)."""
-    keep = inside[graph.src] & inside[graph.dst]
-    return replace(graph, src=graph.src[keep], dst=graph.dst[keep], weight=graph.weight[keep],
-                   shared=graph.shared[keep])
+def carry_rings(
+    base: Mapping[str, Mapping[str, float]], account_ids: npt.NDArray[np.str_], region: npt.NDArray[np.bool_]
+) -> tuple[list[npt.NDArray[np.int32]], list[npt.NDArray[np.float64]]]:
+    """The base run's rings (ring -> member -> confidence) that have no member in `region`, as account
+    indices of `account_ids` (sorted) with their confidence."""
+    rings, confidence = [], []
+    for members in base.values():
+        ids = np.array(sorted(members), dtype=np.str_)
+        at = np.searchsorted(account_ids, ids)
+        if (at >= account_ids.shape[0]).any() or (account_ids[at] != ids).any():
+            # A ring member shares an identifier, and degrees only grow: the read holds every one.
+            raise LookupError("a ring of the base run holds accounts this run did not read")
+        if region[at].any():
+            continue
+        rings.append(at.astype(np.int32))
+        confidence.append(np.array([members[a] for a in ids.tolist()], np.float64))
+    return rings, confidence

@@ -9,19 +9,19 @@ as lists: the driver then unpacks a few hundred thousand records instead of mill
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, replace
-from typing import Any, Final
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 import neo4j
-from graph.links import Incidence, LinkIndex, index_links
+from graph.links import Incidence
 from graph.scoring import OrgIndicators, domains_named_after
 from graph.vocabulary import ENTITY_KINDS, KIND_ORDER, NETWORK_CLASSES
 
-__all__ = ["Neighbourhood", "Observations", "read_account_emails", "read_observations"]
+__all__ = ["Observations", "read_account_emails", "read_observations"]
 
 _FETCH_SIZE: Final = 5000
 _MAX_COUNT: Final = 2**31 - 1
@@ -34,32 +34,6 @@ RETURN e.{key} AS key, {network} AS network, {org} AS org,
        collect([a.account_id, r.first_seen.epochSeconds, r.last_seen.epochSeconds, r.count]) AS links
 """
 _ACTOR_IP: Final = "OR (e.org IS NOT NULL AND e.network IN ['corporate', 'hosting'])"
-# The same entities as _LINKS, of the accounts in $ids only: their keys and degrees first, then
-# (those not read yet) each with its links, so an entity many of the accounts share is read once.
-_ENTITIES_AROUND: Final = """
-UNWIND $ids AS id
-MATCH (:Account {{account_id: id}})-[:{relationship}]->(e:{label})
-WITH DISTINCT e, COUNT {{ (e)<-[:{relationship}]-() }} AS degree
-WHERE degree > 1 {extra}
-RETURN collect([e.{key}, degree]) AS entities
-"""
-_AROUND_BATCH: Final = 5000
-# The accounts in $ids' own links to the entities $keys (those above their cap).
-_OWN_LINKS_TO: Final = """
-UNWIND $ids AS id
-MATCH (a:Account {{account_id: id}})-[r:{relationship}]->(e:{label})
-WHERE e.{key} IN $keys
-RETURN e.{key} AS key, {network} AS network, {org} AS org,
-       collect([a.account_id, r.first_seen.epochSeconds, r.last_seen.epochSeconds, r.count]) AS links
-"""
-_LINKS_OF: Final = """
-UNWIND $keys AS key
-MATCH (e:{label} {{{key}: key}})
-MATCH (a:Account)-[r:{relationship}]->(e)
-RETURN e.{key} AS key, {network} AS network, {org} AS org,
-       collect([a.account_id, r.first_seen.epochSeconds, r.last_seen.epochSeconds, r.count]) AS links
-"""
-
 # Every account, a page at a time in account_id order (the key's index gives the order), as parallel
 # lists: at 1M accounts 2.7 s, against 14 s for looking up the linked ones by id a record each.
 _ACCOUNTS: Final = """
@@ -69,8 +43,6 @@ RETURN collect(a.account_id) AS ids, collect(coalesce(a.created_at.epochSeconds,
        collect(coalesce(a.email_domain, '')) AS domains
 """
 _UNKNOWN_TIME: Final = -(2**63)
-_NETWORK_CODE: Final = {name: code for code, name in enumerate(NETWORK_CLASSES)}
-_UNKNOWN_NETWORK: Final = _NETWORK_CODE["unknown"]
 _KNOWN: Final = "MATCH (a:Account)-[:KNOWN_MEMBER_OF]->(o:Organization) RETURN a.account_id, o.name"
 _ORGANIZATIONS: Final = "MATCH (o:Organization) RETURN o.name ORDER BY o.name"
 
@@ -101,44 +73,33 @@ class _Links:
     entity_org: list[str | None]
 
 
-def _link_query(kind_name: str, template: str) -> str:
-    kind = ENTITY_KINDS[kind_name]
-    is_ip = kind_name == "ip"
-    return template.format(
-        label=kind.label, relationship=kind.relationship, key=kind.key,
-        extra=_ACTOR_IP if is_ip else "",
-        network="e.network" if is_ip else "null", org="e.org" if is_ip else "null",
-    )
-
-
-def _add_entity(links: _Links, kind_code: int, key: str, network: str | None, org: str | None,
-                rows: list[list[Any]]) -> None:
-    network_code = _NETWORK_CODE.get(network, _UNKNOWN_NETWORK) if network else _UNKNOWN_NETWORK
-    index = len(links.entity_keys)
-    links.entity_keys.append(key)
-    links.entity_kind.append(kind_code)
-    links.entity_network.append(network_code)
-    links.entity_org.append(org)
-    _add_links(links, index, rows)
-
-
-def _add_links(links: _Links, index: int, rows: list[list[Any]]) -> None:
-    links.entities.extend([index] * len(rows))
-    nan = float("nan")
-    for account, first, last, count in rows:
-        links.accounts.append(account)
-        links.first.append(nan if first is None else first)
-        links.last.append(nan if last is None else last)
-        # Counts add up across loads; beyond int32 they carry no more information.
-        links.counts.append(1 if count is None else min(count, _MAX_COUNT))
-
-
 def _read_links(session: neo4j.Session) -> _Links:
     links = _Links([], [], [], [], [], [], [], [], [])
+    network_code = {name: code for code, name in enumerate(NETWORK_CLASSES)}
+    unknown = network_code["unknown"]
+    nan = float("nan")
     for kind_code, kind_name in enumerate(KIND_ORDER):
+        kind = ENTITY_KINDS[kind_name]
+        is_ip = kind_name == "ip"
+        query = _LINKS.format(
+            label=kind.label, relationship=kind.relationship, key=kind.key,
+            extra=_ACTOR_IP if is_ip else "",
+            network="e.network" if is_ip else "null", org="e.org" if is_ip else "null",
+        )
         # Each link is one list: collect() drops nulls, so parallel lists would lose unknown times.
-        for key, network, org, rows in session.run(_link_query(kind_name, _LINKS)):
-            _add_entity(links, kind_code, key, network, org, rows)
+        for key, network, org, rows in session.run(query):
+            index = len(links.entity_keys)
+            links.entity_keys.append(key)
+            links.entity_kind.append(kind_code)
+            links.entity_network.append(network_code.get(network, unknown) if network else unknown)
+            links.entity_org.append(org)
+            links.entities.extend([index] * len(rows))
+            for account, first, last, count in rows:
+                links.accounts.append(account)
+                links.first.append(nan if first is None else first)
+                links.last.append(nan if last is None else last)
+                # Counts add up across loads; beyond int32 they carry no more information.
+                links.counts.append(1 if count is None else min(count, _MAX_COUNT))
     return links
 
 
@@ -164,25 +125,11 @@ def read_observations(driver: neo4j.Driver, database: str, extra_accounts: Colle
     links), and the organisation evidence."""
     with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS, fetch_size=_FETCH_SIZE) as s:
         links = _read_links(s)
-        known, organizations = _read_organisations(s)
+        known = sorted((str(a), str(o)) for a, o in s.run(_KNOWN))
+        organizations = tuple(str(record[0]) for record in s.run(_ORGANIZATIONS))
         account_ids = sorted(set(links.accounts) | {a for a, _ in known} | set(extra_accounts))
         created, domain = _read_accounts(s, set(account_ids))
-    return _observations(links, known, organizations, account_ids, created, domain)
 
-
-def _read_organisations(session: neo4j.Session) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
-    known = sorted((str(a), str(o)) for a, o in session.run(_KNOWN))
-    return known, tuple(str(record[0]) for record in session.run(_ORGANIZATIONS))
-
-
-def _observations(
-    links: _Links,
-    known: list[tuple[str, str]],
-    organizations: tuple[str, ...],
-    account_ids: list[str],
-    created: dict[str, float],
-    domain: dict[str, str],
-) -> Observations:
     ids = np.array(account_ids, dtype=np.str_)
     position = {account_id: i for i, account_id in enumerate(account_ids)}
     org_index = {name: i for i, name in enumerate(organizations)}
@@ -215,74 +162,6 @@ def _observations(
     )
     account_created = np.array([created.get(a, float("nan")) for a in account_ids], dtype=np.float64)
     return Observations(incidence=incidence, account_created=account_created, org_indicators=org_indicators)
-
-
-class Neighbourhood:
-    """The observations detection reads (:func:`read_observations`), around some accounts alone.
-
-    :meth:`grow` reads every entity of the given accounts that a whole read holds: one within its
-    kind's cap (`caps`) with all its links, its other users' too; one above it (it weighs nothing in
-    the projection) with the grown accounts' links only, and its degree. So every account pair with
-    one side among the accounts grown has the entities, weights and times a whole read gives it,
-    once :meth:`index` puts the true degrees in. Sign-up times, email domains and organisations are
-    not read: detection uses none of them.
-    """
-
-    def __init__(self, driver: neo4j.Driver, database: str, caps: Mapping[str, int]) -> None:
-        self._driver, self._database = driver, database
-        self._caps = caps
-        self._links = _Links([], [], [], [], [], [], [], [], [])
-        self._index: dict[tuple[int, str], int] = {}  # (kind, key) -> entity index in _links
-        self._degree: dict[tuple[int, str], int] = {}
-        self.grown: set[str] = set()
-
-    def grow(self, accounts: Collection[str]) -> None:
-        """Read the entities of `accounts`: those not read yet, and their own links to those above the cap."""
-        new = sorted(set(accounts) - self.grown)
-        self.grown.update(new)
-        with self._driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS,
-                                  fetch_size=_FETCH_SIZE) as s:
-            for kind_code, kind_name in enumerate(KIND_ORDER):
-                cap = self._caps.get(kind_name, _MAX_COUNT)
-                found: dict[str, int] = {}
-                query = _link_query(kind_name, _ENTITIES_AROUND)
-                for start in range(0, len(new), _AROUND_BATCH):
-                    page = s.run(query, ids=new[start : start + _AROUND_BATCH]).single(strict=True)
-                    found.update(page["entities"])
-                self._degree.update({(kind_code, key): degree for key, degree in found.items()})
-                whole = sorted(k for k, d in found.items() if d <= cap and (kind_code, k) not in self._index)
-                hubs = sorted(k for k, d in found.items() if d > cap)
-                query = _link_query(kind_name, _LINKS_OF)
-                for start in range(0, len(whole), _AROUND_BATCH):
-                    for key, network, org, rows in s.run(query, keys=whole[start : start + _AROUND_BATCH]):
-                        self._add(kind_code, key, network, org, rows)
-                if hubs:
-                    query = _link_query(kind_name, _OWN_LINKS_TO)
-                    for start in range(0, len(new), _AROUND_BATCH):
-                        for key, network, org, rows in s.run(query, ids=new[start : start + _AROUND_BATCH],
-                                                             keys=hubs):
-                            self._add(kind_code, key, network, org, rows)
-
-    def index(self, extra_accounts: Collection[str] = ()) -> tuple[Observations, LinkIndex]:
-        """The observations read so far (over their accounts, the known members and `extra_accounts`),
-        and their link index with every entity's true degree."""
-        with self._driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS) as s:
-            known, organizations = _read_organisations(s)
-        account_ids = sorted(set(self._links.accounts) | {a for a, _ in known} | set(extra_accounts))
-        observations = _observations(self._links, known, organizations, account_ids, {}, {})
-        links = index_links(observations.incidence)
-        inc = observations.incidence
-        degree = np.array([self._degree.get((int(k), str(e)), 0) for k, e in zip(inc.entity_kind, inc.entity_keys,
-                                                                                  strict=True)], np.int64)
-        return observations, replace(links, degree=np.maximum(links.degree, degree))
-
-    def _add(self, kind_code: int, key: str, network: str | None, org: str | None, rows: list[list[Any]]) -> None:
-        at = self._index.get((kind_code, key))
-        if at is None:
-            self._index[(kind_code, key)] = len(self._links.entity_keys)
-            _add_entity(self._links, kind_code, key, network, org, rows)
-        else:  # another grown account's links to an entity above the cap
-            _add_links(self._links, at, rows)
 
 
 def read_account_emails(driver: neo4j.Driver, database: str, account_ids: set[str]) -> dict[str, list[str]]:
