@@ -13,7 +13,26 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["OrgIndicators", "domains_named_after"]
+__all__ = ["OrgIndicators", "Population", "domains_named_after"]
+
+
+@dataclass(frozen=True)
+class Population:
+    """Counts over the accounts a whole read holds, for the domains and organisations a partial one holds.
+
+    accounts
+        Accounts a whole read holds (those linked by an identifier it reads, the known members and
+        co-action's senders).
+    domain_accounts
+        Email domain -> those accounts that signed up with it.
+    network_users
+        Organisation name -> distinct accounts on the IPs it operates that a whole read holds (used
+        by two or more accounts, or on its corporate or hosting range); None counts those indexed.
+    """
+
+    accounts: int
+    domain_accounts: Mapping[str, int]
+    network_users: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -32,6 +51,11 @@ class OrgIndicators:
     domain_org
         Email domain -> organisation index from enrichment (registrant, WHOIS, a curated list, or
         :func:`domains_named_after`). Optional: domains that known members use are found without it.
+    population
+        The counts scoring weighs a ring's evidence against, as a whole read (graph/store/
+        observation_reads.py) holds them: how many accounts, how many on each email domain, how many
+        on each organisation's network. A read of part of it (the Spark job's driver, which holds
+        the rings' neighbourhood only) must give them; None counts the accounts indexed.
     """
 
     organizations: tuple[str, ...]
@@ -40,6 +64,7 @@ class OrgIndicators:
     entity_org: npt.NDArray[np.int32]
     account_email_domain: npt.NDArray[np.str_]
     domain_org: Mapping[str, int] = field(default_factory=dict)
+    population: Population | None = None
 
     def __post_init__(self) -> None:
         if list(self.organizations) != sorted(self.organizations):
