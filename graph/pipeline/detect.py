@@ -24,13 +24,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 import neo4j
 from graph.behaviour.coaction import coaction, join_coaction
 from graph.behaviour.usage import usage_index
 from graph.detection import DetectionParams, detect_rings, membership_stability
 from graph.detection.ring_ids import assign_ring_ids
+from graph.detection.stability import membership_confidence
 from graph.evidence.paths import domain_accounts
 from graph.links import index_links
 from graph.pipeline.behaviour import read_behaviour
@@ -116,12 +116,6 @@ def _stage(timings: dict[str, float], name: str, progress: Progress | None, leas
         progress(name, 1.0)
 
 
-def _membership_confidence(stability: list[npt.NDArray[np.float64]]) -> list[npt.NDArray[np.float64]]:
-    # A member found in the ring by the main run and every rerun is as sure as detection can make it;
-    # the floor keeps a member the main run placed from reading as "certainly not a member".
-    return [np.round(0.5 + 0.5 * s, 4) for s in stability]
-
-
 def run_detection(
     driver: neo4j.Driver,
     database: str,
@@ -161,7 +155,7 @@ def run_claimed(
         with _stage(timings, "detect", progress, lease):
             rings = detect_rings(account_graph, params)
         with _stage(timings, "stabilise", progress, lease):
-            confidence = _membership_confidence(membership_stability(account_graph, rings, params))
+            confidence = membership_confidence(membership_stability(account_graph, rings, params))
         with _stage(timings, "ids", progress, lease):
             account_ids = observations.incidence.account_ids
             members = [frozenset(account_ids[ring].tolist()) for ring in rings]

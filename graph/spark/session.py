@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -38,17 +40,26 @@ def require_pyspark(what: str = "ringtrace spark") -> ModuleType:
 def spark_session(
     app_name: str = "ringtrace", master: str | None = None, config: Mapping[str, str] | None = None
 ) -> SparkSession:
-    """The active session, else a new one: on `master` when given, else where spark-submit (or
-    ``spark-defaults.conf``) says."""
+    """The active session, else a new one: on `master` when given, else where spark-submit says, else
+    on ``local[2]``."""
     require_pyspark()
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    # spark-submit starts the JVM first and hands its gateway to Python in this variable (pyspark's
+    # java_gateway reads it); its --master is then in force and must not be overridden.
+    if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        master = "local[2]"
     builder = SparkSession.builder.appName(app_name)
     if master is not None:
         builder = builder.master(master)
+        if master.startswith("local"):
+            # Python tasks run in this interpreter's environment, where ringtrace is installed (pyspark
+            # reads only this variable, default `python3`); on a cluster the executors' Python must have
+            # it installed too.
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in {**DEFAULT_CONFIG, **(config or {})}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()

@@ -1,0 +1,222 @@
+"""The bundle's observations as Spark DataFrames: parsed by the loader's own rules, aggregated as loaded.
+
+Each file is read by Spark (CSV and CSV.GZ as text fields, Parquet as its columns, JSONL as lines) and
+every row goes through the loader's parser (graph/ingest/rows.py ``parse_link``, ``parse_account``,
+``parse_ip_range``) in a ``mapInArrow`` task, with the reader's own conversion of values to text, so
+validation and normalisation are the package's, not a copy. A rejected row is dropped and counted.
+
+What detection then reads from Neo4j (graph/store/observation_reads.py) is the loaded store: one link
+per (account, kind, value) whose count adds each distinct observation once (its digest,
+graph/ingest/observations.py), with the earliest first_seen and the latest last_seen, an account's
+email being one more observation; IPs carry the network class and organisation of their most specific
+range. :func:`aggregated_links` builds the same from the raw rows, as graph/ingest/bulk_import.py does
+with numpy for `ringtrace import`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import pyarrow as pa
+
+from graph.errors import BundleError
+from graph.ingest.ip_enrichment import IPRange, RangeTable
+from graph.ingest.normalise import epoch_seconds
+from graph.ingest.observations import observation_digest
+from graph.ingest.readers import REQUIRED_COLUMNS, BundleFile, find_bundle_files
+from graph.ingest.rows import RowError, parse_account, parse_ip_range, parse_link
+from graph.vocabulary import KIND_ORDER
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["OBSERVATIONS", "BundleLinks", "aggregated_links", "read_bundle_links"]
+
+#: One observation per row, as the loader digests it; `problem` is set (and the rest null) for a reject.
+OBSERVATIONS: Final = pa.schema([
+    ("account_id", pa.string()), ("kind", pa.string()), ("value", pa.string()),
+    ("first_seen", pa.int64()), ("last_seen", pa.int64()), ("count", pa.int64()), ("digest", pa.int64()),
+    ("problem", pa.string()),
+])
+_ENRICHED: Final = pa.schema([("value", pa.string()), ("network", pa.string()), ("org", pa.string())])
+_SUPPORTED: Final = (".csv", ".csv.gz", ".parquet", ".jsonl", ".jsonl.gz")
+
+
+@dataclass(frozen=True)
+class BundleLinks:
+    """The aggregated links of a bundle and what reading it found."""
+
+    links: DataFrame  # account_id, kind (code into KIND_ORDER), value, network, org, first_seen, last_seen, count
+    rejected: dict[str, int]  # rows refused per file
+    files: tuple[str, ...]  # the files read
+
+
+def _suffix(path: Path) -> str:
+    return "".join(path.suffixes[-2:]) if path.name.endswith(".gz") else path.suffix
+
+
+def _text(value: object) -> str:
+    # As graph/ingest/readers.py gives a field: a missing value is empty text, others their str().
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _raw(spark: SparkSession, bundle_file: BundleFile) -> tuple[DataFrame, bool]:
+    """The file's rows as Spark reads them, and whether each is a JSON line still to decode."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    path = str(bundle_file.path)
+    suffix = _suffix(bundle_file.path)
+    if suffix in (".jsonl", ".jsonl.gz"):
+        return spark.read.text(path).where(F.trim("value") != ""), True
+    if suffix == ".parquet":
+        frame = spark.read.parquet(path)
+    elif suffix in (".csv", ".csv.gz"):
+        # Every field as text (the parser decides what it means); quotes doubled inside quoted fields.
+        frame = (spark.read.option("header", True).option("escape", '"').option("multiLine", True)
+                 .option("inferSchema", False).csv(path))
+        frame = frame.toDF(*[c.strip() for c in frame.columns])
+    else:
+        raise BundleError(f"{path}: the Spark job reads {', '.join(_SUPPORTED)} files")
+    missing = [c for c in REQUIRED_COLUMNS[bundle_file.name] if c not in frame.columns]
+    if missing:
+        raise BundleError(f"{path}: header lacks required field(s) {', '.join(missing)}")
+    return frame, False
+
+
+def _fields(batch: pa.RecordBatch, json_lines: bool) -> Iterator[dict[str, str]]:
+    if json_lines:
+        from graph.ingest.readers import _json_row  # the reader's own decoding (its rejects included)
+
+        for text in batch.column(0).to_pylist():
+            yield _json_row(text)
+        return
+    columns = {name: batch.column(i).to_pylist() for i, name in enumerate(batch.schema.names)}
+    for index in range(batch.num_rows):
+        yield {name: _text(values[index]) for name, values in columns.items()}
+
+
+def _observation_rows(kind: str, fields: dict[str, str]) -> list[tuple[Any, ...]]:
+    """The observations one row makes: a link row one, an account row one if it gives an email."""
+    if kind == "links":
+        row = parse_link(fields)
+        first, last = row["first_seen"], row["last_seen"]
+        digest = observation_digest(row["account_id"], row["kind"], row["value"], first, last, row["count"])
+        return [(row["account_id"], row["kind"], row["value"], epoch_seconds(first), epoch_seconds(last),
+                 row["count"], digest, None)]
+    row = parse_account(fields)
+    if not row["email"]:
+        return []
+    created = row["created_at"]
+    digest = observation_digest(row["account_id"], "email", row["email"], created, created, 1)
+    return [(row["account_id"], "email", row["email"], epoch_seconds(created), epoch_seconds(created), 1, digest,
+             None)]
+
+
+def _parse_batches(batches: Iterable[pa.RecordBatch], *, kind: str, json_lines: bool) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        rows: list[tuple[Any, ...]] = []
+        for fields in _fields(batch, json_lines):
+            try:
+                rows.extend(_observation_rows(kind, fields))
+            except RowError as error:
+                rows.append((None, None, None, None, None, None, None, str(error)))
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in OBSERVATIONS]
+        yield pa.RecordBatch.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, OBSERVATIONS,
+                                                                                  strict=True)],
+                                         schema=OBSERVATIONS)
+
+
+def _observations(spark: SparkSession, bundle_file: BundleFile) -> DataFrame:
+    frame, json_lines = _raw(spark, bundle_file)
+    parse: Callable[[Iterable[pa.RecordBatch]], Iterable[pa.RecordBatch]] = partial(
+        _parse_batches, kind=bundle_file.name, json_lines=json_lines)
+    return frame.mapInArrow(parse, _ddl(OBSERVATIONS))
+
+
+def _ddl(schema: pa.Schema) -> str:
+    names = {pa.string(): "string", pa.int64(): "long"}
+    return ", ".join(f"{f.name} {names[f.type]}" for f in schema)
+
+
+def _ranges(spark: SparkSession, bundle_file: BundleFile) -> tuple[list[IPRange], int]:
+    """The bundle's IP ranges in file order, the last row for a range winning (as `write_ip_ranges`
+    leaves it), and the number of rejected rows. Ranges are few: they are parsed on the driver."""
+    frame, json_lines = _raw(spark, bundle_file)
+    ranges: dict[str, IPRange] = {}
+    rejected = 0
+    for batch in frame.toArrow().to_batches():
+        for fields in _fields(batch, json_lines):
+            try:
+                row = parse_ip_range(fields)
+            except RowError:
+                rejected += 1
+                continue
+            ranges[row["cidr"]] = IPRange(row["cidr"], row["asn"], row["organization"], row["network"])
+    return list(ranges.values()), rejected
+
+
+def _enrich(batches: Iterable[pa.RecordBatch], *, ranges: list[IPRange]) -> Iterator[pa.RecordBatch]:
+    table = RangeTable(ranges)
+    for batch in batches:
+        addresses = batch.column(0).to_pylist()
+        found = table.lookup(addresses)
+        yield pa.RecordBatch.from_arrays([
+            pa.array(addresses, pa.string()),
+            pa.array([r.network if r else "unknown" for r in found], pa.string()),
+            pa.array([r.organization if r else None for r in found], pa.string()),
+        ], schema=_ENRICHED)
+
+
+def read_bundle_links(spark: SparkSession, directory: Path) -> BundleLinks:
+    """The aggregated links of the bundle in `directory` (:func:`aggregated_links`).
+
+    BundleError for a missing bundle, a file without its required columns, or a usage log: the job
+    does not compute co-action yet, and a bundle's events also add IP observations, so detecting
+    without them would quietly differ from `ringtrace detect`; remove ``events.*`` to detect on shared
+    identifiers alone.
+    """
+    from pyspark.sql import functions as F  # noqa: N812
+
+    files = find_bundle_files(directory)
+    names = {f.name for f in files}
+    if "events" in names:
+        raise BundleError(f"{directory}: the Spark job does not read a usage log (events) yet; detect on a "
+                          "bundle without it, and compare with `ringtrace detect` on a store loaded without it")
+    rejected: dict[str, int] = {}
+    ranges: list[IPRange] = []
+    observations: DataFrame | None = None
+    for bundle_file in files:
+        if bundle_file.name == "ip_ranges":
+            ranges, rejected["ip_ranges"] = _ranges(spark, bundle_file)
+        elif bundle_file.name in ("accounts", "links"):
+            parsed = _observations(spark, bundle_file).withColumn("file", F.lit(bundle_file.name))
+            observations = parsed if observations is None else observations.unionByName(parsed)
+    if observations is None:
+        raise BundleError(f"{directory}: no accounts or links file")
+    observations = observations.cache()
+    for row in observations.where(F.col("problem").isNotNull()).groupBy("file").count().collect():
+        rejected[str(row["file"])] = int(row["count"])
+    return BundleLinks(aggregated_links(observations, ranges), rejected, tuple(sorted(names)))
+
+
+def aggregated_links(observations: DataFrame, ranges: list[IPRange]) -> DataFrame:
+    """One row per (account, kind, value) of :data:`OBSERVATIONS` rows, as the loader stores the link."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    kept = observations.where(F.col("problem").isNull()).dropDuplicates(["account_id", "kind", "value", "digest"])
+    links = kept.groupBy("account_id", "kind", "value").agg(
+        F.min("first_seen").alias("first_seen"), F.max("last_seen").alias("last_seen"), F.sum("count").alias("count"))
+    ips = links.where(F.col("kind") == "ip").select("value").distinct()
+    enriched = ips.mapInArrow(partial(_enrich, ranges=ranges), _ddl(_ENRICHED))
+    code = F.create_map(*[F.lit(x) for k, kind in enumerate(KIND_ORDER) for x in (kind, k)])
+    return (links.join(enriched, "value", "left")
+            .select("account_id", code[F.col("kind")].cast("int").alias("kind"), "value",
+                    F.coalesce("network", F.lit("unknown")).alias("network"), "org", "first_seen", "last_seen",
+                    "count"))
+
