@@ -65,10 +65,12 @@ class RunSummary:
     lineage: list[dict[str, Any]]
 
 
-def new_run_id(params: DetectionParams, started: datetime | None = None) -> str:
-    """A fresh run id: the start time (UTC, to the microsecond) and a digest of the parameters."""
+def new_run_id(params: DetectionParams | dict[str, Any], started: datetime | None = None) -> str:
+    """A fresh run id: the start time (UTC, to the microsecond) and a digest of the parameters (a
+    DetectionParams, or its ``as_dict()`` as a Spark job records it)."""
     started = started or datetime.now(UTC)
-    digest = hashlib.sha1(json.dumps(params.as_dict(), sort_keys=True).encode(), usedforsecurity=False)
+    values = params.as_dict() if isinstance(params, DetectionParams) else params
+    digest = hashlib.sha1(json.dumps(values, sort_keys=True).encode(), usedforsecurity=False)
     return f"run-{started:%Y%m%dT%H%M%S%f}Z-{digest.hexdigest()[:6]}"
 
 

@@ -28,13 +28,13 @@ from graph.ingest.ip_enrichment import IPRange, RangeTable
 from graph.ingest.normalise import epoch_seconds
 from graph.ingest.observations import observation_digest
 from graph.ingest.readers import REQUIRED_COLUMNS, BundleFile, find_bundle_files
-from graph.ingest.rows import RowError, parse_account, parse_ip_range, parse_link
+from graph.ingest.rows import RowError, parse_account, parse_ip_range, parse_known, parse_link
 from graph.vocabulary import KIND_ORDER
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["OBSERVATIONS", "BundleLinks", "aggregated_links", "read_bundle_links"]
+__all__ = ["OBSERVATIONS", "Bundle", "aggregated_links", "read_bundle"]
 
 #: One observation per row, as the loader digests it; `problem` is set (and the rest null) for a reject.
 OBSERVATIONS: Final = pa.schema([
@@ -42,17 +42,24 @@ OBSERVATIONS: Final = pa.schema([
     ("first_seen", pa.int64()), ("last_seen", pa.int64()), ("count", pa.int64()), ("digest", pa.int64()),
     ("problem", pa.string()),
 ])
+_FACTS: Final = pa.schema([("account_id", pa.string()), ("ordinal", pa.int64()), ("created_at", pa.int64()),
+                           ("email_domain", pa.string())])
+_ORDINAL: Final = "__ringtrace_ordinal__"  # a column the job adds: the row's place in its file
 _ENRICHED: Final = pa.schema([("value", pa.string()), ("network", pa.string()), ("org", pa.string())])
 _SUPPORTED: Final = (".csv", ".csv.gz", ".parquet", ".jsonl", ".jsonl.gz")
 
 
 @dataclass(frozen=True)
-class BundleLinks:
-    """The aggregated links of a bundle and what reading it found."""
+class Bundle:
+    """What detection and scoring read of a bundle, as the store would hold it after `ringtrace load`."""
 
     links: DataFrame  # account_id, kind (code into KIND_ORDER), value, network, org, first_seen, last_seen, count
-    rejected: dict[str, int]  # rows refused per file
-    files: tuple[str, ...]  # the files read
+    accounts: DataFrame  # account_id, created_at (epoch seconds or null), email_domain (or null)
+    known: list[tuple[str, str]]  # (account_id, organization), distinct, sorted
+    organizations: tuple[str, ...]  # every organisation a range or a known member names, sorted
+    rejected: dict[str, int]  # rows refused per file (only files with any)
+    unreadable: dict[str, str]  # file -> why it could not be read at all (a load reports it and goes on)
+    files: tuple[str, ...]  # the files found
 
 
 def _suffix(path: Path) -> str:
@@ -96,7 +103,7 @@ def _fields(batch: pa.RecordBatch, json_lines: bool) -> Iterator[dict[str, str]]
         for text in batch.column(0).to_pylist():
             yield _json_row(text)
         return
-    columns = {name: batch.column(i).to_pylist() for i, name in enumerate(batch.schema.names)}
+    columns = {name: batch.column(i).to_pylist() for i, name in enumerate(batch.schema.names) if name != _ORDINAL}
     for index in range(batch.num_rows):
         yield {name: _text(values[index]) for name, values in columns.items()}
 
@@ -139,16 +146,64 @@ def _observations(spark: SparkSession, bundle_file: BundleFile) -> DataFrame:
     return frame.mapInArrow(parse, _ddl(OBSERVATIONS))
 
 
+def _fact_batches(batches: Iterable[pa.RecordBatch], *, json_lines: bool) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        ordinals = batch.column(batch.schema.get_field_index(_ORDINAL)).to_pylist()
+        rows: list[tuple[Any, ...]] = []
+        for ordinal, fields in zip(ordinals, _fields(batch, json_lines), strict=True):
+            try:
+                row = parse_account(fields)
+            except RowError:
+                continue
+            rows.append((row["account_id"], ordinal, epoch_seconds(row["created_at"]), row["email_domain"]))
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in _FACTS]
+        yield pa.RecordBatch.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, _FACTS, strict=True)],
+                                         schema=_FACTS)
+
+
+def _account_facts(spark: SparkSession, bundle_file: BundleFile) -> DataFrame:
+    """Per account its sign-up time and email domain: of a repeated account, the last row that gives
+    each wins (as graph/store/ingest.py keeps a missing date or domain), in file order."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    frame, json_lines = _raw(spark, bundle_file)
+    # Row order within a file: monotonically_increasing_id grows with the split and the row in it.
+    numbered = frame.withColumn(_ORDINAL, F.monotonically_increasing_id())
+    facts = numbered.mapInArrow(partial(_fact_batches, json_lines=json_lines), _ddl(_FACTS))
+    last = facts.groupBy("account_id").agg(
+        F.max_by("created_at", F.when(F.col("created_at").isNotNull(), F.col("ordinal"))).alias("created_at"),
+        F.max_by("email_domain", F.when(F.col("email_domain").isNotNull(), F.col("ordinal"))).alias("email_domain"))
+    return last
+
+
+def _known(spark: SparkSession, bundle_file: BundleFile) -> tuple[list[tuple[str, str]], int]:
+    """Known members (few: earlier investigations' findings), parsed on the driver; and the rejects."""
+    frame, json_lines = _raw(spark, bundle_file)
+    known: set[tuple[str, str]] = set()
+    rejected = 0
+    for batch in frame.toArrow().to_batches():
+        for fields in _fields(batch, json_lines):
+            try:
+                row = parse_known(fields)
+            except RowError:
+                rejected += 1
+                continue
+            known.add((row["account_id"], row["organization"]))
+    return sorted(known), rejected
+
+
 def _ddl(schema: pa.Schema) -> str:
     names = {pa.string(): "string", pa.int64(): "long"}
     return ", ".join(f"{f.name} {names[f.type]}" for f in schema)
 
 
-def _ranges(spark: SparkSession, bundle_file: BundleFile) -> tuple[list[IPRange], int]:
+def _ranges(spark: SparkSession, bundle_file: BundleFile) -> tuple[list[IPRange], set[str], int]:
     """The bundle's IP ranges in file order, the last row for a range winning (as `write_ip_ranges`
-    leaves it), and the number of rejected rows. Ranges are few: they are parsed on the driver."""
+    leaves it), every organisation a row names (each has its node, even one whose range changed hands
+    later), and the number of rejected rows. Ranges are few: they are parsed on the driver."""
     frame, json_lines = _raw(spark, bundle_file)
     ranges: dict[str, IPRange] = {}
+    organizations: set[str] = set()
     rejected = 0
     for batch in frame.toArrow().to_batches():
         for fields in _fields(batch, json_lines):
@@ -158,7 +213,9 @@ def _ranges(spark: SparkSession, bundle_file: BundleFile) -> tuple[list[IPRange]
                 rejected += 1
                 continue
             ranges[row["cidr"]] = IPRange(row["cidr"], row["asn"], row["organization"], row["network"])
-    return list(ranges.values()), rejected
+            if row["organization"]:
+                organizations.add(row["organization"])
+    return list(ranges.values()), organizations, rejected
 
 
 def _enrich(batches: Iterable[pa.RecordBatch], *, ranges: list[IPRange]) -> Iterator[pa.RecordBatch]:
@@ -173,8 +230,8 @@ def _enrich(batches: Iterable[pa.RecordBatch], *, ranges: list[IPRange]) -> Iter
         ], schema=_ENRICHED)
 
 
-def read_bundle_links(spark: SparkSession, directory: Path) -> BundleLinks:
-    """The aggregated links of the bundle in `directory` (:func:`aggregated_links`).
+def read_bundle(spark: SparkSession, directory: Path) -> Bundle:
+    """The bundle in `directory` as :class:`Bundle` (its links: :func:`aggregated_links`).
 
     BundleError for a missing bundle, a file without its required columns, or a usage log: the job
     does not compute co-action yet, and a bundle's events also add IP observations, so detecting
@@ -190,19 +247,32 @@ def read_bundle_links(spark: SparkSession, directory: Path) -> BundleLinks:
                           "bundle without it, and compare with `ringtrace detect` on a store loaded without it")
     rejected: dict[str, int] = {}
     ranges: list[IPRange] = []
+    organizations: set[str] = set()
+    known: list[tuple[str, str]] = []
     observations: DataFrame | None = None
+    accounts = spark.createDataFrame([], "account_id string, created_at long, email_domain string")
+    unreadable: dict[str, str] = {}
     for bundle_file in files:
-        if bundle_file.name == "ip_ranges":
-            ranges, rejected["ip_ranges"] = _ranges(spark, bundle_file)
-        elif bundle_file.name in ("accounts", "links"):
-            parsed = _observations(spark, bundle_file).withColumn("file", F.lit(bundle_file.name))
-            observations = parsed if observations is None else observations.unionByName(parsed)
+        try:
+            if bundle_file.name == "ip_ranges":
+                ranges, organizations, rejected["ip_ranges"] = _ranges(spark, bundle_file)
+            elif bundle_file.name == "known":
+                known, rejected["known"] = _known(spark, bundle_file)
+            elif bundle_file.name in ("accounts", "links"):
+                parsed = _observations(spark, bundle_file).withColumn("file", F.lit(bundle_file.name))
+                if bundle_file.name == "accounts":
+                    accounts = _account_facts(spark, bundle_file)
+                observations = parsed if observations is None else observations.unionByName(parsed)
+        except BundleError as error:  # a file that cannot be read at all; the others still count, as in a load
+            unreadable[bundle_file.name] = str(error)
     if observations is None:
-        raise BundleError(f"{directory}: no accounts or links file")
+        raise BundleError(f"{directory}: no readable accounts or links file")
     observations = observations.cache()
     for row in observations.where(F.col("problem").isNotNull()).groupBy("file").count().collect():
         rejected[str(row["file"])] = int(row["count"])
-    return BundleLinks(aggregated_links(observations, ranges), rejected, tuple(sorted(names)))
+    organizations |= {organization for _, organization in known}
+    return Bundle(aggregated_links(observations, ranges), accounts, known, tuple(sorted(organizations)),
+                  {name: count for name, count in rejected.items() if count}, unreadable, tuple(sorted(names)))
 
 
 def aggregated_links(observations: DataFrame, ranges: list[IPRange]) -> DataFrame:

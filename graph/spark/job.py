@@ -1,15 +1,15 @@
-"""The detection job on Spark: bundle → aggregated links → projection → components → rings → Parquet.
+"""The detection job on Spark: bundle → aggregated links → projection → components → rings → scores → Parquet.
 
-The stages are the in-process run's first ones (graph/pipeline/detect.py: read, project, detect,
-stabilise, ids), each materialised and timed so a run reports where its time went. It writes to `out`:
+The stages are the in-process run's (graph/pipeline/detect.py): read, project, detect (with
+stabilise), ids, score (with explain and operations), write; each is materialised and timed, so a run
+reports where its time went. It writes to `out` the records the in-process run writes to Neo4j, as
+Parquet (graph/spark/results.py: memberships, rings, attributions, evidence, operations, part_of) and
+``run.json`` (parameters with the scoring model's version, code version, counts, seconds per stage,
+rejected rows per file), which `ringtrace spark write-back` records as a DetectionRun.
 
-- ``memberships.parquet``: ``account_id, ring_id, membership_confidence``;
-- ``rings.parquet``: ``ring_id, size``;
-- ``run.json``: parameters, code version, counts, stage timings, rejected rows per file.
-
-Ring ids are those a first run gives (derived from the members, graph/detection/ring_ids.py); carrying
-over an earlier run's ids needs that run's rings and is left to the write-back. Not computed yet:
-co-action (a bundle with a usage log is refused), scores, attributions, evidence and operations.
+Ring and operation ids are those of a first run (derived from the members, graph/detection/ring_ids.py):
+the job has no earlier run to carry ids over from. Not computed yet: co-action (a bundle with a usage
+log is refused).
 
 For spark-submit: ``spark-submit graph/spark/job.py detect --bundle DIR --out DIR`` (the package
 installed on the executors' Python too).
@@ -17,33 +17,31 @@ installed on the executors' Python too).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from graph.detection import DetectionParams
 from graph.detection.ring_ids import assign_ring_ids
 from graph.pipeline.version import code_version
-from graph.spark.bundle import read_bundle_links
+from graph.scoring import ScoringModel, default_model
+from graph.spark.bundle import Bundle, read_bundle
 from graph.spark.communities import RingPlacement, ring_members
+from graph.spark.neighbourhood import account_emails, ring_neighbourhood
 from graph.spark.projection import account_activity, account_pairs, read_links
+from graph.spark.results import RunResults, write_results_files, write_run_file
+from graph.spark.scoring import score_on_driver
+from graph.vocabulary import KIND_ORDER
 
 if TYPE_CHECKING:
     import pandas as pd
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["MEMBERSHIPS_FILE", "RINGS_FILE", "RUN_FILE", "JobSummary", "run_job"]
-
-MEMBERSHIPS_FILE: Final = "memberships.parquet"
-RINGS_FILE: Final = "rings.parquet"
-RUN_FILE: Final = "run.json"
+__all__ = ["JobSummary", "run_job"]
 
 Progress = Callable[[str, float], None]
 
@@ -53,6 +51,7 @@ class JobSummary:
     counts: dict[str, int]
     timings: dict[str, float]
     rejected: dict[str, int]
+    unreadable: dict[str, str]
     ring_ids: tuple[str, ...]
     ring_sizes: tuple[int, ...]
 
@@ -81,6 +80,25 @@ def _rings(members: pd.DataFrame) -> list[tuple[list[str], list[float]]]:
     return rings
 
 
+def _store_counts(source: Bundle, read: DataFrame, params: DetectionParams) -> dict[str, int]:
+    """The input counts the in-process run records: accounts, links and entities it reads, weak entities."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    spark = read.sparkSession
+    known = spark.createDataFrame([(a,) for a, _ in source.known], "account_id string")
+    entities = read.select("kind", "value", "degree").distinct()
+    cap = F.element_at(F.array(*[F.lit(params.projection.degree_cap.get(k, 2**31 - 1)) for k in KIND_ORDER]),
+                       F.col("kind") + 1)
+    return {
+        "accounts": read.select("account_id").union(known).distinct().count(),
+        "links": read.count(),
+        "entities": entities.count(),
+        "weak_entities": entities.where(F.col("degree") > cap).count(),
+        "templates": 0,
+        "coaction_pairs": 0,
+    }
+
+
 def run_job(
     spark: SparkSession,
     bundle: Path,
@@ -88,50 +106,50 @@ def run_job(
     params: DetectionParams,
     placement: RingPlacement | None = None,
     progress: Progress | None = None,
+    model: ScoringModel | None = None,
 ) -> JobSummary:
-    """Detect rings in the bundle at `bundle` and write them to `out` (created) as the module says."""
+    """Detect rings in the bundle at `bundle` and write them to `out` (created) as the module says;
+    `model` scores them (default: the shipped model for a store without a usage log)."""
     if params.projection.rarity != "fraudar":
         raise ValueError("the Spark job weighs rarity as FRAUDAR does; the idf rarity is not implemented in it")
     placement = placement or RingPlacement()
+    model = model or default_model(usage_log=False)
     buckets = 4 * int(spark.conf.get("spark.sql.shuffle.partitions") or 8)
     timings: dict[str, float] = {}
-    counts: dict[str, int] = {}
     with _stage(spark, timings, "read", progress):
-        bundle_links = read_bundle_links(spark, bundle)
-        links = bundle_links.links.cache()
-        counts["links"] = links.count()
-    with _stage(spark, timings, "project", progress):
+        source = read_bundle(spark, bundle)
+        links = source.links.cache()
         read = read_links(links).cache()
-        counts["read_links"] = read.count()
+        counts = _store_counts(source, read, params)
+    with _stage(spark, timings, "project", progress):
         activity = account_activity(read).cache()
         pairs = account_pairs(read, params.projection, buckets).cache()
         counts["edges"] = pairs.count()
     with _stage(spark, timings, "detect", progress):
         members, detected = ring_members(pairs, activity, params, placement)
-        counts.update(detected)
     with _stage(spark, timings, "ids", progress):
         rings = _rings(members)
         ids = assign_ring_ids({}, [frozenset(accounts) for accounts, _ in rings]).ids
+    with _stage(spark, timings, "score", progress):
+        observations = ring_neighbourhood(source, read, [a for accounts, _ in rings for a in accounts])
+        scored = score_on_driver(observations, [a for a, _ in rings], [c for _, c in rings], ids, params, model,
+                                 partial(account_emails, source))
+    counts.update(rings=len(rings), ring_accounts=sum(len(a) for a, _ in rings), **scored.counts, **detected)
     with _stage(spark, timings, "write", progress):
-        out.mkdir(parents=True, exist_ok=True)
-        ring_of = [ring_id for ring_id, (accounts, _) in zip(ids, rings, strict=True) for _ in accounts]
-        pq.write_table(pa.table({
-            "account_id": pa.array([a for accounts, _ in rings for a in accounts], pa.string()),
-            "ring_id": pa.array(ring_of, pa.string()),
-            "membership_confidence": pa.array([c for _, conf in rings for c in conf], pa.float64()),
-        }), out / MEMBERSHIPS_FILE)
-        pq.write_table(pa.table({"ring_id": pa.array(list(ids), pa.string()),
-                                 "size": pa.array([len(a) for a, _ in rings], pa.int32())}), out / RINGS_FILE)
-    counts["rings"] = len(rings)
-    counts["ring_accounts"] = len(ring_of)
-    record: dict[str, Any] = {
-        "params": params.as_dict(), "code_version": code_version(), "bundle_files": list(bundle_links.files),
-        "counts": counts, "timings": timings, "rejected": bundle_links.rejected,
-        "spark": {"master": spark.sparkContext.master, "version": spark.version, "buckets": buckets,
-                  "bin_accounts": placement.bin_accounts, "giant_size": placement.giant_size},
-    }
-    (out / RUN_FILE).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-    return JobSummary(counts, timings, bundle_links.rejected, tuple(ids), tuple(len(a) for a, _ in rings))
+        run = {
+            "params": {**params.as_dict(), "scoring_model": model.version}, "code_version": code_version(),
+            "bundle_files": list(source.files), "counts": counts, "rejected": source.rejected,
+            "unreadable": source.unreadable,
+            "spark": {"master": spark.sparkContext.master, "version": spark.version, "buckets": buckets,
+                      "bin_accounts": placement.bin_accounts, "giant_size": placement.giant_size},
+        }
+        explained, operations = scored.explained, scored.operations
+        results = RunResults(operations.rings, explained.memberships, explained.ring_attributions,
+                             explained.account_attributions, operations.operations, operations.part_of, run)
+        write_results_files(out, results)
+    run["timings"] = timings
+    write_run_file(out, run)
+    return JobSummary(counts, timings, source.rejected, source.unreadable, tuple(ids), tuple(len(a) for a, _ in rings))
 
 
 if __name__ == "__main__":

@@ -1,12 +1,12 @@
-"""The Spark job against `ringtrace detect`: the same bundle, loaded and detected in process, and read
-and detected on Spark (local[2]), gives the same rings, ring ids and membership confidences."""
+"""The Spark job against `ringtrace detect`: the same bundle, loaded and detected in process, and read,
+detected and scored on Spark (local[2]) then written back, records the same rings, ids, memberships,
+scores, attributions, evidence and operations."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import pyarrow.parquet as pq
 import pytest
 
 import neo4j
@@ -15,7 +15,7 @@ from graph.generator import generate_population
 from graph.ingest.loader import load_bundle
 from graph.pipeline.detect import run_detection
 from graph.settings import Settings
-from graph.store.runs import read_ring_members
+from graph.store.runs import latest_run_id, read_ring_members, read_run
 from tests.integration.conftest import FIXTURES
 
 if TYPE_CHECKING:
@@ -29,46 +29,64 @@ def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _confidences(driver: neo4j.Driver, database: str, run_id: str) -> dict[str, float]:
-    records, _, _ = driver.execute_query(
-        "MATCH (a:Account)-[m:MEMBER_OF {run_id: $run_id}]->(:Ring) RETURN a.account_id AS a, m.confidence AS c",
-        run_id=run_id, database_=database)
-    return {str(r["a"]): float(r["c"]) for r in records}
+def _stored(driver: neo4j.Driver, database: str, run_id: str) -> dict[str, Any]:
+    """Everything a run recorded, keyed so two runs over the same data compare equal."""
+    def rows(query: str) -> list[dict[str, Any]]:
+        records, _, _ = driver.execute_query(query, run_id=run_id, database_=database)
+        return sorted((r.data() for r in records), key=repr)
+
+    return {
+        "rings": rows("MATCH (r:Ring)-[f:FOUND_IN]->(:DetectionRun {run_id: $run_id}) "
+                      "RETURN r.ring_id AS ring, properties(f) AS p"),
+        "memberships": rows("MATCH (a:Account)-[m:MEMBER_OF {run_id: $run_id}]->(r:Ring) "
+                            "RETURN a.account_id AS account, r.ring_id AS ring, m.confidence AS confidence"),
+        "attributions": rows("MATCH (s)-[t:ATTRIBUTED_TO {run_id: $run_id}]->(o:Organization) "
+                             "RETURN labels(s) AS label, coalesce(s.ring_id, s.account_id) AS subject, o.name AS org, "
+                             "t{.*, run_id: null} AS p"),
+        "operations": rows("MATCH (op:Operation)-[f:FOUND_IN]->(:DetectionRun {run_id: $run_id}) "
+                           "RETURN op.operation_id AS operation, properties(f) AS p"),
+        "part_of": rows("MATCH (r:Ring)-[p:PART_OF {run_id: $run_id}]->(op:Operation) "
+                        "RETURN r.ring_id AS ring, op.operation_id AS operation, p.evidence AS evidence"),
+    }
 
 
-def test_the_spark_job_finds_the_rings_detect_finds(
+def test_the_spark_job_records_what_detect_records(
     spark: SparkSession, loaded: neo4j.Driver, settings: Settings, population: Path, tmp_path: Path
 ) -> None:
+    from graph.pipeline.spark_results import record_results_directory
     from graph.spark.communities import RingPlacement
-    from graph.spark.job import MEMBERSHIPS_FILE, RINGS_FILE, run_job
+    from graph.spark.job import run_job
 
+    db = settings.neo4j_database
     params = DetectionParams(seed=11)
-    in_process = run_detection(loaded, settings.neo4j_database, params)
-    expected = read_ring_members(loaded, settings.neo4j_database, in_process.run_id)
+    in_process = run_detection(loaded, db, params)
     # Small bins and a low giant threshold: components spread over several tasks, the largest on the driver.
     summary = run_job(spark, population, tmp_path / "out", params, RingPlacement(bin_accounts=100, giant_size=20))
-    memberships = pq.read_table(tmp_path / "out" / MEMBERSHIPS_FILE).to_pylist()
-    found: dict[str, set[str]] = {}
-    for row in memberships:
-        found.setdefault(row["ring_id"], set()).add(row["account_id"])
-
-    assert len(expected) >= 5
-    assert {k: frozenset(v) for k, v in found.items()} == expected
-    assert summary.ring_ids == in_process.ring_ids and summary.ring_sizes == in_process.ring_sizes
     assert summary.counts["bins"] > 1 and summary.counts["giant_components"] >= 1
-    assert {r["account_id"]: r["membership_confidence"] for r in memberships} == _confidences(
-        loaded, settings.neo4j_database, in_process.run_id)
-    rings = pq.read_table(tmp_path / "out" / RINGS_FILE).to_pylist()
-    assert [(r["ring_id"], r["size"]) for r in rings] == list(zip(in_process.ring_ids, in_process.ring_sizes,
-                                                                  strict=True))
+    assert summary.ring_ids == in_process.ring_ids and summary.ring_sizes == in_process.ring_sizes
+    assert len(in_process.ring_ids) >= 5
+
+    spark_run = record_results_directory(loaded, db, tmp_path / "out")
+    assert read_ring_members(loaded, db, spark_run) == read_ring_members(loaded, db, in_process.run_id)
+    expected, found = _stored(loaded, db, in_process.run_id), _stored(loaded, db, spark_run)
+    for name in expected:
+        assert found[name] == expected[name], name
+    recorded = read_run(loaded, db, spark_run)
+    assert recorded is not None and recorded.status == "completed"
+    # The counts the in-process run records, the job's own figures besides them.
+    assert {k: v for k, v in recorded.counts.items() if k in in_process.counts} == in_process.counts
+    assert latest_run_id(loaded, db) == spark_run
 
 
 def test_the_spark_job_rejects_the_rows_load_rejects(
     spark: SparkSession, empty_db: neo4j.Driver, settings: Settings, tmp_path: Path
 ) -> None:
-    from graph.spark.bundle import read_bundle_links
+    from graph.spark.bundle import read_bundle
 
     report = load_bundle(empty_db, settings.neo4j_database, FIXTURES / "bad", rejects_path=tmp_path / "r.csv")
-    loaded = {f.name: f.rejected for f in report.files if f.name in ("accounts", "links")}
+    loaded = {f.name: f.rejected for f in report.files if f.rejected}
     assert sum(loaded.values()) > 0
-    assert read_bundle_links(spark, FIXTURES / "bad").rejected == {k: v for k, v in loaded.items() if v}
+    bundle = read_bundle(spark, FIXTURES / "bad")
+    assert bundle.rejected == loaded
+    # A file the load cannot read at all (known.csv without its header) is reported, and the rest read.
+    assert set(bundle.unreadable) == {f.name for f in report.files if f.error is not None} == {"known"}
