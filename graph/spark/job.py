@@ -120,7 +120,7 @@ def run_job(
         source = read_bundle(spark, bundle)
         links = source.links.cache()
         read = read_links(links).cache()
-        counts = _store_counts(source, read, params)
+        counts = {"bundle_links": links.count(), **_store_counts(source, read, params)}
     with _stage(spark, timings, "project", progress):
         activity = account_activity(read).cache()
         pairs = account_pairs(read, params.projection, buckets).cache()
