@@ -31,7 +31,7 @@ def _stage_metrics(event_log: Path) -> dict[str, dict[str, float]]:
     """Per job description: shuffle bytes written and read, and executor run time (s), over its stages."""
     description_of_stage: dict[int, str] = {}
     totals: dict[str, dict[str, float]] = defaultdict(lambda: {"written": 0.0, "read": 0.0, "task_s": 0.0})
-    for path in sorted(event_log.iterdir()):
+    for path in sorted(p for p in event_log.rglob("*") if p.is_file()):
         for line in path.read_text().splitlines():
             event = json.loads(line)
             kind = event.get("Event")
@@ -54,6 +54,8 @@ def _run(bundle: Path, out: Path, master: str, partitions: int, memory: str) -> 
     spark = spark_session("ringtrace-scale", master, {
         "spark.sql.shuffle.partitions": str(partitions), "spark.driver.memory": memory,
         "spark.eventLog.enabled": "true", "spark.eventLog.dir": events.as_uri(),
+        # Plain JSON lines, one file: what _stage_metrics reads (Spark 4 compresses by default).
+        "spark.eventLog.compress": "false", "spark.eventLog.rolling.enabled": "false",
     })
     started = time.perf_counter()
     try:

@@ -22,7 +22,7 @@ import numpy as np
 from graph.detection import DetectionParams, detect_rings, membership_stability
 from graph.detection.stability import membership_confidence
 from graph.projection import AccountGraph, WeakEntities
-from graph.spark.components import connected_components
+from graph.spark.components import checkpoint, connected_components
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -86,11 +86,10 @@ def ring_members(
     import pandas as pd
     from pyspark.sql import functions as F  # noqa: N812
 
-    spark = pairs.sparkSession
     accounts = pairs.select(F.col("src").alias("account_id")).union(pairs.select(F.col("dst").alias("account_id")))
-    numbered = spark.createDataFrame(
-        accounts.distinct().rdd.zipWithIndex().map(lambda row: (row[0][0], row[1])), "account_id string, node long")
-    numbered = numbered.cache()
+    # Integer node ids for the components: unique, not consecutive. Checkpointed, since the ids of a
+    # recomputed monotonically_increasing_id need not be the same and every join below must agree.
+    numbered = checkpoint(accounts.distinct().select("account_id", F.monotonically_increasing_id().alias("node")))
     edges = (pairs.join(numbered.withColumnRenamed("account_id", "src").withColumnRenamed("node", "u"), "src")
              .join(numbered.withColumnRenamed("account_id", "dst").withColumnRenamed("node", "v"), "dst"))
     labelled, rounds = connected_components(edges.select(F.col("u").alias("src"), F.col("v").alias("dst")))

@@ -30,7 +30,7 @@ from graph.errors import RingtraceError
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-__all__ = ["ComponentsNotConvergedError", "connected_components"]
+__all__ = ["ComponentsNotConvergedError", "checkpoint", "connected_components"]
 
 #: Far beyond what the paper's bound gives for any graph that fits in a cluster (log² 10^10 ≈ 1100 is
 #: the bound's order, measured rounds stay near log n); reaching it means a bug, not a big graph.
@@ -48,12 +48,12 @@ def connected_components(edges: DataFrame, *, max_rounds: int = DEFAULT_MAX_ROUN
     from pyspark.sql import functions as F  # noqa: N812  (pyspark's own convention)
 
     nodes = edges.select(F.col("src").alias("node")).union(edges.select(F.col("dst").alias("node"))).distinct()
-    current = _checkpoint(_canonical(edges))
+    current = checkpoint(_canonical(edges))
     rounds, changed = 0, True
     while changed:
         if rounds == max_rounds:
             raise ComponentsNotConvergedError(f"connected components did not converge in {max_rounds} rounds")
-        following = _checkpoint(_small_star(_large_star(current)))
+        following = checkpoint(_small_star(_large_star(current)))
         changed = following.count() != current.count() or not following.subtract(current).isEmpty()
         current, rounds = following, rounds + 1
     # At the fixed point every edge is (node, least node of its component); the least nodes themselves
@@ -92,6 +92,7 @@ def _small_star(edges: DataFrame) -> DataFrame:
     return neighbours.union(least.select("src", F.col("m").alias("dst"))).distinct()
 
 
-def _checkpoint(frame: DataFrame) -> DataFrame:
+def checkpoint(frame: DataFrame) -> DataFrame:
+    """`frame` materialised with its lineage cut: reliably when the context has a checkpoint directory."""
     reliable = frame.sparkSession.sparkContext.getCheckpointDir() is not None
     return frame.checkpoint(eager=True) if reliable else frame.localCheckpoint(eager=True)
