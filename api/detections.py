@@ -42,11 +42,12 @@ class DetectionRunner:
         self._claims: dict[str, ClaimedRun] = {}
         self._runs: dict[str, LocalRunState] = {}
 
-    def start(self, params: DetectionParams) -> LocalRunState:
-        """Claim and start a run; returns once its DetectionRun record is in Neo4j."""
+    def start(self, params: DetectionParams, *, incremental: bool = False) -> LocalRunState:
+        """Claim and start a run (`incremental`: see graph.pipeline.incremental); returns once its
+        DetectionRun record is in Neo4j."""
         claimed = claim_detection(self._driver, self._database, params, lease_seconds=self._lease_seconds)
         state = LocalRunState(run_id=claimed.run_id, params=params, status="running")
-        thread = threading.Thread(target=self._run, args=(claimed, state), name=f"detect-{claimed.run_id}",
+        thread = threading.Thread(target=self._run, args=(claimed, state, incremental), name=f"detect-{claimed.run_id}",
                                   daemon=True)
         with self._lock:
             # Only unfinished runs need remembering: a finished one is read from Neo4j.
@@ -84,9 +85,9 @@ class DetectionRunner:
             claimed.lease.fail("the API shut down before the run finished", retry_seconds=5.0)
         return False
 
-    def _run(self, claimed: ClaimedRun, state: LocalRunState) -> None:
+    def _run(self, claimed: ClaimedRun, state: LocalRunState, incremental: bool) -> None:
         try:
-            summary = run_claimed(self._driver, self._database, claimed)
+            summary = run_claimed(self._driver, self._database, claimed, incremental=incremental)
         except Exception as error:  # the run records its own failure (or its lease does)
             state.status = "failed"
             state.error = f"{type(error).__name__}: {error}"

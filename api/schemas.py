@@ -443,6 +443,11 @@ class DetectionStart(BaseModel):
     campaign_gap_days: Annotated[float, Field(ge=1.0, le=3650.0), _NUMBER_ONLY] | None = Field(
         None, description=f"Default {DEFAULT_CAMPAIGN_GAP_DAYS:g}, as for `ringtrace detect --campaign-gap`."
     )
+    incremental: StrictBool = Field(
+        False, description="Re-detect only the components changed since the latest completed run (with the same "
+                           "parameters) and carry its other rings over: the same rings as a whole run. Without "
+                           "such a run, the whole graph is detected (the run's counts say incremental_refused).",
+    )
 
     @field_validator("method")
     @classmethod

@@ -56,6 +56,7 @@ def _run(bundle: Path, out: Path, master: str, partitions: int, memory: str) -> 
         "spark.eventLog.enabled": "true", "spark.eventLog.dir": events.as_uri(),
         # Plain JSON lines, one file: what _stage_metrics reads (Spark 4 compresses by default).
         "spark.eventLog.compress": "false", "spark.eventLog.rolling.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
     })
     started = time.perf_counter()
     try:

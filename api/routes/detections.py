@@ -46,7 +46,7 @@ def start_detection(
     probe_neo4j(driver, database)  # refuse now (503) rather than fail in the background
     try:
         with metrics.neo4j("claim_run"):
-            state = runner.start(params)
+            state = runner.start(params, incremental=start.incremental)
     except DetectionRunningError as busy:
         metrics.detections.labels("refused").inc()
         raise ProblemError(409, f"detection run {busy.run_id} is still running; follow /v1/detections/{busy.run_id}",

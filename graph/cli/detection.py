@@ -38,6 +38,9 @@ def detect(
                                  f"next campaign, another ring ({DEFAULT_CAMPAIGN_GAP_DAYS:g})."),
     ] = None,
     no_campaign_cut: Annotated[bool, typer.Option(help="Never cut a ring at a gap in its members' activity.")] = False,
+    incremental: Annotated[bool, typer.Option(
+        help="Re-detect only the components changed since the latest completed run (same parameters) and "
+             "carry its other rings over: the same rings as a whole run, sooner.")] = False,
 ) -> None:
     """Detect rings in everything loaded (shared identifiers and the usage log's co-action) and write them
     back under a new DetectionRun."""
@@ -60,16 +63,27 @@ def detect(
     settings = get_settings()
     try:
         with create_driver(settings) as driver, stage_progress(console, "detecting") as progress:
-            summary = run_detection(driver, settings.neo4j_database, params, progress=progress)
+            summary = run_detection(driver, settings.neo4j_database, params, progress=progress,
+                                    incremental=incremental)
     except DetectionRunningError as error:  # one detection per database, whichever process runs it
         raise fail(error) from None
     counts = summary.counts
     console.print(f"run [bold]{literal(summary.run_id)}[/]")
-    console.print(
-        f"{counts['accounts']:,} accounts, {counts['links']:,} links, {counts['entities']:,} entities "
-        f"({counts['weak_entities']:,} too widely shared to link accounts), {counts['templates']:,} prompt "
-        f"templates, {counts['coaction_pairs']:,} co-acting pairs, {counts['edges']:,} account pairs in all"
-    )
+    if counts.get("incremental"):
+        console.print(
+            f"incremental: {counts['changed_accounts']:,} accounts touched by changes, {counts['region_accounts']:,} "
+            f"in their components ({counts['region_rounds']} rounds of reading), {counts['redetected_rings']:,} "
+            f"rings re-detected there, {counts['carried_rings']:,} carried over unchanged"
+        )
+    else:
+        if counts.get("incremental_refused"):
+            console.print("incremental: not possible (no completed run with these parameters and this code): "
+                          "detected everything")
+        console.print(
+            f"{counts['accounts']:,} accounts, {counts['links']:,} links, {counts['entities']:,} entities "
+            f"({counts['weak_entities']:,} too widely shared to link accounts), {counts['templates']:,} prompt "
+            f"templates, {counts['coaction_pairs']:,} co-acting pairs, {counts['edges']:,} account pairs in all"
+        )
     console.print(
         f"{counts['rings']:,} rings holding {counts['ring_accounts']:,} accounts; "
         f"{summary.carried_over:,} ring ids carried over from {summary.previous_run_id or 'no earlier run'}; "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,33 +25,33 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 import neo4j
-from graph.behaviour.coaction import coaction, join_coaction
-from graph.behaviour.usage import usage_index
 from graph.detection import DetectionParams, detect_rings, membership_stability
 from graph.detection.ring_ids import assign_ring_ids
 from graph.detection.stability import membership_confidence
 from graph.evidence.paths import domain_accounts
-from graph.links import index_links
 from graph.pipeline.behaviour import read_behaviour
 from graph.pipeline.explain import explain_run, explanations
+from graph.pipeline.graph import AccountData, account_data
+from graph.pipeline.incremental import base_run, carried_rings, detect_region
 from graph.pipeline.lease import RunLease
 from graph.pipeline.operations import explain_operations, group_operations
 from graph.pipeline.version import code_version
-from graph.projection import project
 from graph.scoring import ScoringModel, attribute_accounts, prepare, score_rings
 from graph.scoring.operation_attribution import attribute_through_operations
 from graph.settings import get_settings
-from graph.store.observation_reads import read_account_emails, read_observations
+from graph.store.observation_reads import Neighbourhood, read_account_emails, read_observations
 from graph.store.runs import claim_run, complete_run, latest_run_id, read_operation_rings, read_ring_members
 from graph.store.scoring_models import active_model
-from graph.store.usage_reads import read_coaction_templates
+from graph.store.usage_reads import read_coaction_templates, read_templates_around
 from graph.store.write_back import write_results
 
 __all__ = ["ClaimedRun", "RunSummary", "claim_detection", "new_run_id", "run_claimed", "run_detection"]
 
 Progress = Callable[[str, float], None]
+_log = logging.getLogger("ringtrace.detect")
 
 
 @dataclass(frozen=True)
@@ -126,100 +127,181 @@ def run_detection(
     *,
     run_id: str | None = None,
     lease_seconds: float | None = None,
+    incremental: bool = False,
 ) -> RunSummary:
     """Detect rings in everything the database holds and write them back under a new DetectionRun.
 
     `run_id` names the run (by default a new id); `DetectionRunningError` while another run is alive.
+    `incremental` re-detects only the components changed since the latest completed run and carries
+    that run's other rings over (:mod:`graph.pipeline.incremental`): the same rings as a whole run.
     """
     claimed = claim_detection(driver, database, params, run_id=run_id, lease_seconds=lease_seconds)
-    return run_claimed(driver, database, claimed, progress)
+    return run_claimed(driver, database, claimed, progress, incremental=incremental)
 
 
 def run_claimed(
-    driver: neo4j.Driver, database: str, claimed: ClaimedRun, progress: Progress | None = None
+    driver: neo4j.Driver,
+    database: str,
+    claimed: ClaimedRun,
+    progress: Progress | None = None,
+    *,
+    incremental: bool = False,
 ) -> RunSummary:
     """Run the stages of a claimed run; it ends ``completed``, or ``failed`` with the error that stopped it."""
-    run_id, params, model, lease = claimed.run_id, claimed.params, claimed.model, claimed.lease
+    params, lease = claimed.params, claimed.lease
     timings: dict[str, float] = {}
     previous_run_id: str | None = None
     try:
         previous_run_id = latest_run_id(driver, database)
-        with _stage(timings, "read", progress, lease):
-            templates = read_coaction_templates(driver, database, params.coaction.max_senders)
-            observations = read_observations(driver, database, {a for t in templates for a, _ in t[3]})
-        with _stage(timings, "project", progress, lease):
-            links = index_links(observations.incidence)
-            usage = usage_index(templates, links.incidence.account_ids)
-            del templates
-            pairs = coaction(usage, links.n_accounts, params.coaction)
-            account_graph = join_coaction(project(links, params.projection), pairs, params.coaction,
-                                          params.projection.min_weight)
-        with _stage(timings, "detect", progress, lease):
-            rings = detect_rings(account_graph, params)
-        with _stage(timings, "stabilise", progress, lease):
-            confidence = membership_confidence(membership_stability(account_graph, rings, params))
-        with _stage(timings, "ids", progress, lease):
-            account_ids = observations.incidence.account_ids
-            members = [frozenset(account_ids[ring].tolist()) for ring in rings]
-            previous = read_ring_members(driver, database, previous_run_id) if previous_run_id else {}
-            assignment = assign_ring_ids(previous, members)
-        with _stage(timings, "score", progress, lease):
-            behaviour = read_behaviour(driver, database, usage, pairs, params.coaction, account_ids, rings)
-            scoring_input = prepare(links, observations.org_indicators, observations.account_created, behaviour)
-            ring_scores = score_rings(scoring_input, rings, model)
-            grouped = group_operations(links, rings, scoring_input.orgs)
-            ring_scores = attribute_through_operations(ring_scores, grouped, assignment.ids,
-                                                       observations.org_indicators.organizations)
-            account_scores = attribute_accounts(scoring_input, rings, ring_scores, membership=confidence, model=model)
-        with _stage(timings, "explain", progress, lease):
-            needed = domain_accounts(links, explanations(ring_scores, account_scores))
-            explained = explain_run(
-                links, observations.org_indicators, read_account_emails(driver, database, needed),
-                account_graph, rings, assignment.ids, confidence, ring_scores, account_scores,
-                behaviour.sent if behaviour is not None else None,
-            )
-        with _stage(timings, "operations", progress, lease):
-            previous_operations = read_operation_rings(driver, database, previous_run_id) if previous_run_id else {}
-            operations = explain_operations(links, scoring_input.orgs, grouped, rings, explained.rings,
-                                            previous_operations)
-        with _stage(timings, "write", progress, lease):
-            write_results(
-                driver, database, run_id, rings=operations.rings, memberships=explained.memberships,
-                ring_attributions=explained.ring_attributions, account_attributions=explained.account_attributions,
-                operations=operations.operations, part_of=operations.part_of,
-            )
-        counts = {
-            "accounts": int(account_ids.shape[0]),
-            "links": observations.n_links,
-            "entities": int(observations.incidence.entity_keys.shape[0]),
-            "edges": account_graph.n_edges,
-            "templates": int(usage.template_keys.shape[0]),
-            "coaction_pairs": int(np.count_nonzero(pairs.llr > 0)),
-            "weak_entities": int(account_graph.weak_entities.entity.shape[0]),
-            "rings": len(rings),
-            "operations": len(operations.operations),
-            "multi_campaign_operations": sum(1 for o in operations.operations if o.campaigns > 1),
-            "ring_accounts": int(sum(r.shape[0] for r in rings)),
-            "coordinated_rings": sum(1 for r in ring_scores if r.score >= 0.5),
-            "attributed_rings": sum(1 for r in ring_scores if r.top is not None and r.top.confidence >= 0.5),
-            "attributed_accounts": sum(
-                1 for a in account_scores.values() if a.attributions and a.attributions[0].confidence >= 0.5
-            ),
-        }
-        lineage = [
-            {"of": of, "kind": e.kind, "new_id": e.new_id, "old_ids": list(e.old_ids), "jaccard": round(e.jaccard, 4)}
-            for of, events in (("ring", assignment.events), ("operation", operations.assignment.events))
-            for e in events
-        ]
-        lease.check()
-        complete_run(driver, database, run_id, counts=counts, timings=timings, lineage=lineage,
-                     previous_run_id=previous_run_id)
+        base, why_not = base_run(driver, database, params) if incremental else (None, "")
+        if base is not None:
+            data, rings, confidence, counts = _detect_incremental(driver, database, base, params, timings,
+                                                                  progress, lease)
+        else:
+            data, rings, confidence, counts = _detect_all(driver, database, params, timings, progress, lease)
+            if incremental:
+                _log.info("incremental run %s detects everything: %s", claimed.run_id, why_not)
+                counts["incremental_refused"] = 1
+        summary = _publish(driver, database, claimed, data, rings, confidence, counts, timings, progress,
+                           previous_run_id)
     except BaseException as error:
         # Everything after the claim lands here, Ctrl-C and a lost Neo4j included. If the failure
         # cannot be recorded now, the stopped heartbeat lets the lease record it.
         lease.fail(f"{type(error).__name__}: {error}", timings, previous_run_id)
         raise
     lease.stop()
+    return summary
+
+
+Detected = tuple[AccountData, list[npt.NDArray[np.int32]], list[npt.NDArray[np.float64]], dict[str, int]]
+
+
+def _detect_all(
+    driver: neo4j.Driver, database: str, params: DetectionParams, timings: dict[str, float],
+    progress: Progress | None, lease: RunLease,
+) -> Detected:
+    with _stage(timings, "read", progress, lease):
+        templates = read_coaction_templates(driver, database, params.coaction.max_senders)
+        observations = read_observations(driver, database, {a for t in templates for a, _ in t[3]})
+    with _stage(timings, "project", progress, lease):
+        data = account_data(observations, templates, params)
+        del templates
+    with _stage(timings, "detect", progress, lease):
+        rings = detect_rings(data.graph, params)
+    with _stage(timings, "stabilise", progress, lease):
+        confidence = membership_confidence(membership_stability(data.graph, rings, params))
+    counts = {
+        "accounts": int(observations.incidence.account_ids.shape[0]),
+        "links": observations.n_links,
+        "entities": int(observations.incidence.entity_keys.shape[0]),
+        "edges": data.graph.n_edges,
+        "templates": int(data.usage.template_keys.shape[0]),
+        "coaction_pairs": int(np.count_nonzero(data.pairs.llr > 0)),
+        "weak_entities": int(data.graph.weak_entities.entity.shape[0]),
+    }
+    return data, rings, confidence, counts
+
+
+def _detect_incremental(
+    driver: neo4j.Driver, database: str, base: tuple[str, int], params: DetectionParams,
+    timings: dict[str, float], progress: Progress | None, lease: RunLease,
+) -> Detected:
+    base_run_id, since = base
+    with _stage(timings, "region", progress, lease):
+        region = detect_region(driver, database, since, params, membership_confidence)
+    with _stage(timings, "carry", progress, lease):
+        found = region.rings + carried_rings(driver, database, base_run_id, region.accounts)
+    # Scores, evidence and operations are the whole run's, over every ring: read around the members.
+    with _stage(timings, "read", progress, lease):
+        members = sorted({a for ring in found for a in ring.members})
+        around = Neighbourhood(driver, database)
+        around.grow(members)
+        templates = read_templates_around(driver, database, members, params.coaction.max_senders)
+        observations = around.observations({a for t in templates for a, _ in t[3]} | set(members), population=True)
+    with _stage(timings, "project", progress, lease):
+        data = account_data(observations, templates, params)
+        del templates
+    ids = observations.incidence.account_ids
+    placed = [(np.searchsorted(ids, np.array(r.members, dtype=np.str_)).astype(np.int32), r.confidence) for r in found]
+    # The order a whole run gives its rings: largest first, then by smallest member.
+    placed.sort(key=lambda p: (-p[0].shape[0], int(p[0][0])))
+    counts = {
+        "incremental": 1,
+        "changed_accounts": region.seeds,
+        "region_accounts": len(region.accounts),
+        "region_rounds": region.rounds,
+        "redetected_rings": len(region.rings),
+        "carried_rings": len(found) - len(region.rings),
+    }
+    return data, [p[0] for p in placed], [p[1] for p in placed], counts
+
+
+def _publish(
+    driver: neo4j.Driver,
+    database: str,
+    claimed: ClaimedRun,
+    data: AccountData,
+    rings: list[npt.NDArray[np.int32]],
+    confidence: list[npt.NDArray[np.float64]],
+    counts: dict[str, int],
+    timings: dict[str, float],
+    progress: Progress | None,
+    previous_run_id: str | None,
+) -> RunSummary:
+    """Ids, scores, evidence and operations of the run's rings, written back and the run completed."""
+    run_id, model, lease = claimed.run_id, claimed.model, claimed.lease
+    observations, links = data.observations, data.links
+    with _stage(timings, "ids", progress, lease):
+        account_ids = observations.incidence.account_ids
+        members = [frozenset(account_ids[ring].tolist()) for ring in rings]
+        previous = read_ring_members(driver, database, previous_run_id) if previous_run_id else {}
+        assignment = assign_ring_ids(previous, members)
+    with _stage(timings, "score", progress, lease):
+        behaviour = read_behaviour(driver, database, data.usage, data.pairs, claimed.params.coaction, account_ids,
+                                   rings)
+        scoring_input = prepare(links, observations.org_indicators, observations.account_created, behaviour)
+        ring_scores = score_rings(scoring_input, rings, model)
+        grouped = group_operations(links, rings, scoring_input.orgs)
+        ring_scores = attribute_through_operations(ring_scores, grouped, assignment.ids,
+                                                   observations.org_indicators.organizations)
+        account_scores = attribute_accounts(scoring_input, rings, ring_scores, membership=confidence, model=model)
+    with _stage(timings, "explain", progress, lease):
+        needed = domain_accounts(links, explanations(ring_scores, account_scores))
+        explained = explain_run(
+            links, observations.org_indicators, read_account_emails(driver, database, needed),
+            data.graph, rings, assignment.ids, confidence, ring_scores, account_scores,
+            behaviour.sent if behaviour is not None else None,
+        )
+    with _stage(timings, "operations", progress, lease):
+        previous_operations = read_operation_rings(driver, database, previous_run_id) if previous_run_id else {}
+        operations = explain_operations(links, scoring_input.orgs, grouped, rings, explained.rings,
+                                        previous_operations)
+    with _stage(timings, "write", progress, lease):
+        write_results(
+            driver, database, run_id, rings=operations.rings, memberships=explained.memberships,
+            ring_attributions=explained.ring_attributions, account_attributions=explained.account_attributions,
+            operations=operations.operations, part_of=operations.part_of,
+        )
+    counts = {
+        **counts,
+        "rings": len(rings),
+        "operations": len(operations.operations),
+        "multi_campaign_operations": sum(1 for o in operations.operations if o.campaigns > 1),
+        "ring_accounts": int(sum(r.shape[0] for r in rings)),
+        "coordinated_rings": sum(1 for r in ring_scores if r.score >= 0.5),
+        "attributed_rings": sum(1 for r in ring_scores if r.top is not None and r.top.confidence >= 0.5),
+        "attributed_accounts": sum(
+            1 for a in account_scores.values() if a.attributions and a.attributions[0].confidence >= 0.5
+        ),
+    }
+    lineage = [
+        {"of": of, "kind": e.kind, "new_id": e.new_id, "old_ids": list(e.old_ids), "jaccard": round(e.jaccard, 4)}
+        for of, events in (("ring", assignment.events), ("operation", operations.assignment.events))
+        for e in events
+    ]
+    lease.check()
+    complete_run(driver, database, run_id, counts=counts, timings=timings, lineage=lineage,
+                 previous_run_id=previous_run_id)
     return RunSummary(
         run_id=run_id,
         previous_run_id=previous_run_id,

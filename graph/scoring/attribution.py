@@ -151,8 +151,10 @@ def build_org_index(links: LinkIndex, org: OrgIndicators) -> OrgIndex:
     self_acting = (entity_org >= 0) & (corporate | has_known[np.maximum(entity_org, 0)])
 
     names, code, counts = _factorize(org.account_email_domain)
-    count_of = dict(zip(names, counts.tolist(), strict=True))
-    free_limit = max(200, n_acc // 100)
+    population = org.population
+    count_of = dict(population.domain_accounts) if population else dict(zip(names, counts.tolist(), strict=True))
+    # A domain more than 1% of all accounts signed up with is free mail, whoever else uses it.
+    free_limit = max(200, (population.accounts if population else n_acc) // 100)
     claimed: dict[str, set[int]] = defaultdict(set)
     for a, orgs in known.items():
         d = names[int(code[a])]
@@ -164,7 +166,9 @@ def build_org_index(links: LinkIndex, org: OrgIndicators) -> OrgIndex:
     code_org = np.array([domain_org.get(d, -1) if d else -1 for d in names], np.int64)
 
     users = np.zeros(n_org, np.int64)
-    if n_org:
+    if population is not None and population.network_users is not None:
+        users = np.array([population.network_users.get(name, 0) for name in org.organizations], np.int64)
+    elif n_org:
         on = entity_org[inc.link_entity.astype(np.int64)]
         keys = unique_ints((on * n_acc + inc.link_account.astype(np.int64))[on >= 0])
         users = np.bincount(keys // max(n_acc, 1), minlength=n_org).astype(np.int64)

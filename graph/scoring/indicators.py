@@ -13,7 +13,25 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["OrgIndicators", "domains_named_after"]
+__all__ = ["OrgIndicators", "Population", "domains_named_after"]
+
+
+@dataclass(frozen=True)
+class Population:
+    """Counts over every account in the store, for the domains and organisations a read holds.
+
+    accounts
+        Accounts in the store.
+    domain_accounts
+        Email domain -> accounts in the store that signed up with it.
+    network_users
+        Organisation name -> distinct accounts on the IPs it operates that a whole read holds (used
+        by two or more accounts, or on its corporate or hosting range); None counts those indexed.
+    """
+
+    accounts: int
+    domain_accounts: Mapping[str, int]
+    network_users: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -32,6 +50,10 @@ class OrgIndicators:
     domain_org
         Email domain -> organisation index from enrichment (registrant, WHOIS, a curated list, or
         :func:`domains_named_after`). Optional: domains that known members use are found without it.
+    population
+        Counts over the whole store that scoring weighs a ring's evidence against (how many
+        accounts, how many on each email domain, how many on each organisation's network). A read of
+        part of the store (an incremental run's) must give them; None counts the accounts indexed.
     """
 
     organizations: tuple[str, ...]
@@ -40,6 +62,7 @@ class OrgIndicators:
     entity_org: npt.NDArray[np.int32]
     account_email_domain: npt.NDArray[np.str_]
     domain_org: Mapping[str, int] = field(default_factory=dict)
+    population: Population | None = None
 
     def __post_init__(self) -> None:
         if list(self.organizations) != sorted(self.organizations):

@@ -6,7 +6,9 @@ reach, and the organisations' indicators. The accounts they score are the ring m
 account whose own links point to an organisation: a known member, an account on an IP of a named
 organisation's range, an account whose email domain is named after an organisation. This module
 selects those accounts on Spark and collects every link of every entity they use (so each degree is
-the store's), with the known members and the organisations, as the
+the store's), with the known members, the organisations and the counts over the whole store that
+scoring weighs evidence against (accounts, accounts per email domain, users of each organisation's
+network: :class:`~graph.scoring.indicators.Population`, as an incremental run's read gives them), as the
 :class:`~graph.store.observation_reads.Observations` that graph/store/observation_reads.py would read
 back: the same arrays in the same order (accounts by id, entities by kind then key), only fewer.
 On a cluster this is what the driver must hold: rings and the accounts with own evidence are a small
@@ -21,6 +23,7 @@ import numpy as np
 
 from graph.links import Incidence
 from graph.scoring import OrgIndicators, domains_named_after
+from graph.scoring.indicators import Population
 from graph.store.observation_reads import Observations
 from graph.vocabulary import KIND_ORDER, NETWORK_CLASSES
 
@@ -65,11 +68,27 @@ def ring_neighbourhood(bundle: Bundle, read: DataFrame, members: list[str]) -> O
                                   "account_id").toPandas())
     created = {a: float(c) for a, c in zip(facts["account_id"], facts["created_at"], strict=True)}
     domain = {a: d for a, d in zip(facts["account_id"], facts["email_domain"], strict=True) if isinstance(d, str)}
-    return _observations(links, account_ids, created, domain, bundle, domain_org)
+    population = _population(bundle, read, known, set(domain.values()) - {""})
+    return _observations(links, account_ids, created, domain, bundle, domain_org, population)
+
+
+def _population(bundle: Bundle, read: DataFrame, known: DataFrame, domains: set[str]) -> Population:
+    """What graph/store/observation_reads.py counts over the whole store: its accounts (every account
+    a valid accounts, links or known row names), the accounts of each of `domains`, and each
+    organisation's network users over the IPs a whole read holds."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    every = (bundle.links.select("account_id").union(bundle.accounts.select("account_id")).union(known)
+             .distinct().count())
+    per_domain = ({str(r[0]): int(r[1]) for r in bundle.accounts.where(F.col("email_domain").isin(*sorted(domains)))
+                   .groupBy("email_domain").count().collect()} if domains else {})
+    on_networks = read.where((F.col("kind") == KIND_ORDER.index("ip")) & F.col("org").isNotNull())
+    users = {str(r[0]): int(r[1]) for r in on_networks.groupBy("org").agg(F.countDistinct("account_id")).collect()}
+    return Population(accounts=int(every), domain_accounts=per_domain, network_users=users)
 
 
 def _observations(links: pd.DataFrame, account_ids: list[str], created: dict[str, float], domain: dict[str, str],
-                  bundle: Bundle, domain_org: dict[str, int]) -> Observations:
+                  bundle: Bundle, domain_org: dict[str, int], population: Population) -> Observations:
     """The arrays of graph/store/observation_reads.py `read_observations`, from collected rows."""
     ids = np.array(account_ids, dtype=np.str_)
     network_code = {name: code for code, name in enumerate(NETWORK_CLASSES)}
@@ -103,6 +122,7 @@ def _observations(links: pd.DataFrame, account_ids: list[str], created: dict[str
         entity_org=np.array([org_index.get(orgs[i], -1) if orgs[i] else -1 for i in first_of.tolist()], np.int32),
         account_email_domain=np.array([domain.get(a, "") for a in account_ids], dtype=np.str_),
         domain_org=domain_org,
+        population=population,
     )
     # NaN where unknown: pandas gives a null epoch as NaN already.
     account_created = np.array([created.get(a, np.nan) for a in account_ids], dtype=np.float64)

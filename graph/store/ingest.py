@@ -30,18 +30,21 @@ IPEnrichment = tuple[list[dict[str, Any]], int]
 # removed again: nothing is left behind) before its digests are read, since read-committed isolation
 # would otherwise let two transactions both see a digest as new and both count it; then it takes the
 # observation only if its digest is not there yet (`pending`): the interval widens, the count grows,
-# once. Observations counted = relationships created + rows pending.
+# once. Observations counted = relationships created + rows pending. A new relationship and a pending
+# observation stamp the relationship's `changed_at` (server time, epoch ms): what an incremental
+# detection run re-detects around (graph.store.change_reads).
 # Measured on 464k links: ~9% more Neo4j CPU than the former blind `count = count + n`, no slower.
 _OBSERVE: Final = """
 MERGE {pattern}
   ON CREATE SET r.first_seen = first_seen, r.last_seen = last_seen, r.count = {count},
-                r.observation_digests = [{digest}]
+                r.observation_digests = [{digest}], r.changed_at = timestamp()
   ON MATCH SET r.ringtrace_lock = true
 WITH r, first_seen, last_seen, {digest} AS digest, {count} AS count
 WITH r, first_seen, last_seen, digest, count, NOT digest IN coalesce(r.observation_digests, []) AS pending
 REMOVE r.ringtrace_lock
 FOREACH (_ IN CASE WHEN pending THEN [1] ELSE [] END |
-  SET r.observation_digests = coalesce(r.observation_digests, []) + digest,
+  SET r.changed_at = timestamp(),
+      r.observation_digests = coalesce(r.observation_digests, []) + digest,
       r.count = coalesce(r.count, 0) + count,
       r.first_seen = CASE WHEN r.first_seen IS NULL OR first_seen < r.first_seen
                           THEN coalesce(first_seen, r.first_seen) ELSE r.first_seen END,

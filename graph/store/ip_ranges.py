@@ -73,7 +73,11 @@ ENRICH_IPS: Final = """
 UNWIND $rows AS row
 MATCH (ip:IP {address: row.address})
 WHERE ip.ranges_version IS NULL OR ip.ranges_version < $version
-SET ip.asn = row.asn, ip.org = row.organization, ip.network = row.network, ip.range = row.cidr,
+WITH ip, row,
+     coalesce(ip.network, '') <> coalesce(row.network, '') OR coalesce(ip.org, '') <> coalesce(row.organization, '')
+     AS moved
+SET ip.changed_at = CASE WHEN moved THEN timestamp() ELSE ip.changed_at END,
+    ip.asn = row.asn, ip.org = row.organization, ip.network = row.network, ip.range = row.cidr,
     ip.ranges_version = $version
 WITH ip, row
 OPTIONAL MATCH (ip)-[old:OPERATED_BY]->(previous:Organization)

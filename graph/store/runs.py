@@ -40,6 +40,7 @@ __all__ = [
     "fail_run",
     "heartbeat_run",
     "latest_run_id",
+    "read_memberships",
     "read_operation_rings",
     "read_ring_members",
     "read_run",
@@ -88,7 +89,8 @@ RETURN run.run_id AS run_id, toString(run.heartbeat_at) AS heartbeat_at, coalesc
 _CREATE: Final = """
 MATCH (lock:DetectionLock {name: $lock})
 CREATE (run:DetectionRun {run_id: $run_id, status: 'running', started_at: datetime(), heartbeat_at: datetime(),
-                          lease_seconds: $lease_seconds, params: $params, version: $version})
+                          lease_seconds: $lease_seconds, params: $params, version: $version,
+                          changes_since: $changes_since})
 SET lock.run_id = $run_id, lock.claimed_at = datetime()
 REMOVE lock.claiming
 """
@@ -98,7 +100,17 @@ def _expire_params(run_id: str | None) -> dict[str, Any]:
     return {"run_id": run_id, "lock": LOCK_NAME, "legacy_lease": _LEGACY_LEASE_SECONDS}
 
 
-def _claim(tx: neo4j.ManagedTransaction, run_id: str, params: str, version: str, lease_seconds: float) -> None:
+# Before the claim, the start of the oldest transaction still open (or now): everything stamped
+# earlier was committed before the run could read, and anything this run may miss was stamped later.
+# (A user who cannot see others' transactions sees only their own here: see the README.)
+_WATERMARK: Final = """
+SHOW TRANSACTIONS YIELD startTime
+RETURN min(datetime(startTime)).epochMillis AS oldest, datetime().epochMillis AS now
+"""
+
+
+def _claim(tx: neo4j.ManagedTransaction, run_id: str, params: str, version: str, lease_seconds: float,
+           changes_since: int) -> None:
     tx.run(_TAKE_LOCK, lock=LOCK_NAME).consume()
     holder = tx.run(_HOLDER, lock=LOCK_NAME, legacy_lease=_LEGACY_LEASE_SECONDS).single()
     if holder is not None and holder["run_id"] == run_id:
@@ -109,7 +121,7 @@ def _claim(tx: neo4j.ManagedTransaction, run_id: str, params: str, version: str,
         raise DetectionRunningError(holder["run_id"], holder["heartbeat_at"])  # rolls the claim back
     tx.run(_EXPIRE, **_expire_params(None)).consume()
     tx.run(_CREATE, lock=LOCK_NAME, run_id=run_id, params=params, version=version,
-           lease_seconds=float(lease_seconds)).consume()
+           lease_seconds=float(lease_seconds), changes_since=changes_since).consume()
 
 
 def claim_run(
@@ -119,8 +131,10 @@ def claim_run(
 
     Raises `DetectionRunningError` (naming the holder) while another run holds a live lease. Runs
     whose lease has run out are marked failed on the way, so a killed process never blocks for longer
-    than its lease. `SchemaNotAppliedError` when the lock's uniqueness constraint, or the one that
-    write-back finds operations by, is missing.
+    than its lease. The run records `changes_since` (epoch ms, the server's clock): what an
+    incremental run based on it must treat as new (graph/store/change_reads.py).
+    `SchemaNotAppliedError` when the lock's uniqueness constraint, or the one that write-back finds
+    operations by, is missing.
     """
     missing = missing_schema(driver, database, (_LOCK_CONSTRAINT, _OPERATION_CONSTRAINT))
     if missing:
@@ -128,8 +142,11 @@ def claim_run(
             f"database {database!r} lacks {', '.join(sorted(missing))} (the lock that makes one detection at a "
             "time safe, and the key operations are written by); run `ringtrace schema apply` first"
         )
+    watermark, _, _ = driver.execute_query(_WATERMARK, database_=database)
+    changes_since = min(int(watermark[0]["now"]), int(watermark[0]["oldest"] or watermark[0]["now"]))
     with driver.session(database=database) as session:
-        session.execute_write(_claim, run_id, json.dumps(params, sort_keys=True), version, lease_seconds)
+        session.execute_write(_claim, run_id, json.dumps(params, sort_keys=True), version, lease_seconds,
+                              changes_since)
 
 
 def heartbeat_run(driver: neo4j.Driver, database: str, run_id: str) -> bool:
@@ -289,6 +306,18 @@ def read_ring_members(driver: neo4j.Driver, database: str, run_id: str) -> dict[
         routing_=_READ,
     )
     return {str(r["ring_id"]): frozenset(r["members"]) for r in records}
+
+
+def read_memberships(driver: neo4j.Driver, database: str, run_id: str) -> dict[str, dict[str, float]]:
+    """ring_id -> {member account id: its membership confidence}, as the run found them."""
+    records, _, _ = driver.execute_query(
+        "MATCH (:DetectionRun {run_id: $run_id})<-[:FOUND_IN]-(ring:Ring)<-[m:MEMBER_OF {run_id: $run_id}]-(a:Account) "
+        "RETURN ring.ring_id AS ring_id, collect([a.account_id, m.confidence]) AS members",
+        run_id=run_id,
+        database_=database,
+        routing_=_READ,
+    )
+    return {str(r["ring_id"]): {str(a): float(c) for a, c in r["members"]} for r in records}
 
 
 def read_operation_rings(driver: neo4j.Driver, database: str, run_id: str) -> dict[str, frozenset[str]]:

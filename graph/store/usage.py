@@ -75,7 +75,7 @@ MERGE (a)-[r:SENT]->(t)
 SET r.count = row[2], r.input_tokens = row[3], r.output_tokens = row[4], r.minutes = row[5], r.hours = row[6],
     r.models = row[7], r.model_counts = row[8], r.model_first_seen = row[9], r.categories = row[10],
     r.category_counts = row[11], r.first_seen = datetime({epochSeconds: row[12]}),
-    r.last_seen = datetime({epochSeconds: row[13]})
+    r.last_seen = datetime({epochSeconds: row[13]}), r.changed_at = timestamp()
 """
 
 _LEDGERS: Final = """

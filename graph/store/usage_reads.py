@@ -8,13 +8,23 @@ from typing import Any, Final
 import neo4j
 from graph.store.usage import UNSHARED
 
-__all__ = ["read_activity", "read_coaction_templates", "read_model_releases"]
+__all__ = ["read_activity", "read_coaction_templates", "read_model_releases", "read_templates_around"]
 
 _FETCH_SIZE: Final = 2000
 _ACCOUNT_BATCH: Final = 10_000
 _TEMPLATES: Final = """
 MATCH (t:PromptTemplate)
 WHERE t.fingerprint <> $unshared AND t.accounts >= 2 AND t.accounts <= $max_senders
+MATCH (a:Account)-[r:SENT]->(t)
+RETURN t.fingerprint AS template, t.accounts AS senders, t.skeleton AS skeleton,
+       collect([a.account_id, r.minutes]) AS sent
+"""
+# The templates of _TEMPLATES that the accounts in $ids sent, but for those in $seen.
+_TEMPLATES_AROUND: Final = """
+UNWIND $ids AS id
+MATCH (:Account {account_id: id})-[:SENT]->(t:PromptTemplate)
+WITH DISTINCT t
+WHERE t.fingerprint <> $unshared AND t.accounts >= 2 AND t.accounts <= $max_senders AND NOT t.fingerprint IN $seen
 MATCH (a:Account)-[r:SENT]->(t)
 RETURN t.fingerprint AS template, t.accounts AS senders, t.skeleton AS skeleton,
        collect([a.account_id, r.minutes]) AS sent
@@ -41,6 +51,25 @@ def read_coaction_templates(
         for record in s.run(_TEMPLATES, unshared=UNSHARED, max_senders=max_senders):
             result.append((str(record["template"]), int(record["senders"]), record["skeleton"],
                            [(str(a), m or []) for a, m in record["sent"]]))
+    return result
+
+
+def read_templates_around(
+    driver: neo4j.Driver, database: str, account_ids: Collection[str], max_senders: int, seen: Collection[str] = ()
+) -> list[tuple[str, int, str | None, list[tuple[str, list[int]]]]]:
+    """The templates :func:`read_coaction_templates` reads that `account_ids` sent (all their senders),
+    leaving out those in `seen`."""
+    ids, skip, taken = sorted(account_ids), sorted(seen), set(seen)
+    result = []
+    with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS, fetch_size=_FETCH_SIZE) as s:
+        for start in range(0, len(ids), _ACCOUNT_BATCH):
+            for record in s.run(_TEMPLATES_AROUND, ids=ids[start : start + _ACCOUNT_BATCH], unshared=UNSHARED,
+                                max_senders=max_senders, seen=skip):
+                if record["template"] in taken:
+                    continue
+                taken.add(record["template"])
+                result.append((str(record["template"]), int(record["senders"]), record["skeleton"],
+                               [(str(a), m or []) for a, m in record["sent"]]))
     return result
 
 
