@@ -22,10 +22,14 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
-@pytest.fixture(scope="module")
-def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=["whole", "without_ranges"])
+def population(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated population; without its IP ranges no account is on an organisation's network, so
+    the rings' neighbourhood the job scores on is a part of the store, not all of it."""
     out = tmp_path_factory.mktemp("population")
     generate_population(out, 2000, seed=5, events_per_account=0)
+    if request.param == "without_ranges":
+        (out / "ip_ranges.csv").unlink()
     return out
 
 
@@ -65,6 +69,8 @@ def test_the_spark_job_records_what_detect_records(
     assert summary.counts["bins"] > 1 and summary.counts["giant_components"] >= 1
     assert summary.ring_ids == in_process.ring_ids and summary.ring_sizes == in_process.ring_sizes
     assert len(in_process.ring_ids) >= 5
+    if not (population / "ip_ranges.csv").exists():
+        assert summary.counts["neighbourhood_accounts"] < summary.counts["accounts"]
 
     spark_run = record_results_directory(loaded, db, tmp_path / "out")
     assert read_ring_members(loaded, db, spark_run) == read_ring_members(loaded, db, in_process.run_id)
