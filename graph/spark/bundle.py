@@ -1,9 +1,12 @@
 """The bundle's observations as Spark DataFrames: parsed by the loader's own rules, aggregated as loaded.
 
 Each file is read by Spark (CSV and CSV.GZ as text fields, Parquet as its columns, JSONL as lines) and
-every row goes through the loader's parser (graph/ingest/rows.py ``parse_link``, ``parse_account``,
-``parse_ip_range``) in a ``mapInArrow`` task, with the reader's own conversion of values to text, so
-validation and normalisation are the package's, not a copy. A rejected row is dropped and counted.
+every row goes through the loader's parser (graph/ingest/rows.py ``parse_link``, ``parse_account``;
+``parse_ip_range`` and ``parse_known`` on the driver, those files being small) in a ``mapInArrow``
+task, with the reader's own conversion of values to text, so validation and normalisation are the
+package's, not a copy. A rejected row is dropped and counted. One difference: Spark's CSV reader
+splits the records, so a damaged record (an unterminated quote, a line of another width) may be
+split otherwise than graph/ingest/readers.py splits it, and rejected as other rows.
 
 What detection then reads from Neo4j (graph/store/observation_reads.py) is the loaded store: one link
 per (account, kind, value) whose count adds each distinct observation once (its digest,
@@ -27,7 +30,7 @@ from graph.errors import BundleError
 from graph.ingest.ip_enrichment import IPRange, RangeTable
 from graph.ingest.normalise import epoch_seconds
 from graph.ingest.observations import observation_digest
-from graph.ingest.readers import REQUIRED_COLUMNS, BundleFile, find_bundle_files
+from graph.ingest.readers import REQUIRED_COLUMNS, BundleFile, _json_row, _text, find_bundle_files
 from graph.ingest.rows import RowError, parse_account, parse_ip_range, parse_known, parse_link
 from graph.vocabulary import KIND_ORDER
 
@@ -66,13 +69,6 @@ def _suffix(path: Path) -> str:
     return "".join(path.suffixes[-2:]) if path.name.endswith(".gz") else path.suffix
 
 
-def _text(value: object) -> str:
-    # As graph/ingest/readers.py gives a field: a missing value is empty text, others their str().
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else str(value)
-
-
 def _raw(spark: SparkSession, bundle_file: BundleFile) -> tuple[DataFrame, bool]:
     """The file's rows as Spark reads them, and whether each is a JSON line still to decode."""
     from pyspark.sql import functions as F  # noqa: N812
@@ -98,8 +94,6 @@ def _raw(spark: SparkSession, bundle_file: BundleFile) -> tuple[DataFrame, bool]
 
 def _fields(batch: pa.RecordBatch, json_lines: bool) -> Iterator[dict[str, str]]:
     if json_lines:
-        from graph.ingest.readers import _json_row  # the reader's own decoding (its rejects included)
-
         for text in batch.column(0).to_pylist():
             yield _json_row(text)
         return

@@ -61,8 +61,11 @@ def _evidence_rows(
 
 
 def write_results_files(out: Path, results: RunResults) -> None:
-    """Write the records of `results` into `out` (created): one Parquet file per name in RESULT_FILES."""
+    """Write the records of `results` into `out` (created): one Parquet file per name in RESULT_FILES.
+    An earlier job's run.json there goes first, so the directory holds no finished job's results until
+    :func:`write_run_file` writes this one's."""
     out.mkdir(parents=True, exist_ok=True)
+    (out / RUN_FILE).unlink(missing_ok=True)
     attributions = [("Ring", r) for r in results.ring_attributions] + [
         ("Account", r) for r in results.account_attributions]
     evidence = [row for r in results.rings for row in _evidence_rows("Ring", r.ring_id, None, r.coordination_evidence)]
