@@ -3,8 +3,7 @@
 Scoring, attribution, evidence and operations (graph/scoring/, graph/pipeline/explain.py and
 operations.py) look at the links of the accounts they score, the degree of each entity those links
 reach, and the organisations' indicators. The accounts they score are the ring members and every
-account whose own links point to an organisation: a known member, an account on an IP of a named
-organisation's range, an account whose email domain is named after an organisation. This module
+account whose own links could attribute it (graph/scoring/accounts.py ``with_own_evidence``). This module
 selects those accounts on Spark and collects every link of every entity they use (so each degree is
 the store's), with the known members, the organisations and the counts over the whole store that
 scoring weighs evidence against (accounts, accounts per email domain, users of each organisation's
@@ -52,11 +51,19 @@ def ring_neighbourhood(bundle: Bundle, read: DataFrame, members: list[str]) -> O
                    .where(F.col("email_domain").isNotNull() & (F.col("email_domain") != "")))
     domains = sorted(str(r[0]) for r in with_domain.select("email_domain").distinct().collect())
     domain_org = domains_named_after(bundle.organizations, domains)
+    # Who scoring attributes besides ring members (graph/scoring/accounts.py with_own_evidence): known
+    # members, the other users of their entities, users of the IPs of an organisation with known
+    # members, and accounts on a domain named after an organisation or used by a known member.
+    acting = sorted({organization for _, organization in bundle.known})
+    known_domains = with_domain.join(known, "account_id").select("email_domain")
+    seed_domains = sorted(set(domain_org) | {str(r[0]) for r in known_domains.distinct().collect()})
+    beside_known = read.join(read.join(known, "account_id").select("kind", "value").distinct(), ["kind", "value"])
     scored = (spark.createDataFrame([(a,) for a in sorted(set(members))], "account_id string")
               .union(known)
-              .union(read.where((F.col("kind") == KIND_ORDER.index("ip")) & F.col("org").isNotNull())
-                     .select("account_id"))
-              .union(with_domain.where(F.col("email_domain").isin(*domain_org) if domain_org else F.lit(False))
+              .union(beside_known.select("account_id"))
+              .union(read.where((F.col("kind") == KIND_ORDER.index("ip")) & F.col("org").isin(*acting)
+                                if acting else F.lit(False)).select("account_id"))
+              .union(with_domain.where(F.col("email_domain").isin(*seed_domains) if seed_domains else F.lit(False))
                      .select("account_id"))
               .distinct())
     entities = read.join(scored, "account_id").select("kind", "value").distinct()
