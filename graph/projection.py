@@ -56,6 +56,8 @@ __all__ = [
     "ProjectionParams",
     "WeakEntities",
     "active_at",
+    "burst_factor",
+    "entity_weight",
     "project",
     "with_pairs",
 ]
@@ -165,7 +167,7 @@ def project(links: LinkIndex, params: ProjectionParams) -> AccountGraph:
     kind = incidence.entity_kind.astype(np.intp)
     cap = np.array([params.degree_cap.get(k, np.iinfo(np.int32).max) for k in KIND_ORDER], np.int64)
     weak = degree > cap[kind]
-    weights = _entity_weight(incidence.entity_kind, incidence.entity_network, degree, n_acc, params)
+    weights = entity_weight(incidence.entity_kind, incidence.entity_network, degree, n_acc, params)
     weights[weak] = 0.0
     weak_idx = np.flatnonzero(weak).astype(np.int32)
     weak_entities = WeakEntities(
@@ -176,7 +178,7 @@ def project(links: LinkIndex, params: ProjectionParams) -> AccountGraph:
     usable = (degree >= 2) & ~weak & (weights > 0)
     keep = usable[ent]
     acc, ent, first = acc[keep], ent[keep], first[keep]
-    link_factor = _burst_factor(ent, first, params)
+    link_factor = burst_factor(ent, first, params)
 
     src, dst, weight, shared = _weighted_pairs(
         acc, ent, weights[ent] * link_factor, n_acc, n_ent, params.min_weight
@@ -243,13 +245,15 @@ def with_pairs(
     )
 
 
-def _entity_weight(
+def entity_weight(
     entity_kind: npt.NDArray[np.int8],
     entity_network: npt.NDArray[np.int8],
     degree: npt.NDArray[np.int32],
     n_acc: int,
     params: ProjectionParams,
 ) -> npt.NDArray[np.float64]:
+    """``w_e`` per entity from its kind, network class and degree, before the cap (the module's first
+    three factors); the Spark job (graph/spark/projection.py) calls it too, for the same floats."""
     kind_w = np.array([params.kind_weight.get(k, 0.0) for k in KIND_ORDER], np.float64)
     net_w = np.array([params.network_weight.get(n, 1.0) for n in NETWORK_CLASSES], np.float64)
     kind = entity_kind.astype(np.intp)
@@ -267,10 +271,12 @@ def _entity_weight(
     return w
 
 
-def _burst_factor(
+def burst_factor(
     ent: npt.NDArray[np.int64], first: npt.NDArray[np.float64], params: ProjectionParams
 ) -> npt.NDArray[np.float64]:
-    """Per link: time_floor + (1 - time_floor) x share of the entity's other timed links in its burst."""
+    """Per link: time_floor + (1 - time_floor) x share of the entity's other timed links in its burst.
+
+    `ent` may hold any subset of whole entities (the Spark job passes a bucket of them at a time)."""
     factor = np.full(ent.shape[0], params.time_unknown, np.float64)
     timed = np.flatnonzero(~np.isnan(first))
     if timed.shape[0] == 0:

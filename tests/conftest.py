@@ -9,6 +9,11 @@ any fixture writes. `make test` stops the server afterwards.
 
 Every test whose fixtures reach Neo4j carries the `neo4j` marker, so `pytest -m "not neo4j"` runs the
 tests that need no database (and starts none).
+
+`spark` is one SparkSession for every Spark test (tests/spark/, and the job against `ringtrace detect`
+in tests/integration/): local[2], few shuffle partitions, no UI, so each job is quick. Those tests need
+the ``spark`` extra: without pyspark they are skipped, except under CI=true, where the extra is
+installed (`make install`) and a missing pyspark is a failure, not a quiet skip.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import suppress
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -23,6 +29,9 @@ import neo4j
 from graph.settings import Settings
 from graph.store.driver import create_driver
 from tests.suite_database import DEFAULT_TEST_HOME, accept_test_database, mark_database
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 TEST_BOLT_PORT = "7688"
 
@@ -49,7 +58,29 @@ def neo4j_test_settings() -> Iterator[Settings]:
         mark_database(driver, settings.neo4j_database)
 
 
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("pyspark is not installed, and CI must run the Spark tests: install '.[spark]'")
+        pytest.skip("needs the 'spark' extra (pip install 'ringtrace[spark]')")
+    from graph.spark.session import spark_session
+
+    session = spark_session("ringtrace-tests", "local[2]", {
+        "spark.sql.shuffle.partitions": "4",
+        "spark.driver.memory": "2g",
+        "spark.local.dir": str(tmp_path_factory.mktemp("spark-local")),
+    })
+    session.sparkContext.setCheckpointDir(str(tmp_path_factory.mktemp("spark-checkpoints")))
+    yield session
+    session.stop()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if NEO4J_FIXTURE in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.neo4j)
+        if "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.spark)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import typer
 
 import neo4j
-from graph.cli import analyst, data, detection, results, server
+from graph.cli import analyst, data, detection, results, server, spark
 from graph.cli.common import console, literal
 from graph.errors import RingtraceError
 from graph.settings import get_settings
@@ -43,6 +43,7 @@ app.command("import-dataset")(data.import_dataset_command)
 app.add_typer(analyst.bloom_app, name="bloom")
 app.command("query")(analyst.query_command)
 app.command("report")(analyst.report_command)
+app.add_typer(spark.spark_app, name="spark")
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ import numpy.typing as npt
 import neo4j
 from graph.detection import DetectionParams, detect_rings, membership_stability
 from graph.detection.ring_ids import assign_ring_ids
+from graph.detection.stability import membership_confidence
 from graph.evidence.paths import domain_accounts
 from graph.pipeline.behaviour import read_behaviour
 from graph.pipeline.explain import explain_run, explanations
@@ -79,10 +80,12 @@ class RunSummary:
     lineage: list[dict[str, Any]]
 
 
-def new_run_id(params: DetectionParams, started: datetime | None = None) -> str:
-    """A fresh run id: the start time (UTC, to the microsecond) and a digest of the parameters."""
+def new_run_id(params: DetectionParams | dict[str, Any], started: datetime | None = None) -> str:
+    """A fresh run id: the start time (UTC, to the microsecond) and a digest of the parameters (a
+    DetectionParams, or its ``as_dict()`` as a Spark job records it)."""
     started = started or datetime.now(UTC)
-    digest = hashlib.sha1(json.dumps(params.as_dict(), sort_keys=True).encode(), usedforsecurity=False)
+    values = params.as_dict() if isinstance(params, DetectionParams) else params
+    digest = hashlib.sha1(json.dumps(values, sort_keys=True).encode(), usedforsecurity=False)
     return f"run-{started:%Y%m%dT%H%M%S%f}Z-{digest.hexdigest()[:6]}"
 
 
@@ -143,12 +146,6 @@ def _communities(
         return
     with gds_communities(driver, database, params.method, run_id) as backend:
         yield backend
-
-
-def _membership_confidence(stability: list[npt.NDArray[np.float64]]) -> list[npt.NDArray[np.float64]]:
-    # A member found in the ring by the main run and every rerun is as sure as detection can make it;
-    # the floor keeps a member the main run placed from reading as "certainly not a member".
-    return [np.round(0.5 + 0.5 * s, 4) for s in stability]
 
 
 def run_detection(
@@ -223,7 +220,7 @@ def _detect_all(
         with _stage(timings, "detect", progress, lease):
             rings = detect_rings(data.graph, params, communities)
         with _stage(timings, "stabilise", progress, lease):
-            confidence = _membership_confidence(membership_stability(data.graph, rings, params, communities))
+            confidence = membership_confidence(membership_stability(data.graph, rings, params, communities))
     if communities is not None:
         timings.update(communities.timings)
     counts = {
@@ -257,7 +254,7 @@ def _detect_incremental(
     read = at < ids.shape[0]
     read[read] = ids[at[read]] == wanted[read]  # a changed account with nothing shared links nobody
     with _stage(timings, "detect", progress, lease):
-        touched = redetect_touched(data.graph, at[read].astype(np.int64), params, _membership_confidence)
+        touched = redetect_touched(data.graph, at[read].astype(np.int64), params, membership_confidence)
         carried, carried_confidence = carry_rings(base_rings, ids, touched.region)
     found, found_confidence = touched.rings + carried, touched.confidence + carried_confidence
     # The order a whole run gives its rings: largest first, then by smallest member.

@@ -67,7 +67,7 @@ def base_run(driver: neo4j.Driver, database: str, params: DetectionParams) -> tu
         return None, f"run {run_id} was made by other code ({run.version})"
     since = changes_since(driver, database, run_id)
     if since is None:
-        return None, f"run {run_id} recorded no change watermark"
+        return None, f"run {run_id} recorded no change watermark (the Spark job's, or older than watermarks)"
     return (run_id, since), ""
 
 

@@ -110,7 +110,7 @@ RETURN min(datetime(startTime)).epochMillis AS oldest, datetime().epochMillis AS
 
 
 def _claim(tx: neo4j.ManagedTransaction, run_id: str, params: str, version: str, lease_seconds: float,
-           changes_since: int) -> None:
+           changes_since: int | None) -> None:
     tx.run(_TAKE_LOCK, lock=LOCK_NAME).consume()
     holder = tx.run(_HOLDER, lock=LOCK_NAME, legacy_lease=_LEGACY_LEASE_SECONDS).single()
     if holder is not None and holder["run_id"] == run_id:
@@ -125,14 +125,17 @@ def _claim(tx: neo4j.ManagedTransaction, run_id: str, params: str, version: str,
 
 
 def claim_run(
-    driver: neo4j.Driver, database: str, run_id: str, params: dict[str, Any], version: str, *, lease_seconds: float
+    driver: neo4j.Driver, database: str, run_id: str, params: dict[str, Any], version: str, *, lease_seconds: float,
+    watermark: bool = True,
 ) -> None:
     """Take the database's detection lock and record `run_id` as running, in one transaction.
 
     Raises `DetectionRunningError` (naming the holder) while another run holds a live lease. Runs
     whose lease has run out are marked failed on the way, so a killed process never blocks for longer
     than its lease. The run records `changes_since` (epoch ms, the server's clock): what an
-    incremental run based on it must treat as new (graph/store/change_reads.py).
+    incremental run based on it must treat as new (graph/store/change_reads.py); without `watermark`
+    (a run whose rings come from elsewhere than this database, the Spark job's) none, so no
+    incremental run is based on it.
     `SchemaNotAppliedError` when the lock's uniqueness constraint, or the one that write-back finds
     operations by, is missing.
     """
@@ -142,8 +145,10 @@ def claim_run(
             f"database {database!r} lacks {', '.join(sorted(missing))} (the lock that makes one detection at a "
             "time safe, and the key operations are written by); run `ringtrace schema apply` first"
         )
-    watermark, _, _ = driver.execute_query(_WATERMARK, database_=database)
-    changes_since = min(int(watermark[0]["now"]), int(watermark[0]["oldest"] or watermark[0]["now"]))
+    changes_since = None
+    if watermark:
+        open_since, _, _ = driver.execute_query(_WATERMARK, database_=database)
+        changes_since = min(int(open_since[0]["now"]), int(open_since[0]["oldest"] or open_since[0]["now"]))
     with driver.session(database=database) as session:
         session.execute_write(_claim, run_id, json.dumps(params, sort_keys=True), version, lease_seconds,
                               changes_since)

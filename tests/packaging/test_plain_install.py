@@ -34,7 +34,7 @@ PACKAGES = ("graph", "api")
 #: The only modules that may not import in a plain install, with the module they may miss (its extra).
 OPTIONAL_MODULES = {"graph.detection.plm": "networkit"}  # ringtrace[fast]
 #: What the extras bring: none of it may come in with a plain install, or the test proves nothing.
-EXTRA_ONLY = ("networkit", "leidenalg")
+EXTRA_ONLY = ("networkit", "leidenalg", "pyspark")
 #: Nothing listens here: a command that tried to reach Neo4j would fail rather than touch a database.
 NO_NEO4J = "bolt://127.0.0.1:1"
 _SKIP_DIRS = {".git", ".venv", "build", "dist", "__pycache__"}
@@ -121,6 +121,8 @@ def test_the_commands_start(plain: PlainInstall) -> None:
         assert done.returncode == 0, f"{' '.join(args[-2:])}: {done.stdout[-2000:]}{done.stderr[-3000:]}"
         assert "Usage" in done.stdout
     assert "detect" in plain.run(ringtrace, "--help").stdout
+    spark = plain.run(ringtrace, "spark", "detect", "--bundle", ".", "--out", "spark-out", timeout=120)
+    assert spark.returncode == 1 and "pip install 'ringtrace[spark]'" in " ".join(spark.stdout.split())
 
 
 def test_every_module_imports(plain: PlainInstall) -> None:

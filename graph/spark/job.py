@@ -1,0 +1,158 @@
+"""The detection job on Spark: bundle → aggregated links → projection → components → rings → scores → Parquet.
+
+The stages are the in-process run's (graph/pipeline/detect.py): read, project, detect (with
+stabilise), ids, score (with explain and operations), write; each is materialised and timed, so a run
+reports where its time went. It writes to `out` the records the in-process run writes to Neo4j, as
+Parquet (graph/spark/results.py: memberships, rings, attributions, evidence, operations, part_of) and
+``run.json`` (parameters with the scoring model's version, code version, counts, seconds per stage,
+rejected rows per file), which `ringtrace spark write-back` records as a DetectionRun.
+
+Ring and operation ids are those of a first run (derived from the members, graph/detection/ring_ids.py):
+the job has no earlier run to carry ids over from. Not computed yet: co-action (a bundle with a usage
+log is refused).
+
+For spark-submit: ``spark-submit graph/spark/job.py detect --bundle DIR --out DIR`` (the package
+installed on the executors' Python too).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from graph.detection import DetectionParams
+from graph.detection.ring_ids import assign_ring_ids
+from graph.pipeline.version import code_version
+from graph.scoring import ScoringModel, default_model
+from graph.spark.bundle import Bundle, read_bundle
+from graph.spark.communities import RingPlacement, ring_members
+from graph.spark.neighbourhood import account_emails, ring_neighbourhood
+from graph.spark.projection import account_activity, account_pairs, read_links
+from graph.spark.results import RunResults, write_results_files, write_run_file
+from graph.spark.scoring import score_on_driver
+from graph.vocabulary import KIND_ORDER
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["JobSummary", "run_job"]
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    counts: dict[str, int]
+    timings: dict[str, float]
+    rejected: dict[str, int]
+    unreadable: dict[str, str]
+    ring_ids: tuple[str, ...]
+    ring_sizes: tuple[int, ...]
+
+
+@contextmanager
+def _stage(spark: SparkSession, timings: dict[str, float], name: str, progress: Progress | None) -> Iterator[None]:
+    # The job description names the stage's Spark jobs in an event log, for measuring shuffles per stage.
+    spark.sparkContext.setJobDescription(name)
+    if progress is not None:
+        progress(name, 0.0)
+    started = time.perf_counter()
+    yield
+    timings[name] = round(time.perf_counter() - started, 3)
+    if progress is not None:
+        progress(name, 1.0)
+
+
+def _rings(members: pd.DataFrame) -> list[tuple[list[str], list[float]]]:
+    """Rings as (sorted members, their confidences), ordered as detect_rings orders them: largest
+    first, then by smallest member (account ids sort as the in-process account index)."""
+    rings = []
+    for _, group in members.groupby(["bin", "ring"], sort=False):
+        ordered = group.sort_values("account_id")
+        rings.append((ordered["account_id"].tolist(), ordered["confidence"].tolist()))
+    rings.sort(key=lambda r: (-len(r[0]), r[0][0]))
+    return rings
+
+
+def _store_counts(source: Bundle, read: DataFrame, params: DetectionParams) -> dict[str, int]:
+    """The input counts the in-process run records: accounts, links and entities it reads, weak entities."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    spark = read.sparkSession
+    known = spark.createDataFrame([(a,) for a, _ in source.known], "account_id string")
+    entities = read.select("kind", "value", "degree").distinct()
+    cap = F.element_at(F.array(*[F.lit(params.projection.degree_cap.get(k, 2**31 - 1)) for k in KIND_ORDER]),
+                       F.col("kind") + 1)
+    return {
+        "accounts": read.select("account_id").union(known).distinct().count(),
+        "links": read.count(),
+        "entities": entities.count(),
+        "weak_entities": entities.where(F.col("degree") > cap).count(),
+        "templates": 0,
+        "coaction_pairs": 0,
+    }
+
+
+def run_job(
+    spark: SparkSession,
+    bundle: Path,
+    out: Path,
+    params: DetectionParams,
+    placement: RingPlacement | None = None,
+    progress: Progress | None = None,
+    model: ScoringModel | None = None,
+) -> JobSummary:
+    """Detect rings in the bundle at `bundle` and write them to `out` (created) as the module says;
+    `model` scores them (default: the shipped model for a store without a usage log)."""
+    if params.projection.rarity != "fraudar":
+        raise ValueError("the Spark job weighs rarity as FRAUDAR does; the idf rarity is not implemented in it")
+    placement = placement or RingPlacement()
+    model = model or default_model(usage_log=False)
+    buckets = 4 * int(spark.conf.get("spark.sql.shuffle.partitions") or 8)
+    timings: dict[str, float] = {}
+    with _stage(spark, timings, "read", progress):
+        source = read_bundle(spark, bundle)
+        links = source.links.cache()
+        read = read_links(links).cache()
+        counts = {"bundle_links": links.count(), **_store_counts(source, read, params)}
+    with _stage(spark, timings, "project", progress):
+        activity = account_activity(read).cache()
+        pairs = account_pairs(read, params.projection, buckets).cache()
+        counts["edges"] = pairs.count()
+    with _stage(spark, timings, "detect", progress):
+        members, detected = ring_members(pairs, activity, params, placement)
+    with _stage(spark, timings, "ids", progress):
+        rings = _rings(members)
+        ids = assign_ring_ids({}, [frozenset(accounts) for accounts, _ in rings]).ids
+    with _stage(spark, timings, "score", progress):
+        observations = ring_neighbourhood(source, read, [a for accounts, _ in rings for a in accounts])
+        scored = score_on_driver(observations, [a for a, _ in rings], [c for _, c in rings], ids, params, model,
+                                 partial(account_emails, source))
+    counts.update(rings=len(rings), ring_accounts=sum(len(a) for a, _ in rings), **scored.counts, **detected)
+    with _stage(spark, timings, "write", progress):
+        run = {
+            "params": {**params.as_dict(), "scoring_model": model.version}, "code_version": code_version(),
+            "bundle_files": list(source.files), "counts": counts, "rejected": source.rejected,
+            "unreadable": source.unreadable,
+            "spark": {"master": spark.sparkContext.master, "version": spark.version, "buckets": buckets,
+                      "bin_accounts": placement.bin_accounts, "giant_size": placement.giant_size},
+        }
+        explained, operations = scored.explained, scored.operations
+        results = RunResults(operations.rings, explained.memberships, explained.ring_attributions,
+                             explained.account_attributions, operations.operations, operations.part_of, run)
+        write_results_files(out, results)
+    run["timings"] = timings
+    write_run_file(out, run)
+    return JobSummary(counts, timings, source.rejected, source.unreadable, tuple(ids), tuple(len(a) for a, _ in rings))
+
+
+if __name__ == "__main__":
+    from graph.cli.spark import main
+
+    main()
