@@ -5,9 +5,9 @@ operations.py) look at the links of the accounts they score, the degree of each 
 reach, and the organisations' indicators. The accounts they score are the ring members and every
 account whose own links could attribute it (graph/scoring/accounts.py ``with_own_evidence``). This module
 selects those accounts on Spark and collects every link of every entity they use (so each degree is
-the store's), with the known members, the organisations and the counts over the whole store that
-scoring weighs evidence against (accounts, accounts per email domain, users of each organisation's
-network, as a whole read counts them: :class:`~graph.scoring.indicators.Population`), as the
+the store's), with the known members, the organisations and the counts that scoring weighs evidence
+against (accounts, accounts per email domain, users of each organisation's network, as a whole read
+counts them: :class:`~graph.scoring.indicators.Population`), as the
 :class:`~graph.store.observation_reads.Observations` that graph/store/observation_reads.py would read
 back: the same arrays in the same order (accounts by id, entities by kind then key), only fewer.
 On a cluster this is what the driver must hold: rings and the accounts with own evidence are a small
