@@ -21,8 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +42,7 @@ from graph.pipeline.graph import AccountData, account_data
 from graph.pipeline.incremental import base_run, carry_rings, redetect_touched
 from graph.pipeline.lease import RunLease
 from graph.pipeline.operations import explain_operations, group_operations
+from graph.pipeline.stages import Progress, timed_stage
 from graph.pipeline.version import code_version
 from graph.scoring import ScoringModel, attribute_accounts, prepare, score_rings
 from graph.scoring.operation_attribution import attribute_through_operations
@@ -64,7 +64,6 @@ from graph.store.write_back import write_results
 
 __all__ = ["ClaimedRun", "RunSummary", "claim_detection", "new_run_id", "run_claimed", "run_detection"]
 
-Progress = Callable[[str, float], None]
 _log = logging.getLogger("ringtrace.detect")
 
 
@@ -127,13 +126,8 @@ def claim_detection(
 def _stage(timings: dict[str, float], name: str, progress: Progress | None, lease: RunLease) -> Iterator[None]:
     # A run that lost its lease is someone else's failure by now: stop before doing more work for it.
     lease.check()
-    if progress is not None:
-        progress(name, 0.0)
-    started = time.perf_counter()
-    yield
-    timings[name] = round(time.perf_counter() - started, 3)
-    if progress is not None:
-        progress(name, 1.0)
+    with timed_stage(timings, name, progress):
+        yield
 
 
 @contextmanager

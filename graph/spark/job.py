@@ -17,8 +17,7 @@ installed on the executors' Python too).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from graph.detection import DetectionParams
 from graph.detection.ring_ids import assign_ring_ids
+from graph.pipeline.stages import Progress, timed_stage
 from graph.pipeline.version import code_version
 from graph.scoring import ScoringModel, default_model
 from graph.spark.bundle import Bundle, read_bundle
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 __all__ = ["JobSummary", "run_job"]
 
-Progress = Callable[[str, float], None]
 
 
 @dataclass(frozen=True)
@@ -60,13 +59,8 @@ class JobSummary:
 def _stage(spark: SparkSession, timings: dict[str, float], name: str, progress: Progress | None) -> Iterator[None]:
     # The job description names the stage's Spark jobs in an event log, for measuring shuffles per stage.
     spark.sparkContext.setJobDescription(name)
-    if progress is not None:
-        progress(name, 0.0)
-    started = time.perf_counter()
-    yield
-    timings[name] = round(time.perf_counter() - started, 3)
-    if progress is not None:
-        progress(name, 1.0)
+    with timed_stage(timings, name, progress):
+        yield
 
 
 def _rings(members: pd.DataFrame) -> list[tuple[list[str], list[float]]]:
