@@ -35,6 +35,7 @@ __all__ = [
     "in_process",
     "plan_components",
     "ring_labels",
+    "ring_order",
     "split_campaigns",
 ]
 
@@ -229,8 +230,13 @@ def _rings_from_labels(labels: npt.NDArray[np.int64], min_size: int) -> list[npt
     lab = labels[accounts]
     starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
     rings = [r.astype(np.int32) for r in np.split(accounts, starts[1:]) if r.shape[0] >= min_size]
-    rings.sort(key=lambda r: (-r.shape[0], int(r[0])))
-    return rings
+    return [rings[i] for i in ring_order(rings)]
+
+
+def ring_order(rings: list[npt.NDArray[np.int32]]) -> list[int]:
+    """Positions of `rings` (sorted account-index arrays) in the order a run gives them: largest
+    first, then by smallest account index."""
+    return sorted(range(len(rings)), key=lambda i: (-rings[i].shape[0], int(rings[i][0])))
 
 
 def ring_labels(rings: list[npt.NDArray[np.int32]], n_accounts: int) -> npt.NDArray[np.int64]:

@@ -33,13 +33,14 @@ import numpy.typing as npt
 import neo4j
 from graph.detection import DetectionParams, detect_rings, membership_stability
 from graph.detection.ring_ids import assign_ring_ids
+from graph.detection.rings import ring_order
 from graph.detection.stability import membership_confidence
 from graph.evidence.paths import domain_accounts
 from graph.pipeline.behaviour import read_behaviour
 from graph.pipeline.explain import explain_run, explanations
 from graph.pipeline.gds_communities import GdsCommunities, gds_communities
-from graph.pipeline.graph import AccountData, account_data
-from graph.pipeline.incremental import base_run, carry_rings, redetect_touched
+from graph.pipeline.graph import AccountData, Templates, account_data
+from graph.pipeline.incremental import account_indices, base_run, carry_rings, redetect_touched
 from graph.pipeline.lease import RunLease
 from graph.pipeline.operations import explain_operations, group_operations
 from graph.pipeline.stages import Progress, timed_stage
@@ -49,7 +50,7 @@ from graph.scoring.operation_attribution import attribute_through_operations
 from graph.settings import get_settings
 from graph.store.change_reads import changed_accounts
 from graph.store.gds import require_gds
-from graph.store.observation_reads import read_account_emails, read_observations
+from graph.store.observation_reads import Observations, read_account_emails, read_observations
 from graph.store.runs import (
     claim_run,
     complete_run,
@@ -200,13 +201,20 @@ def run_claimed(
 Detected = tuple[AccountData, list[npt.NDArray[np.int32]], list[npt.NDArray[np.float64]], dict[str, int]]
 
 
+def _read_all(
+    driver: neo4j.Driver, database: str, params: DetectionParams
+) -> tuple[Observations, Templates]:
+    """Everything detection reads: the observations, and co-action's templates (whose senders it holds)."""
+    templates = read_coaction_templates(driver, database, params.coaction.max_senders)
+    return read_observations(driver, database, {a for t in templates for a, _ in t[3]}), templates
+
+
 def _detect_all(
     driver: neo4j.Driver, database: str, run_id: str, params: DetectionParams, timings: dict[str, float],
     progress: Progress | None, lease: RunLease,
 ) -> Detected:
     with _stage(timings, "read", progress, lease):
-        templates = read_coaction_templates(driver, database, params.coaction.max_senders)
-        observations = read_observations(driver, database, {a for t in templates for a, _ in t[3]})
+        observations, templates = _read_all(driver, database, params)
     with _stage(timings, "project", progress, lease):
         data = account_data(observations, templates, params)
         del templates
@@ -235,24 +243,20 @@ def _detect_incremental(
 ) -> Detected:
     base_run_id, since = base
     with _stage(timings, "read", progress, lease):
-        templates = read_coaction_templates(driver, database, params.coaction.max_senders)
-        observations = read_observations(driver, database, {a for t in templates for a, _ in t[3]})
+        observations, templates = _read_all(driver, database, params)
         changed = changed_accounts(driver, database, since, params.projection, params.coaction)
         base_rings = read_memberships(driver, database, base_run_id)
     with _stage(timings, "project", progress, lease):
         data = account_data(observations, templates, params)
         del templates
     ids = observations.incidence.account_ids
-    wanted = np.array(sorted(changed), dtype=np.str_)
-    at = np.searchsorted(ids, wanted)
-    read = at < ids.shape[0]
-    read[read] = ids[at[read]] == wanted[read]  # a changed account with nothing shared links nobody
     with _stage(timings, "detect", progress, lease):
-        touched = redetect_touched(data.graph, at[read].astype(np.int64), params, membership_confidence)
+        # A changed account that shares nothing is not read: it links nobody.
+        seeds, _ = account_indices(ids, changed)
+        touched = redetect_touched(data.graph, seeds, params, membership_confidence)
         carried, carried_confidence = carry_rings(base_rings, ids, touched.region)
     found, found_confidence = touched.rings + carried, touched.confidence + carried_confidence
-    # The order a whole run gives its rings: largest first, then by smallest member.
-    order = sorted(range(len(found)), key=lambda i: (-found[i].shape[0], int(found[i][0])))
+    order = ring_order(found)
     rings, confidence = [found[i] for i in order], [found_confidence[i] for i in order]
     counts = {
         "accounts": int(ids.shape[0]),

@@ -11,8 +11,9 @@ from graph.links import LinkIndex, index_links
 from graph.projection import AccountGraph, project
 from graph.store.observation_reads import Observations
 
-__all__ = ["AccountData", "account_data"]
+__all__ = ["AccountData", "Templates", "account_data"]
 
+#: Co-action's templates as read: (fingerprint, senders, skeleton, [(account_id, minutes), ...]).
 Templates = list[tuple[str, int, str | None, list[tuple[str, list[int]]]]]
 
 

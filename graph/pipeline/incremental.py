@@ -21,7 +21,7 @@ one, a run detects everything, and says why.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -36,7 +36,7 @@ from graph.projection import AccountGraph
 from graph.store.change_reads import changes_since
 from graph.store.runs import latest_run_id, read_run
 
-__all__ = ["Touched", "base_run", "carry_rings", "redetect_touched"]
+__all__ = ["Touched", "account_indices", "base_run", "carry_rings", "redetect_touched"]
 
 Membership = Callable[[list[npt.NDArray[np.float64]]], list[npt.NDArray[np.float64]]]
 
@@ -87,6 +87,18 @@ def redetect_touched(
     return Touched(region=region, rings=rings, confidence=membership(membership_stability(within, rings, params)))
 
 
+def account_indices(
+    account_ids: npt.NDArray[np.str_], wanted: Collection[str]
+) -> tuple[npt.NDArray[np.int64], bool]:
+    """The indices in `account_ids` (sorted) of those of `wanted` it holds, ascending, and whether it
+    holds them all."""
+    asked = np.array(sorted(wanted), dtype=np.str_)
+    at = np.searchsorted(account_ids, asked)
+    held = at < account_ids.shape[0]
+    held[held] = account_ids[at[held]] == asked[held]
+    return at[held].astype(np.int64), bool(held.all())
+
+
 def carry_rings(
     base: Mapping[str, Mapping[str, float]], account_ids: npt.NDArray[np.str_], region: npt.NDArray[np.bool_]
 ) -> tuple[list[npt.NDArray[np.int32]], list[npt.NDArray[np.float64]]]:
@@ -94,13 +106,13 @@ def carry_rings(
     indices of `account_ids` (sorted) with their confidence."""
     rings, confidence = [], []
     for members in base.values():
-        ids = np.array(sorted(members), dtype=np.str_)
-        at = np.searchsorted(account_ids, ids)
-        if (at >= account_ids.shape[0]).any() or (account_ids[at] != ids).any():
+        ids = sorted(members)
+        at, all_read = account_indices(account_ids, ids)
+        if not all_read:
             # A ring member shares an identifier, and degrees only grow: the read holds every one.
             raise LookupError("a ring of the base run holds accounts this run did not read")
         if region[at].any():
             continue
         rings.append(at.astype(np.int32))
-        confidence.append(np.array([members[a] for a in ids.tolist()], np.float64))
+        confidence.append(np.array([members[a] for a in ids], np.float64))
     return rings, confidence
