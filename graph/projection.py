@@ -136,6 +136,21 @@ class WeakEntities:
 
 
 @dataclass(frozen=True)
+class Coacting:
+    """Account pairs (``src < dst``) that co-acted more often than their habits explain, on however few
+    days: too little to link two accounts, yet what a large, careful ring shows as a group (each job
+    touches a few members, so each pair meets rarely while most pairs meet). graph/detection/rings.py
+    weighs them a group at a time. Pair i's distinct days are ``days[day_offsets[i]:day_offsets[i + 1]]``."""
+
+    src: npt.NDArray[np.int32]
+    dst: npt.NDArray[np.int32]
+    observed: npt.NDArray[np.float64]
+    expected: npt.NDArray[np.float64]
+    days: npt.NDArray[np.int64]
+    day_offsets: npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
 class AccountGraph:
     """Weighted undirected account-account graph as a sorted edge list (``src < dst``)."""
 
@@ -150,6 +165,7 @@ class AccountGraph:
     # Per account: the median first_seen of its links (epoch seconds, NaN when none is timed); when
     # it was active, for telling an operator's campaigns apart. Empty: unknown for every account.
     active_at: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0, np.float64))
+    coacting: Coacting | None = None  # from the usage log (graph/behaviour/coaction.py); None without one
 
     @property
     def n_edges(self) -> int:

@@ -24,6 +24,7 @@ import numpy.typing as npt
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from graph.behaviour.coaction import CoactionParams
 from graph.detection.params import DetectionParams
 from graph.detection.partition import Partition, partition_for
 from graph.projection import AccountGraph
@@ -67,7 +68,8 @@ def detect_rings(
     gamma). Communities joined by an edge of at least ``params.merge_weight`` (two accounts sharing
     a rare device, card or number) are one ring: an investigator links two cells of an operation
     that share a device, however sparse the rest of their sharing; None keeps the partition as the
-    objective left it. Last, a ring is one campaign: where its members' activity
+    objective left it. Communities whose members co-act as a group are one ring too
+    (:func:`_merge_coacting`, ``params.group_coaction``). Last, a ring is one campaign: where its members' activity
     (:attr:`AccountGraph.active_at`) has a gap of more than ``params.campaign_gap_days``, with at
     least ``min_size`` members on either side, it is cut there (:func:`split_campaigns`).
     """
@@ -75,6 +77,8 @@ def detect_rings(
     labels = label(graph, resolution=params.resolution, min_size=params.min_size, seed=params.seed)
     if params.merge_weight is not None:
         labels = _merge_strongly_linked(graph, labels, params.merge_weight)
+    if params.group_coaction is not None:
+        labels = _merge_coacting(graph, labels, params.group_coaction, params.coaction)
     if params.campaign_gap_days is not None and graph.active_at.shape[0] == graph.n_accounts:
         labels = split_campaigns(labels, graph.active_at, params.campaign_gap_days * _DAY, params.min_size)
     return _rings_from_labels(labels, params.min_size)
@@ -127,6 +131,60 @@ def _merge_strongly_linked(
     )
     _, merged = csgraph.connected_components(joins, directed=False)
     return np.where(labels >= 0, merged[np.maximum(labels, 0)], -1).astype(np.int64)
+
+
+def _merge_coacting(
+    graph: AccountGraph, labels: npt.NDArray[np.int64], share: float, params: CoactionParams
+) -> npt.NDArray[np.int64]:
+    """Labels with communities (and unplaced accounts) that co-act as a group unioned, until none does.
+
+    An investigator's rule for a large, careful ring, whose jobs each touch a few members, so that a
+    pair of members meets on too few days to be an edge while most pairs meet: two groups are one ring
+    when at least `share` of the account pairs across them co-acted beyond chance
+    (:class:`~graph.projection.Coacting`), on at least ``params.min_days`` distinct days in all, with
+    a summed llr of at least ``params.strong_llr`` (one firm pair's). One shared burst stays one day.
+    Co-action is in the same minutes, so this never joins an operator's campaigns months apart; only
+    groups of one connected component are joined, so a community never spans two.
+    """
+    coacting = graph.coacting
+    if coacting is None or coacting.src.shape[0] == 0 or not (labels >= 0).any():
+        return labels
+    n = graph.n_accounts
+    adjacency = sparse.coo_matrix((np.ones(graph.n_edges), (graph.src, graph.dst)), shape=(n, n))
+    _, component = csgraph.connected_components(adjacency, directed=False)
+    same_component = component[coacting.src] == component[coacting.dst]
+    last_day = int(coacting.days.max(initial=0)) + 1
+    result = labels
+    while True:
+        group = np.where(result >= 0, result, int(result.max()) + 1 + np.arange(n))  # unplaced: alone
+        _, group = np.unique(group, return_inverse=True)
+        size = np.bincount(group).astype(np.float64)
+        a, b = group[coacting.src], group[coacting.dst]
+        across = np.flatnonzero((a != b) & same_component & ((result[coacting.src] >= 0) | (result[coacting.dst] >= 0)))
+        if across.shape[0] == 0:
+            return result
+        m = np.int64(size.shape[0])
+        low, high = np.minimum(a[across], b[across]), np.maximum(a[across], b[across])
+        keys, of_key, counts = np.unique(low * m + high, return_inverse=True, return_counts=True)
+        observed = np.bincount(of_key, weights=coacting.observed[across])
+        expected = np.bincount(of_key, weights=coacting.expected[across])
+        llr = observed * np.log(observed / np.maximum(expected, 1e-12)) - (observed - expected)
+        candidate = (counts / (size[keys // m] * size[keys % m]) >= share) & (llr >= params.strong_llr)
+        pick = np.flatnonzero(candidate[of_key])
+        pairs = across[pick]
+        starts, lengths = coacting.day_offsets[pairs], coacting.day_offsets[pairs + 1] - coacting.day_offsets[pairs]
+        before = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        at = np.repeat(starts - before, lengths) + np.arange(int(lengths.sum()))
+        key_days = np.unique(np.repeat(of_key[pick], lengths) * last_day + coacting.days[at])
+        days = np.bincount(key_days // last_day, minlength=keys.shape[0])
+        joined = np.flatnonzero(candidate & (days >= params.min_days))
+        if joined.shape[0] == 0:
+            return result
+        joins = sparse.coo_matrix((np.ones(joined.shape[0]), (keys[joined] // m, keys[joined] % m)), shape=(m, m))
+        _, merged = csgraph.connected_components(joins, directed=False)
+        in_join = np.zeros(int(m), bool)
+        in_join[keys[joined] // m] = in_join[keys[joined] % m] = True
+        result = np.where((result >= 0) | in_join[group], merged[group], -1).astype(np.int64)
 
 
 @dataclass(frozen=True)

@@ -117,3 +117,27 @@ def test_edge_weight_is_capped() -> None:
     templates = [("t1", 2, None, [("a", _jobs(range(30), 0)), ("b", _jobs(range(30), 1))])]
     result = coaction(usage_index(templates, ACCOUNTS), len(ACCOUNTS), PARAMS)
     assert result.llr.max() > PARAMS.strong_llr and np.all(result.edge_weight(PARAMS) <= PARAMS.weight)
+
+
+def test_a_crowded_window_pairs_each_sender_with_its_neighbours_and_repeats_day_after_day() -> None:
+    # 40 accounts sending one job in the same minutes each day, over a per-window cap of 8: each sender
+    # is paired with its 4 successors (cyclically), 160 pairs instead of 780, and those pairs repeat.
+    crowd = np.array([f"m{k:02d}" for k in range(40)], dtype=np.str_)
+    params = CoactionParams(window_minutes=10, min_days=3, max_senders=50, max_window_senders=8)
+    templates = [("t1", 40, None, [(str(a), _jobs(range(5), 2)) for a in crowd])]
+    result = coaction(usage_index(templates, crowd), len(crowd), params)
+    assert result.n_pairs == 40 * 4
+    assert np.all(result.src < result.dst)
+    neighbours = (result.dst - result.src) % 40
+    assert set(np.minimum(neighbours, 40 - neighbours).tolist()) == {1, 2, 3, 4}
+    assert np.all(result.days == 5) and np.all(result.llr > 0)
+
+
+def test_each_pair_keeps_its_distinct_days() -> None:
+    templates = [("t1", 2, None, [("a", _minutes(range(0, 4), 300)), ("b", _minutes(range(0, 4), 302))]),
+                 ("t2", 2, None, [("a", _minutes(range(2, 6), 500)), ("b", _minutes(range(2, 6), 501))])]
+    result = coaction(usage_index(templates, ACCOUNTS), len(ACCOUNTS), PARAMS)
+    at = _pair(result, "a", "b")
+    days = result.pair_days[result.day_offsets[at]:result.day_offsets[at + 1]]
+    assert days.tolist() == [START // DAY_MINUTES + d for d in range(6)]
+    assert result.day_offsets[-1] == result.pair_days.shape[0]

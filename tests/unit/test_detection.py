@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import numpy.typing as npt
 import pytest
 
 from graph.detection import METHODS, DetectionParams, detect_rings, membership_stability
 from graph.links import Incidence, index_links
-from graph.projection import AccountGraph, ProjectionParams, WeakEntities, project
+from graph.projection import AccountGraph, Coacting, ProjectionParams, WeakEntities, project
 from graph.vocabulary import KIND_ORDER, NETWORK_CLASSES
 
 T0 = 1_700_000_000.0
@@ -191,3 +193,38 @@ def test_membership_stability_of_clean_rings_is_one() -> None:
         method="leiden-cpm", resolution=0.5, merge_weight=None, seed=3
     ))
     assert [s.tolist() for s in stability] == [[1.0] * 4] * 3
+
+
+def _coacting(graph: AccountGraph, pairs: list[tuple[int, int]], days: list[list[int]]) -> AccountGraph:
+    """`graph` with `pairs` co-acting beyond chance (3 matches where 0.5 were expected) on `days`."""
+    return replace(graph, coacting=Coacting(
+        src=np.array([s for s, _ in pairs], np.int32), dst=np.array([d for _, d in pairs], np.int32),
+        observed=np.full(len(pairs), 3.0), expected=np.full(len(pairs), 0.5),
+        days=np.array([d for ds in days for d in ds], np.int64),
+        day_offsets=np.concatenate([[0], np.cumsum([len(ds) for ds in days])]).astype(np.int64)))
+
+
+# Two 4-account communities of one component that CPM keeps apart, and every pair across them.
+TWO_GROUPS = graph_from_edges(8, [*clique(range(4), 1.0), *clique(range(4, 8), 1.0), (3, 4, 0.3)])
+ACROSS = [(i, j) for i in range(4) for j in range(4, 8)]
+GROUP_PARAMS = DetectionParams(resolution=0.5, seed=7)
+
+
+def test_groups_whose_members_coact_on_several_days_are_one_ring() -> None:
+    assert as_lists(detect_rings(TWO_GROUPS, GROUP_PARAMS)) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    spread = _coacting(TWO_GROUPS, ACROSS, [[20_000 + k % 4] for k in range(len(ACROSS))])
+    assert as_lists(detect_rings(spread, GROUP_PARAMS)) == [list(range(8))]
+    assert as_lists(detect_rings(spread, replace(GROUP_PARAMS, group_coaction=None))) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+
+
+def test_one_shared_burst_or_a_few_coacting_pairs_do_not_join_groups() -> None:
+    burst = _coacting(TWO_GROUPS, ACROSS, [[20_000] for _ in ACROSS])
+    assert len(detect_rings(burst, GROUP_PARAMS)) == 2
+    few = _coacting(TWO_GROUPS, ACROSS[:7], [[20_000 + k] for k in range(7)])  # 7 of 16 pairs
+    assert len(detect_rings(few, GROUP_PARAMS)) == 2
+
+
+def test_coacting_groups_of_two_components_stay_apart() -> None:
+    apart = graph_from_edges(8, [*clique(range(4), 1.0), *clique(range(4, 8), 1.0)])
+    spread = _coacting(apart, ACROSS, [[20_000 + k % 4] for k in range(len(ACROSS))])
+    assert len(detect_rings(spread, GROUP_PARAMS)) == 2
