@@ -440,7 +440,8 @@ class DetectionStart(BaseModel):
     min_size: Annotated[
         int, Field(ge=2, le=10_000, description="Smallest ring, in accounts."), _NUMBER_ONLY
     ] = DEFAULT_MIN_SIZE
-    merge: StrictBool = Field(True, description="Join communities linked by an edge of at least merge_weight.")
+    merge: StrictBool = Field(
+        True, description="Join communities linked by an edge of at least merge_weight, and co-acting groups.")
     merge_weight: Annotated[float, Field(gt=0.0, le=100.0), _NUMBER_ONLY] | None = Field(
         None, description=f"Default {DEFAULT_MERGE_WEIGHT}, as for `ringtrace detect`."
     )

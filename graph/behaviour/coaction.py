@@ -53,7 +53,7 @@ class CoactionParams:
     # and the ring was invisible (ARI 0.515); at 1,000 and 5,000 the same rings and ARI 0.975 with
     # the windows' bound below; the expected matches discount what public templates share by chance.
     max_senders: int = 1000
-    max_window_senders: int = 64
+    max_window_senders: int = 64  # above it, a window pairs each sender with the 32 after it (cyclically)
     strong_llr: float = 20.0  # a pair's llr at which its co-action weighs `weight` in the projection
     weight: float = 1.0  # in the projection's units: a device shared by two accounts weighs 1.0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,19 +41,26 @@ def usage_index(
     position = {str(a): i for i, a in enumerate(account_ids.tolist())}
     sent_template: list[int] = []
     sent_account: list[int] = []
-    chunks: list[npt.NDArray[np.int64]] = []
+    chunks: list[list[int]] = []
     for index, (_, _, _, sent) in enumerate(templates):
         for account_id, minutes in sorted(sent, key=lambda s: s[0]):
             sent_template.append(index)
             sent_account.append(position.get(account_id, -1))
-            chunks.append(np.unique(np.asarray(minutes or [], dtype=np.int64)))
-    lengths = np.array([c.shape[0] for c in chunks], dtype=np.int64)
+            chunks.append(minutes or [])
+    # Each row's distinct minutes, ascending: one sort over all rows rather than one per row.
+    row = np.repeat(np.arange(len(chunks), dtype=np.int64), [len(c) for c in chunks])
+    minute = np.fromiter(itertools.chain.from_iterable(chunks), dtype=np.int64, count=row.shape[0])
+    order = np.lexsort((minute, row))
+    row, minute = row[order], minute[order]
+    distinct = np.ones(row.shape[0], bool)
+    distinct[1:] = (np.diff(row) != 0) | (np.diff(minute) != 0)
+    lengths = np.bincount(row[distinct], minlength=len(chunks)).astype(np.int64)
     return UsageIndex(
         template_keys=np.array([t[0] for t in templates], dtype=np.str_),
         template_senders=np.array([t[1] for t in templates], dtype=np.int64),
         template_skeleton=tuple(t[2] for t in templates),
         sent_template=np.array(sent_template, dtype=np.int32),
         sent_account=np.array(sent_account, dtype=np.int32),
-        minutes=np.concatenate(chunks) if chunks else np.zeros(0, np.int64),
+        minutes=minute[distinct],
         minute_offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
     )

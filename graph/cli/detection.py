@@ -25,7 +25,8 @@ def detect(
         float | None,
         typer.Option(help=f"Communities joined by an edge this strong are one ring (default {DEFAULT_MERGE_WEIGHT})."),
     ] = None,
-    no_merge: Annotated[bool, typer.Option(help="Keep the communities as the objective left them.")] = False,
+    no_merge: Annotated[bool, typer.Option(
+        help="Keep the communities as the objective left them (no join on an edge or on co-action).")] = False,
     coaction_window: Annotated[
         int | None, typer.Option(min=1, help="Co-action: minutes within which two accounts' requests meet (10).")
     ] = None,

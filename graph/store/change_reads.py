@@ -15,8 +15,11 @@ a change can move has both accounts among the *seeds* returned here:
 - every user of an IP whose network class or organisation moved, if within the cap;
 - every sender of a changed template whose change can move pairs the new senders are not in: one
   co-action could use before the change (at most max_senders senders, counted the same way) that
-  has now passed max_senders (it links nobody any more) or max_window_senders (one of its windows
-  may have passed the per-window cap). Otherwise a new sender's co-action is its own pairs' only.
+  has now passed max_senders (it links nobody any more) or has more than max_window_senders (one of
+  its windows may be crowded, where each sender is paired with its neighbours in account order, and
+  a new sender changes whose neighbours they are). Otherwise a new sender's co-action is its own
+  pairs' only, and co-action as a group (graph/detection/rings.py) joins communities of one
+  component only: the new sender's, which is re-detected.
 
 The seeds are a superset of what changed, never less: re-detecting an unchanged component gives the
 rings it had, so a generous set costs time only.
