@@ -45,11 +45,10 @@ DEFAULT_MIN_SIZE: Final = 3
 # device or card, or firm co-action, joins two communities. The device cells of one campaign, which
 # 0.1 was meant to join, now meet in behaviour: they run the same jobs.
 DEFAULT_MERGE_WEIGHT: Final = 0.5
-# Communities at least half of whose pairs across co-acted beyond chance are one ring (rings.py
-# _merge_coacting). Measured with the windows' bound of graph/behaviour/coaction.py: the independent
-# bench population (20k seed 2) ARI 0.670 -> 0.975 (a 500-account ring of careful jobs came out in 30
-# fragments), generated 20k seed 106 0.989 -> 0.990; "half" is the investigator's "most pairs".
-DEFAULT_GROUP_COACTION: Final = 0.5
+# The chance below which a pair's matches count as unusual, for co-action as a group (rings.py
+# _merge_coacting): the conventional 5%. Two communities join only when far more than this share of
+# the pairs across them meet so often (binomial llr >= strong_llr).
+DEFAULT_GROUP_COACTION: Final = 0.05
 DEFAULT_CAMPAIGN_GAP_DAYS: Final = 60.0
 #: Where the community step runs: in this process (scipy, igraph, ...) or in Neo4j's Graph Data
 #: Science library (components and Leiden; graph.pipeline.gds_communities). Same rules after it.
@@ -71,8 +70,8 @@ class DetectionParams:
     merge_weight
         Communities joined by an edge at least this strong are one ring; None keeps the partition.
     group_coaction
-        Communities at least this share of whose pairs across co-acted beyond chance (on enough days
-        in all) are one ring; None never joins communities on co-action as a group.
+        The chance below which a pair's matches are unusual: communities far more of whose pairs
+        across met that often than this share are one ring; None never joins on co-action as a group.
     campaign_gap_days
         A ring whose members' activity leaves a gap of more than this many days is two campaigns,
         two rings; None never cuts.
@@ -110,6 +109,8 @@ class DetectionParams:
             raise ValueError(f"the gds backend runs {' or '.join(GDS_METHODS)}, not {self.method!r}")
         if self.min_size < 2:
             raise ValueError("min_size must be at least 2")
+        if self.group_coaction is not None and not 0.0 < self.group_coaction < 1.0:
+            raise ValueError("group_coaction must be between 0 and 1")
 
     @classmethod
     def for_method(

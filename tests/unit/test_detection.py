@@ -220,7 +220,7 @@ def test_groups_whose_members_coact_on_several_days_are_one_ring() -> None:
 def test_one_shared_burst_or_a_few_coacting_pairs_do_not_join_groups() -> None:
     burst = _coacting(TWO_GROUPS, ACROSS, [[20_000] for _ in ACROSS])
     assert len(detect_rings(burst, GROUP_PARAMS)) == 2
-    few = _coacting(TWO_GROUPS, ACROSS[:7], [[20_000 + k] for k in range(7)])  # 7 of 16 pairs
+    few = _coacting(TWO_GROUPS, ACROSS[:3], [[20_000 + k] for k in range(3)])  # 3 of 16 pairs
     assert len(detect_rings(few, GROUP_PARAMS)) == 2
 
 
@@ -228,3 +228,26 @@ def test_coacting_groups_of_two_components_stay_apart() -> None:
     apart = graph_from_edges(8, [*clique(range(4), 1.0), *clique(range(4, 8), 1.0)])
     spread = _coacting(apart, ACROSS, [[20_000 + k % 4] for k in range(len(ACROSS))])
     assert len(detect_rings(spread, GROUP_PARAMS)) == 2
+
+
+@pytest.mark.parametrize("rate", [0.7, 0.9, 2.0, 5.0])
+def test_groups_meeting_only_as_often_as_chance_stay_apart(rate: float) -> None:
+    # Every pair across meets a Poisson(rate) number of times, exactly what its habits predict.
+    big = graph_from_edges(40, [*clique(range(20), 1.0), *clique(range(20, 40), 1.0), (19, 20, 0.3)])
+    rng = np.random.default_rng(int(rate * 10))
+    for _ in range(20):
+        across = [(i, j) for i in range(20) for j in range(20, 40)]
+        met = rng.poisson(rate, len(across))
+        pairs = [p for p, k in zip(across, met, strict=True) if k > 0]
+        chance = replace(big, coacting=Coacting(
+            src=np.array([s for s, _ in pairs], np.int32), dst=np.array([d for _, d in pairs], np.int32),
+            observed=met[met > 0].astype(np.float64), expected=np.full(len(pairs), rate),
+            days=rng.integers(20_000, 20_030, len(pairs)).astype(np.int64),
+            day_offsets=np.arange(len(pairs) + 1, dtype=np.int64)))
+        assert len(detect_rings(chance, GROUP_PARAMS)) == 2
+
+
+def test_no_merge_turns_co_action_as_a_group_off_too() -> None:
+    assert DetectionParams.for_method(merge=False).group_coaction is None
+    with pytest.raises(ValueError, match="group_coaction"):
+        DetectionParams(group_coaction=1.5)
