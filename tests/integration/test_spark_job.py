@@ -1,6 +1,6 @@
 """The Spark job against `ringtrace detect`: the same bundle, loaded and detected in process, and read,
 detected and scored on Spark (local[2]) then written back, records the same rings, ids, memberships,
-scores, attributions, evidence and operations."""
+scores, attributions, evidence (behavioural evidence too, for a bundle with a usage log) and operations."""
 
 from __future__ import annotations
 
@@ -22,11 +22,15 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
-@pytest.fixture(scope="module", params=["whole", "without_ranges"])
+@pytest.fixture(scope="module", params=["whole", "without_ranges", "usage_log"])
 def population(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated population; without its IP ranges no account is on an organisation's network, so
-    the rings' neighbourhood the job scores on is a part of the store, not all of it."""
+    the rings' neighbourhood the job scores on is a part of the store, not all of it. With its usage
+    log, rings are found by co-action too (the generator's behaviour-only rings share no infrastructure)."""
     out = tmp_path_factory.mktemp("population")
+    if request.param == "usage_log":
+        generate_population(out, 1500, seed=5)
+        return out
     generate_population(out, 2000, seed=5, events_per_account=0)
     if request.param == "without_ranges":
         (out / "ip_ranges.csv").unlink()
@@ -71,6 +75,10 @@ def test_the_spark_job_records_what_detect_records(
     assert len(in_process.ring_ids) >= 5
     if not (population / "ip_ranges.csv").exists():
         assert summary.counts["neighbourhood_accounts"] < summary.counts["accounts"]
+    if (population / "events.csv").exists():
+        # Co-action joined the projection: the comparison is not the one without a usage log again.
+        assert in_process.counts["coaction_pairs"] > 0 and summary.counts["coaction_pairs"] > 0
+        assert summary.counts["templates"] == in_process.counts["templates"] > 0
 
     spark_run = record_results_directory(loaded, db, tmp_path / "out")
     assert read_ring_members(loaded, db, spark_run) == read_ring_members(loaded, db, in_process.run_id)
