@@ -1,13 +1,14 @@
 """The detection job on Spark: bundle → aggregated links → projection → components → rings → scores → Parquet.
 
 The stages are the in-process run's (graph/pipeline/detect.py): read, project, detect (with
-stabilise), ids, score (with explain and operations), write; each is materialised and timed, so a run
-reports where its time went. It writes to `out` the records the in-process run writes to Neo4j, as
+stabilise), ids, score (with explain and operations), write, and with a usage log ``coaction`` after
+project (in-process, part of project); each is materialised and timed, so a run reports where its
+time went. It writes to `out` the records the in-process run writes to Neo4j, as
 Parquet (graph/spark/results.py: memberships, rings, attributions, evidence, operations, part_of) and
 ``run.json`` (parameters with the scoring model's version, code version, counts, seconds per stage,
 rejected rows per file), which `ringtrace spark write-back` records as a DetectionRun.
 
-With a usage log (graph/spark/usage.py) the project stage adds co-action (graph/spark/coaction.py, a
+With a usage log (graph/spark/usage.py) the coaction stage adds co-action (graph/spark/coaction.py, a
 join on template and widened window) to the projection's pairs, as graph/pipeline/detect.py joins it
 (``join_coaction``: a pair in both gets the sum of both weights and one more shared item; co-action
 below ``min_weight`` is left out), and scoring gets the behavioural evidence and activity of the
@@ -143,19 +144,22 @@ def run_job(
             senders = minutes.select("account_id").distinct()
         counts = {"bundle_links": links.count(), **_store_counts(source, read, senders, params),
                   "templates": templates.count() if templates is not None else 0}
+        if usage is not None:
+            counts.update(requests=usage.n_requests, distinct_prompts=usage.n_prompts)
     model = model or default_model(usage_log=usage is not None and usage.n_requests > 0)
     with _stage(spark, timings, "project", progress):
         activity = account_activity(read).cache()
-        pairs = account_pairs(read, params.projection, buckets)
-        coaction = None
-        if minutes is not None:
+        pairs = account_pairs(read, params.projection, buckets).cache()
+        counts["edges"] = pairs.count()
+    coaction = None
+    counts["coaction_pairs"] = 0
+    if minutes is not None:
+        # A stage of its own, so that its shuffle (the join on template and window) is measured apart.
+        with _stage(spark, timings, "coaction", progress):
             coaction = checkpoint(coaction_pairs(minutes, params.coaction, buckets))
             counts["coaction_pairs"] = coaction.where(F.col("llr") > 0).count()
-            pairs = _with_coaction(pairs, coaction, params.projection.min_weight)
-        else:
-            counts["coaction_pairs"] = 0
-        pairs = pairs.cache()
-        counts["edges"] = pairs.count()
+            pairs = _with_coaction(pairs, coaction, params.projection.min_weight).cache()
+            counts["edges"] = pairs.count()
     with _stage(spark, timings, "detect", progress):
         members, detected = ring_members(pairs, activity, params, placement)
     with _stage(spark, timings, "ids", progress):

@@ -81,6 +81,7 @@ class Usage:
     index: TemplateIndex  # the families, kept ones marked stored (as after a load)
     releases: dict[str, int]  # model -> first second seen
     n_requests: int  # valid rows
+    n_prompts: int  # distinct prompt texts, what the driver's index was fed
     rejected: int
 
     def sent(self, account_ids: Collection[str]) -> dict[str, list[dict[str, Any]]]:
@@ -208,7 +209,7 @@ def read_usage(spark: SparkSession, bundle_file: BundleFile) -> Usage:
                 .agg(F.min("second")).collect()}
     parsed.unpersist()
     senders.unpersist()
-    return Usage(requests, templates, index, releases, n_requests, rejected)
+    return Usage(requests, templates, index, releases, n_requests, len(families), rejected)
 
 
 _IP_OBSERVATION: Final = pa.schema([("account_id", pa.string()), ("ip", pa.string()), ("day", pa.int64())])
