@@ -166,9 +166,9 @@ def run_job(
         rings = _rings(members)
         ids = assign_ring_ids({}, [frozenset(accounts) for accounts, _ in rings]).ids
     with _stage(spark, timings, "score", progress):
-        members = sorted({a for accounts, _ in rings for a in accounts})
-        observations = ring_neighbourhood(source, read, members, senders)
-        behaviour = (ring_usage(usage, templates, coaction, observations.incidence.account_ids, members,
+        ring_accounts = sorted({a for accounts, _ in rings for a in accounts})
+        observations = ring_neighbourhood(source, read, ring_accounts, senders)
+        behaviour = (ring_usage(usage, templates, coaction, observations.incidence.account_ids, ring_accounts,
                                 params.coaction)
                      if usage is not None and templates is not None and coaction is not None else None)
         scored = score_on_driver(observations, [a for a, _ in rings], [c for _, c in rings], ids, params, model,
