@@ -134,7 +134,8 @@ def coaction_pairs(minutes: DataFrame, params: CoactionParams, buckets: int) -> 
     from pyspark.sql import functions as F  # noqa: N812
 
     rows = coaction_windows(minutes, params).cache()
-    counted = _pair_counts(_matches(rows, params), params).cache()
+    # The matches feed four aggregations: cached, the self-join runs (and shuffles) once.
+    counted = _pair_counts(_matches(rows, params).cache(), params).cache()
     bucketed = counted.withColumn("bucket", F.pmod(F.xxhash64("src"), F.lit(buckets)))
     # Each bucket's task gets the rows of every account its pairs involve (both ends); the bucket is
     # computed anew here, since a column shared with `bucketed` would be ambiguous in the cogroup.
