@@ -152,7 +152,7 @@ def _text_batches(batches: Iterable[pa.RecordBatch], *, json_lines: bool) -> Ite
 
 def _assign_families(frame: DataFrame, json_lines: bool) -> tuple[TemplateIndex, list[tuple[int, str]]]:
     """The load's families of every distinct prompt, assigned on the driver in file order."""
-    texts = frame.mapInArrow(partial(_text_batches, json_lines=json_lines), "text_digest long, prompt string")
+    texts = frame.mapInArrow(partial(_text_batches, json_lines=json_lines), ddl(_TEXTS))
     index = TemplateIndex()
     families: list[tuple[int, str]] = []
     digests: list[int] = []
