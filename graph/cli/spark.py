@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +25,12 @@ def detect(
     resolution: Annotated[float | None, typer.Option(help="Resolution (CPM: minimum density).")] = None,
     min_size: Annotated[int, typer.Option(min=2, help="Smallest ring, in accounts.")] = 3,
     method: Annotated[str | None, typer.Option(help="leiden-cpm, leiden-modularity, louvain or plm.")] = None,
+    coaction_window: Annotated[
+        int | None, typer.Option(min=1, help="Co-action: minutes within which two accounts' requests meet (10).")
+    ] = None,
+    coaction_days: Annotated[
+        int | None, typer.Option(min=1, help="Co-action: distinct days a pair must meet on to count (3).")
+    ] = None,
     master: Annotated[str | None, typer.Option(
         help="Spark master; default: spark-submit's, else local[2].")] = None,
     shuffle_partitions: Annotated[int, typer.Option(min=1, help="spark.sql.shuffle.partitions.")] = 8,
@@ -34,10 +41,11 @@ def detect(
         min=1, help="Components above this many accounts are detected on the driver, not in a task.")
     ] = 1_000_000,
     model: Annotated[Path | None, typer.Option(
-        help="Scoring model JSON (default: the shipped model for data without a usage log).")] = None,
+        help="Scoring model JSON (default: the shipped model, for data with a usage log if the bundle has one).")
+    ] = None,
 ) -> None:
     """Detect, score and attribute rings in a bundle on Spark, as `ringtrace load` + `ringtrace detect`
-    would (shared identifiers: a bundle with a usage log is refused for now); results as Parquet."""
+    would (shared identifiers and, with a usage log, co-action and behaviour); results as Parquet."""
     from graph.cli.render import stage_progress
     from graph.detection import DetectionParams
     from graph.scoring import load_model
@@ -47,6 +55,10 @@ def detect(
     try:
         require_pyspark("ringtrace spark detect")
         params = DetectionParams.for_method(method, resolution=resolution, seed=seed, min_size=min_size)
+        # As `ringtrace detect` takes them, so the two runs can be given the same co-action.
+        params = replace(params, coaction=replace(
+            params.coaction, window_minutes=coaction_window or params.coaction.window_minutes,
+            min_days=coaction_days or params.coaction.min_days))
         placement = RingPlacement(bin_accounts=bin_accounts, giant_size=giant_size)
         scoring = load_model(model) if model is not None else None
     except (ValueError, OSError, RingtraceError) as error:
