@@ -53,6 +53,7 @@ from graph.vocabulary import KIND_ORDER, NETWORK_CLASSES
 
 __all__ = [
     "AccountGraph",
+    "Coacting",
     "ProjectionParams",
     "WeakEntities",
     "active_at",

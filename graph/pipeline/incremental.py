@@ -6,7 +6,9 @@ share (graph/store/change_reads.py). So after new observations only the componen
 (an account whose pairs a change can move) can have other rings. Every other component is one the
 base run partitioned, with the same edges: the component of the base run that held a ring either
 touched a seed, and then every piece of it holds one (an edge a change removed has seeds at both
-ends), or it is unchanged. Its rings are the base run's, membership confidence included.
+ends), or it is unchanged. Its rings are the base run's, membership confidence included. Co-action
+as a group joins communities of one component only, on pairs whose figures a change can move only
+through a seed (change_reads.py), so it needs nothing more.
 
 The run still reads and projects everything: scores, evidence and operations weigh each ring
 against the whole population (free-mail domains, an organisation's network, the users of a shared

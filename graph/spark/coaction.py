@@ -5,12 +5,14 @@ and widened window (each of the account's windows and the next), the day of the 
 window the row stands for. Then, as there:
 
 - a (template, window) group of 2..``max_window_senders`` rows gives every pair of its accounts one
-  match, dated by the earlier of their two days; a larger group gives none. This self-join is the
-  stage's shuffle: a group is at most ``max_window_senders`` rows, so it yields at most cap² / 2
-  pairs however popular the template, and the join grows with the matches, not with senders²;
+  match, dated by the earlier of their two days; in a larger group each account is matched with the
+  ``cap // 2`` that follow it in account order (a row number over the group), cyclically. These joins
+  are the stage's shuffle: a group yields at most cap² / 2 matches, or cap / 2 per row in a crowd,
+  however popular the template, and the joins grow with the matches, not with senders²;
 - per pair, in Spark's integers: observed (matches), distinct days, distinct templates, the top
   template (most matches, then the smallest fingerprint, which is the smallest index in-process) and
-  its distinct days, matches per UTC hour of the window;
+  its distinct days, matches per UTC hour of the window, and the distinct days themselves (for
+  co-action as a group, graph/detection/rings.py);
 - expected matches and the llr: in ``cogroup().applyInPandas`` over buckets of pairs, each task
   calling the package's own ``expected_matches`` and ``likelihood_ratio`` on the rows of the
   accounts its pairs involve. A pair's expected value depends only on its two accounts' rows and on
@@ -40,7 +42,8 @@ __all__ = ["PAIRS", "coaction_pairs", "coaction_windows", "sent_minutes"]
 _MINUTES_PER_DAY: Final = 1440
 #: A co-acting pair and its figures (graph/behaviour/coaction.py `Coaction`, top template by fingerprint).
 PAIRS: Final = ("src string, dst string, observed long, expected double, days long, templates long, "
-                "top_template string, top_days long, llr double, hours array<long>, weight double")
+                "top_template string, top_days long, llr double, hours array<long>, weight double, "
+                "day_list array<long>")
 
 
 def _floor_div(column: Column, divisor: int) -> Column:
@@ -73,18 +76,33 @@ def coaction_windows(minutes: DataFrame, params: CoactionParams) -> DataFrame:
 
 
 def _matches(rows: DataFrame, params: CoactionParams) -> DataFrame:
-    """``(src, dst, template, window, day)``: one per pair of accounts in a group of 2..cap rows."""
+    """``(src, dst, template, window, day)``: one per pair of accounts in a group of 2..cap rows, and in
+    a larger group one per account and each of the ``cap // 2`` that follow it in account order,
+    cyclically (coaction.py's ``_group_pairs``)."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as F  # noqa: N812
 
+    cap = params.max_window_senders
     sizes = rows.groupBy("template", "window").agg(F.count("*").alias("size"))
-    grouped = rows.join(sizes.where((F.col("size") >= 2) & (F.col("size") <= params.max_window_senders)),
-                        ["template", "window"]).drop("size")
+    sized = rows.join(sizes.where(F.col("size") >= 2), ["template", "window"])
+    grouped = sized.where(F.col("size") <= cap).drop("size")
     a, b = grouped.alias("a"), grouped.alias("b")
     joined = a.join(b, (F.col("a.template") == F.col("b.template")) & (F.col("a.window") == F.col("b.window"))
                     & (F.col("a.account_id") < F.col("b.account_id")))
-    return joined.select(F.col("a.account_id").alias("src"), F.col("b.account_id").alias("dst"),
-                         F.col("a.template").alias("template"), F.col("a.window").alias("window"),
-                         F.least(F.col("a.day"), F.col("b.day")).alias("day"))
+    small = joined.select(F.col("a.account_id").alias("src"), F.col("b.account_id").alias("dst"),
+                          F.col("a.template").alias("template"), F.col("a.window").alias("window"),
+                          F.least(F.col("a.day"), F.col("b.day")).alias("day"))
+    in_order = Window.partitionBy("template", "window").orderBy("account_id")
+    crowd = sized.where(F.col("size") > cap).withColumn("position", F.row_number().over(in_order) - 1)
+    follows = crowd.select("template", "window", "size", F.col("account_id").alias("a_id"), F.col("day").alias("a_day"),
+                           F.explode(F.sequence(F.lit(1), F.lit(cap // 2))).alias("offset"), "position")
+    follows = follows.select("template", "window", "a_id", "a_day",
+                             F.pmod(F.col("position") + F.col("offset"), F.col("size")).alias("position"))
+    crowded = follows.join(crowd.select("template", "window", "position", F.col("account_id").alias("b_id"),
+                                        F.col("day").alias("b_day")), ["template", "window", "position"])
+    return small.unionByName(crowded.select(
+        F.least("a_id", "b_id").alias("src"), F.greatest("a_id", "b_id").alias("dst"), "template", "window",
+        F.least("a_day", "b_day").alias("day")))
 
 
 def _pair_counts(matches: DataFrame, params: CoactionParams) -> DataFrame:
@@ -97,7 +115,7 @@ def _pair_counts(matches: DataFrame, params: CoactionParams) -> DataFrame:
     hours = per_hour.groupBy("src", "dst").agg(F.map_from_entries(F.collect_list(F.struct("hour", "n"))).alias("h"))
     totals = matches.groupBy("src", "dst").agg(
         F.count("*").alias("observed"), F.countDistinct("day").alias("days"),
-        F.countDistinct("template").alias("templates"))
+        F.countDistinct("template").alias("templates"), F.array_sort(F.collect_set("day")).alias("day_list"))
     per_template = matches.groupBy("src", "dst", "template").agg(
         F.count("*").alias("n"), F.countDistinct("day").alias("top_days"))
     rank = Window.partitionBy("src", "dst").orderBy(F.col("n").desc(), F.col("template").asc())
@@ -106,7 +124,7 @@ def _pair_counts(matches: DataFrame, params: CoactionParams) -> DataFrame:
     every_hour = F.transform(F.sequence(F.lit(0), F.lit(23)), lambda h: F.coalesce(F.col("h")[h], F.lit(0)))
     return (totals.join(top, ["src", "dst"]).join(hours, ["src", "dst"])
             .select("src", "dst", "observed", "days", "templates", "top_template", "top_days",
-                    every_hour.cast("array<long>").alias("hours")))
+                    every_hour.cast("array<long>").alias("hours"), "day_list"))
 
 
 def _expected_group(pairs: pd.DataFrame, rows: pd.DataFrame, *, params: CoactionParams) -> pd.DataFrame:

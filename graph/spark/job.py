@@ -161,7 +161,7 @@ def run_job(
             pairs = _with_coaction(pairs, coaction, params.projection.min_weight).cache()
             counts["edges"] = pairs.count()
     with _stage(spark, timings, "detect", progress):
-        members, detected = ring_members(pairs, activity, params, placement)
+        members, detected = ring_members(pairs, activity, params, placement, coaction)
     with _stage(spark, timings, "ids", progress):
         rings = _rings(members)
         ids = assign_ring_ids({}, [frozenset(accounts) for accounts, _ in rings]).ids

@@ -135,6 +135,7 @@ def _local_coaction(coaction: DataFrame, account_ids: npt.NDArray[np.str_],
     order = np.lexsort((dst, src))
     top = np.searchsorted(template_keys, found["top_template"].to_numpy().astype(np.str_)).astype(np.int32)
     hours = np.array(found["hours"].tolist(), dtype=np.int32).reshape(-1, 24)
+    day_lists = [found["day_list"].iloc[i] for i in order.tolist()]
     return Coaction(
         src=src[order], dst=dst[order], observed=found["observed"].to_numpy(np.int64)[order],
         expected=found["expected"].to_numpy(np.float64)[order], days=found["days"].to_numpy(np.int64)[order],
@@ -142,4 +143,6 @@ def _local_coaction(coaction: DataFrame, account_ids: npt.NDArray[np.str_],
         top_template=top[order],
         top_days=found["top_days"].to_numpy(np.int64)[order], llr=found["llr"].to_numpy(np.float64)[order],
         hours=hours[order],
+        pair_days=np.concatenate([np.asarray(d, np.int64) for d in day_lists] or [np.zeros(0, np.int64)]),
+        day_offsets=np.concatenate([[0], np.cumsum([len(d) for d in day_lists])]).astype(np.int64),
     )

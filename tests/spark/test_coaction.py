@@ -33,7 +33,8 @@ def _in_process(timeline: Timeline, params: CoactionParams) -> list[tuple[Any, .
     return sorted(
         (str(accounts[found.src[i]]), str(accounts[found.dst[i]]), int(found.observed[i]), float(found.expected[i]),
          int(found.days[i]), int(found.templates[i]), str(keys[found.top_template[i]]), int(found.top_days[i]),
-         float(found.llr[i]), [int(h) for h in found.hours[i]], float(found.edge_weight(params)[i]))
+         float(found.llr[i]), [int(h) for h in found.hours[i]], float(found.edge_weight(params)[i]),
+         found.pair_days[found.day_offsets[i]:found.day_offsets[i + 1]].tolist())
         for i in range(found.n_pairs))
 
 
@@ -48,7 +49,7 @@ def _on_spark(spark: SparkSession, timeline: Timeline, params: CoactionParams) -
                                       "template string, senders long")
     pairs = coaction_pairs(sent_minutes(requests, templates, params), params, buckets=3).collect()
     return sorted((r["src"], r["dst"], r["observed"], r["expected"], r["days"], r["templates"], r["top_template"],
-                   r["top_days"], r["llr"], list(r["hours"]), r["weight"]) for r in pairs)
+                   r["top_days"], r["llr"], list(r["hours"]), r["weight"], list(r["day_list"])) for r in pairs)
 
 
 def _jobs(days: range, offset: int) -> list[int]:
@@ -58,7 +59,8 @@ def _jobs(days: range, offset: int) -> list[int]:
 
 def test_the_join_gives_coaction_py_figures_on_a_hand_made_timeline(spark: SparkSession) -> None:
     timeline: Timeline = {
-        # a, b and c co-act on t1 for days; d joins them in some windows: groups above the cap give nothing.
+        # a, b and c co-act on t1 for days; d joins them in some windows: a group above the cap pairs
+        # each account with the next one only (cyclically).
         "t1": {"a": _jobs(range(5), 5), "b": _jobs(range(5), 8), "c": _jobs(range(5), 13),
                "d": _jobs(range(0, 5, 2), 9)},
         # a and b again on another template, at a window boundary (9 and 10 minutes in).
