@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from graph.cli.common import console, fail, literal
+from graph.cli.common import CoactionDays, CoactionWindow, console, fail, literal, with_coaction
 from graph.errors import RingtraceError
 
 __all__ = ["detect", "main", "spark_app", "write_back"]
@@ -25,12 +24,8 @@ def detect(
     resolution: Annotated[float | None, typer.Option(help="Resolution (CPM: minimum density).")] = None,
     min_size: Annotated[int, typer.Option(min=2, help="Smallest ring, in accounts.")] = 3,
     method: Annotated[str | None, typer.Option(help="leiden-cpm, leiden-modularity, louvain or plm.")] = None,
-    coaction_window: Annotated[
-        int | None, typer.Option(min=1, help="Co-action: minutes within which two accounts' requests meet (10).")
-    ] = None,
-    coaction_days: Annotated[
-        int | None, typer.Option(min=1, help="Co-action: distinct days a pair must meet on to count (3).")
-    ] = None,
+    coaction_window: CoactionWindow = None,
+    coaction_days: CoactionDays = None,
     master: Annotated[str | None, typer.Option(
         help="Spark master; default: spark-submit's, else local[2].")] = None,
     shuffle_partitions: Annotated[int, typer.Option(min=1, help="spark.sql.shuffle.partitions.")] = 8,
@@ -55,10 +50,7 @@ def detect(
     try:
         require_pyspark("ringtrace spark detect")
         params = DetectionParams.for_method(method, resolution=resolution, seed=seed, min_size=min_size)
-        # As `ringtrace detect` takes them, so the two runs can be given the same co-action.
-        params = replace(params, coaction=replace(
-            params.coaction, window_minutes=coaction_window or params.coaction.window_minutes,
-            min_days=coaction_days or params.coaction.min_days))
+        params = with_coaction(params, coaction_window, coaction_days)
         placement = RingPlacement(bin_accounts=bin_accounts, giant_size=giant_size)
         scoring = load_model(model) if model is not None else None
     except (ValueError, OSError, RingtraceError) as error:
