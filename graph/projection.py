@@ -60,6 +60,7 @@ __all__ = [
     "burst_factor",
     "entity_weight",
     "project",
+    "ragged_indices",
     "with_pairs",
 ]
 
@@ -149,6 +150,13 @@ class Coacting:
     expected: npt.NDArray[np.float64]
     days: npt.NDArray[np.int64]
     day_offsets: npt.NDArray[np.int64]
+
+
+def ragged_indices(offsets: npt.NDArray[np.int64], rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The positions ``offsets[r]:offsets[r + 1]`` of every row r of `rows`, concatenated in order."""
+    starts = offsets[rows]
+    lengths = offsets[rows + 1] - starts
+    return np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(int(lengths.sum()))
 
 
 @dataclass(frozen=True)

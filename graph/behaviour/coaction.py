@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from graph.behaviour.usage import UsageIndex
-from graph.projection import AccountGraph, Coacting, with_pairs
+from graph.projection import AccountGraph, Coacting, ragged_indices, with_pairs
 
 __all__ = ["Coaction", "CoactionParams", "coaction", "join_coaction"]
 
@@ -247,10 +247,8 @@ def join_coaction(graph: AccountGraph, pairs: Coaction, params: CoactionParams, 
     with every pair that met more than chance explains as its :class:`Coacting`."""
     joined = with_pairs(graph, pairs.src, pairs.dst, pairs.edge_weight(params), min_weight)
     beyond = np.flatnonzero(pairs.observed > pairs.expected)
-    starts, ends = pairs.day_offsets[beyond], pairs.day_offsets[beyond + 1]
-    lengths = ends - starts
-    at = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(int(lengths.sum()))
+    lengths = pairs.day_offsets[beyond + 1] - pairs.day_offsets[beyond]
     return replace(joined, coacting=Coacting(
         src=pairs.src[beyond], dst=pairs.dst[beyond], observed=pairs.observed[beyond].astype(np.float64),
-        expected=pairs.expected[beyond], days=pairs.pair_days[at],
+        expected=pairs.expected[beyond], days=pairs.pair_days[ragged_indices(pairs.day_offsets, beyond)],
         day_offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)))

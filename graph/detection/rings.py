@@ -28,7 +28,7 @@ from scipy.sparse import csgraph
 from graph.behaviour.coaction import CoactionParams
 from graph.detection.params import DetectionParams
 from graph.detection.partition import Partition, partition_for
-from graph.projection import AccountGraph
+from graph.projection import AccountGraph, ragged_indices
 
 __all__ = [
     "Communities",
@@ -43,12 +43,12 @@ __all__ = [
 
 _DAY: Final = 86_400.0
 _DENSE_MAX_SIZE: Final = 10
+_DENSE_MIN_DENSITY: Final = 0.5
 # Odds of e^10 (about 22,000 to 1) that two groups' pairs met unusually often more than chance has
 # them do. Measured (ARI, binomial llr 20 | 10 | 6): the independent bench population 20k seed 2
 # 0.673 | 0.974 | 0.984 (at 20 a 500-account ring's fragments of 14-27 accounts never joined, and
 # so never grew), generated 20k seed 106 0.989 | 0.991 | 0.991, 10k seed 102 0.979 at all three.
 _GROUP_LLR: Final = 10.0
-_DENSE_MIN_DENSITY: Final = 0.5
 
 
 class Communities(Protocol):
@@ -171,10 +171,9 @@ def _merge_coacting(
     accounts = np.bincount(group).astype(np.float64)
     size = accounts.copy()
     src, dst = group[coacting.src[usable]], group[coacting.dst[usable]]
-    starts = coacting.day_offsets[usable]
-    lengths = coacting.day_offsets[usable + 1] - starts
-    at = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(int(lengths.sum()))
-    pair_of_day, day = np.repeat(np.arange(usable.shape[0]), lengths), coacting.days[at]
+    lengths = coacting.day_offsets[usable + 1] - coacting.day_offsets[usable]
+    pair_of_day = np.repeat(np.arange(usable.shape[0]), lengths)
+    day = coacting.days[ragged_indices(coacting.day_offsets, usable)]
     last_day = int(day.max(initial=0)) + 1
     m = np.int64(size.shape[0])
     root = np.arange(m)
@@ -189,9 +188,10 @@ def _merge_coacting(
         candidate = (met > level * pairs) & (_binomial_llr(met, pairs, level) >= _GROUP_LLR)
         key_of_pair = np.full(usable.shape[0], -1, np.int64)
         key_of_pair[across] = of_key
-        on = candidate[np.maximum(key_of_pair[pair_of_day], 0)] & (key_of_pair[pair_of_day] >= 0)
-        days = np.bincount(np.unique(key_of_pair[pair_of_day][on] * last_day + day[on]) // last_day,
-                           minlength=keys.shape[0])
+        day_key = key_of_pair[pair_of_day]
+        on = day_key >= 0
+        on[on] = candidate[day_key[on]]
+        days = np.bincount(np.unique(day_key[on] * last_day + day[on]) // last_day, minlength=keys.shape[0])
         joined = np.flatnonzero(candidate & (days >= params.min_days))
         if joined.shape[0] == 0:
             break
