@@ -23,15 +23,12 @@ from graph.ingest.rows import PARSERS, RowError
 from graph.ingest.usage import SKELETON_MIN_ACCOUNTS, BucketUsage
 from graph.ingest.usage_load import PAIRS_PER_WRITE, EventSpool, bucket_count
 from graph.pipeline.behaviour import Template, UsageLog
-from graph.store.usage import UNSHARED
+from graph.store.usage import SENT_PROPERTIES, UNSHARED
 
 __all__ = ["OfflineUsage", "events_file", "read_offline_usage"]
 
 _BATCH: Final = 10_000
 _DAY: Final = 86_400
-# A SENT row of graph.store.usage.SentPlan: account, template, then these properties.
-_SENT_PROPERTIES: Final = ("count", "input_tokens", "output_tokens", "minutes", "hours", "models", "model_counts",
-                           "model_first_seen", "categories", "category_counts", "first_seen", "last_seen")
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,7 @@ def read_offline_usage(events: BundleFile) -> OfflineUsage:
             for part in usage.parts():
                 plan = part.plan({})
                 for account_id, fingerprint, *values in plan.rows if plan is not None else ():
-                    properties = dict(zip(_SENT_PROPERTIES, values, strict=True))
+                    properties = dict(zip(SENT_PROPERTIES, values, strict=True))
                     sent_rows.setdefault(account_id, []).append({"template": fingerprint, **properties})
                     if fingerprint != UNSHARED:
                         minutes.setdefault(fingerprint, []).append((account_id, properties["minutes"]))

@@ -34,7 +34,8 @@ import numpy.typing as npt
 from graph.behaviour.usage import UsageIndex
 from graph.projection import AccountGraph, Coacting, ragged_indices, with_pairs
 
-__all__ = ["Coaction", "CoactionParams", "coaction", "join_coaction"]
+__all__ = ["Coaction", "CoactionParams", "coaction", "coaction_rows", "coaction_weight", "expected_matches",
+           "join_coaction", "likelihood_ratio"]
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -77,12 +78,17 @@ class Coaction:
     day_offsets: Ints
 
     def edge_weight(self, params: CoactionParams) -> Floats:
-        """The pairs' projection weights: repeated co-action beyond chance, capped at `params.weight`."""
-        return params.weight * np.minimum(1.0, self.llr / params.strong_llr)
+        """The pairs' projection weights (:func:`coaction_weight`)."""
+        return coaction_weight(self.llr, params)
 
     @property
     def n_pairs(self) -> int:
         return int(self.src.shape[0])
+
+
+def coaction_weight(llr: Floats, params: CoactionParams) -> Floats:
+    """Projection weights of pairs of `llr`: repeated co-action beyond chance, capped at `params.weight`."""
+    return params.weight * np.minimum(1.0, llr / params.strong_llr)
 
 
 def _empty() -> Coaction:
@@ -91,9 +97,10 @@ def _empty() -> Coaction:
                     np.zeros(0, np.int32), z, np.zeros(0), np.zeros((0, 24), np.int32), z, np.zeros(1, np.int64))
 
 
-def _windows(usage: UsageIndex, params: CoactionParams) -> tuple[Ints, Ints, Ints, Ints]:
+def coaction_rows(usage: UsageIndex, params: CoactionParams) -> tuple[Ints, Ints, Ints, Ints]:
     """(template, account, widened window, day) rows, distinct, for templates of 2..max_senders
-    senders; the day is that of the account's own (earliest) window the row stands for."""
+    senders; the day is that of the account's own (earliest) window the row stands for. Each
+    account's rows depend on its own minutes alone (the Spark job, graph/spark/coaction.py, relies on it)."""
     senders = usage.template_senders[usage.sent_template]
     usable = (senders >= 2) & (senders <= params.max_senders) & (usage.sent_account >= 0)
     sent = np.flatnonzero(usable)
@@ -151,7 +158,7 @@ def _unique_counts(keys: Ints) -> tuple[Ints, Ints, Ints]:
 
 def coaction(usage: UsageIndex, n_accounts: int, params: CoactionParams) -> Coaction:
     """Every pair's co-action over the rare templates of `usage`, for accounts of a run with `n_accounts`."""
-    template, account, window, row_day = _windows(usage, params)
+    template, account, window, row_day = coaction_rows(usage, params)
     left, right = _group_pairs(template, window, params.max_window_senders)
     if left.shape[0] == 0:
         return _empty()
@@ -176,10 +183,9 @@ def coaction(usage: UsageIndex, n_accounts: int, params: CoactionParams) -> Coac
     top_template = (pair_template[order][first] % n_templates).astype(np.int32)
     top_pt = pair_template[order][first]
     top_days = _days_on(pair_of, t, day, n_templates, n_days_all, top_pt)
-    expected = np.maximum(_expected(template, account, window, row_day, a_of=pairs // n_accounts,
-                                    b_of=pairs % n_accounts, n_accounts=n_accounts, params=params), _MIN_EXPECTED)
-    llr = np.where(observed > expected, observed * np.log(observed / expected) - (observed - expected), 0.0)
-    llr = np.where(days >= params.min_days, llr, 0.0)
+    expected = expected_matches(template, account, window, row_day, a_of=pairs // n_accounts, b_of=pairs % n_accounts,
+                                n_accounts=n_accounts, params=params)
+    llr = likelihood_ratio(observed, expected, days, params)
     del pt_inverse
     hours = np.zeros((pairs.shape[0], 24), np.int32)
     np.add.at(hours, (pair_of, ((window[left] * params.window_minutes) % _MINUTES_PER_DAY) // 60), 1)
@@ -198,6 +204,22 @@ def _days_on(pair_of: Ints, t: Ints, day: Ints, n_templates: int, n_days: int, t
     keys = np.unique(pt[on_top] * n_days + day[on_top])
     per_pt, counts = np.unique(keys // n_days, return_counts=True)
     return counts[np.searchsorted(per_pt, top_pt)].astype(np.int64)
+
+
+def likelihood_ratio(observed: Ints, expected: Floats, days: Ints, params: CoactionParams) -> Floats:
+    """Each pair's Poisson llr of `observed` over `expected` matches, 0 below ``min_days`` distinct days."""
+    llr = np.where(observed > expected, observed * np.log(observed / expected) - (observed - expected), 0.0)
+    return np.where(days >= params.min_days, llr, 0.0)
+
+
+def expected_matches(
+    template: Ints, account: Ints, window: Ints, day: Ints, *, a_of: Ints, b_of: Ints, n_accounts: int,
+    params: CoactionParams,
+) -> Floats:
+    """:func:`_expected`, never below ``_MIN_EXPECTED`` (so the llr stays finite). A pair's figure
+    depends only on its two accounts' rows of :func:`coaction_rows` and on the templates' order."""
+    return np.maximum(_expected(template, account, window, day, a_of=a_of, b_of=b_of, n_accounts=n_accounts,
+                                params=params), _MIN_EXPECTED)
 
 
 def _expected(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from graph.cli.common import console, fail, literal
+from graph.cli.common import CoactionDays, CoactionWindow, console, fail, literal, with_coaction
 from graph.errors import RingtraceError
 
 __all__ = ["detect", "main", "spark_app", "write_back"]
@@ -24,6 +24,8 @@ def detect(
     resolution: Annotated[float | None, typer.Option(help="Resolution (CPM: minimum density).")] = None,
     min_size: Annotated[int, typer.Option(min=2, help="Smallest ring, in accounts.")] = 3,
     method: Annotated[str | None, typer.Option(help="leiden-cpm, leiden-modularity, louvain or plm.")] = None,
+    coaction_window: CoactionWindow = None,
+    coaction_days: CoactionDays = None,
     master: Annotated[str | None, typer.Option(
         help="Spark master; default: spark-submit's, else local[2].")] = None,
     shuffle_partitions: Annotated[int, typer.Option(min=1, help="spark.sql.shuffle.partitions.")] = 8,
@@ -34,10 +36,11 @@ def detect(
         min=1, help="Components above this many accounts are detected on the driver, not in a task.")
     ] = 1_000_000,
     model: Annotated[Path | None, typer.Option(
-        help="Scoring model JSON (default: the shipped model for data without a usage log).")] = None,
+        help="Scoring model JSON (default: the shipped model, for data with a usage log if the bundle has one).")
+    ] = None,
 ) -> None:
     """Detect, score and attribute rings in a bundle on Spark, as `ringtrace load` + `ringtrace detect`
-    would (shared identifiers: a bundle with a usage log is refused for now); results as Parquet."""
+    would (shared identifiers and, with a usage log, co-action and behaviour); results as Parquet."""
     from graph.cli.render import stage_progress
     from graph.detection import DetectionParams
     from graph.scoring import load_model
@@ -47,6 +50,7 @@ def detect(
     try:
         require_pyspark("ringtrace spark detect")
         params = DetectionParams.for_method(method, resolution=resolution, seed=seed, min_size=min_size)
+        params = with_coaction(params, coaction_window, coaction_days)
         placement = RingPlacement(bin_accounts=bin_accounts, giant_size=giant_size)
         scoring = load_model(model) if model is not None else None
     except (ValueError, OSError, RingtraceError) as error:

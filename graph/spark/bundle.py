@@ -13,7 +13,9 @@ per (account, kind, value) whose count adds each distinct observation once (its 
 graph/ingest/observations.py), with the earliest first_seen and the latest last_seen, an account's
 email being one more observation; IPs carry the network class and organisation of their most specific
 range. :func:`aggregated_links` builds the same from the raw rows, as graph/ingest/bulk_import.py does
-with numpy for `ringtrace import`.
+with numpy for `ringtrace import`; a usage log's requests add their `ip` observations (one per
+account, address and UTC day), as its load does. The usage log itself (templates, co-action's
+minutes, activity) is graph/spark/usage.py's; its rejected rows are counted with the others.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from graph.errors import BundleError
 from graph.ingest.ip_enrichment import IPRange, RangeTable
 from graph.ingest.normalise import epoch_seconds
 from graph.ingest.observations import observation_digest
-from graph.ingest.readers import REQUIRED_COLUMNS, BundleFile, _json_row, _text, find_bundle_files
+from graph.ingest.readers import BundleFile, find_bundle_files
 from graph.ingest.rows import RowError, parse_account, parse_ip_range, parse_known, parse_link
+from graph.spark.files import ORDINAL, ddl, fields_of, raw_rows
+from graph.spark.usage import Usage, ip_observations, read_usage
 from graph.vocabulary import KIND_ORDER
 
 if TYPE_CHECKING:
@@ -47,9 +51,7 @@ OBSERVATIONS: Final = pa.schema([
 ])
 _FACTS: Final = pa.schema([("account_id", pa.string()), ("ordinal", pa.int64()), ("created_at", pa.int64()),
                            ("email_domain", pa.string())])
-_ORDINAL: Final = "__ringtrace_ordinal__"  # a column the job adds: the row's place in its file
 _ENRICHED: Final = pa.schema([("value", pa.string()), ("network", pa.string()), ("org", pa.string())])
-_SUPPORTED: Final = (".csv", ".csv.gz", ".parquet", ".jsonl", ".jsonl.gz")
 
 
 @dataclass(frozen=True)
@@ -63,43 +65,7 @@ class Bundle:
     rejected: dict[str, int]  # rows refused per file (only files with any)
     unreadable: dict[str, str]  # file -> why it could not be read at all (a load reports it and goes on)
     files: tuple[str, ...]  # the files found
-
-
-def _suffix(path: Path) -> str:
-    return "".join(path.suffixes[-2:]) if path.name.endswith(".gz") else path.suffix
-
-
-def _raw(spark: SparkSession, bundle_file: BundleFile) -> tuple[DataFrame, bool]:
-    """The file's rows as Spark reads them, and whether each is a JSON line still to decode."""
-    from pyspark.sql import functions as F  # noqa: N812
-
-    path = str(bundle_file.path)
-    suffix = _suffix(bundle_file.path)
-    if suffix in (".jsonl", ".jsonl.gz"):
-        return spark.read.text(path).where(F.trim("value") != ""), True
-    if suffix == ".parquet":
-        frame = spark.read.parquet(path)
-    elif suffix in (".csv", ".csv.gz"):
-        # Every field as text (the parser decides what it means); quotes doubled inside quoted fields.
-        frame = (spark.read.option("header", True).option("escape", '"').option("multiLine", True)
-                 .option("inferSchema", False).csv(path))
-        frame = frame.toDF(*[c.strip() for c in frame.columns])
-    else:
-        raise BundleError(f"{path}: the Spark job reads {', '.join(_SUPPORTED)} files")
-    missing = [c for c in REQUIRED_COLUMNS[bundle_file.name] if c not in frame.columns]
-    if missing:
-        raise BundleError(f"{path}: header lacks required field(s) {', '.join(missing)}")
-    return frame, False
-
-
-def _fields(batch: pa.RecordBatch, json_lines: bool) -> Iterator[dict[str, str]]:
-    if json_lines:
-        for text in batch.column(0).to_pylist():
-            yield _json_row(text)
-        return
-    columns = {name: batch.column(i).to_pylist() for i, name in enumerate(batch.schema.names) if name != _ORDINAL}
-    for index in range(batch.num_rows):
-        yield {name: _text(values[index]) for name, values in columns.items()}
+    usage: Usage | None  # the usage log, if the bundle has a readable one
 
 
 def _observation_rows(kind: str, fields: dict[str, str]) -> list[tuple[Any, ...]]:
@@ -122,7 +88,7 @@ def _observation_rows(kind: str, fields: dict[str, str]) -> list[tuple[Any, ...]
 def _parse_batches(batches: Iterable[pa.RecordBatch], *, kind: str, json_lines: bool) -> Iterator[pa.RecordBatch]:
     for batch in batches:
         rows: list[tuple[Any, ...]] = []
-        for fields in _fields(batch, json_lines):
+        for fields in fields_of(batch, json_lines):
             try:
                 rows.extend(_observation_rows(kind, fields))
             except RowError as error:
@@ -134,17 +100,17 @@ def _parse_batches(batches: Iterable[pa.RecordBatch], *, kind: str, json_lines: 
 
 
 def _observations(spark: SparkSession, bundle_file: BundleFile) -> DataFrame:
-    frame, json_lines = _raw(spark, bundle_file)
+    frame, json_lines = raw_rows(spark, bundle_file)
     parse: Callable[[Iterable[pa.RecordBatch]], Iterable[pa.RecordBatch]] = partial(
         _parse_batches, kind=bundle_file.name, json_lines=json_lines)
-    return frame.mapInArrow(parse, _ddl(OBSERVATIONS))
+    return frame.mapInArrow(parse, ddl(OBSERVATIONS))
 
 
 def _fact_batches(batches: Iterable[pa.RecordBatch], *, json_lines: bool) -> Iterator[pa.RecordBatch]:
     for batch in batches:
-        ordinals = batch.column(batch.schema.get_field_index(_ORDINAL)).to_pylist()
+        ordinals = batch.column(batch.schema.get_field_index(ORDINAL)).to_pylist()
         rows: list[tuple[Any, ...]] = []
-        for ordinal, fields in zip(ordinals, _fields(batch, json_lines), strict=True):
+        for ordinal, fields in zip(ordinals, fields_of(batch, json_lines), strict=True):
             try:
                 row = parse_account(fields)
             except RowError:
@@ -160,10 +126,10 @@ def _account_facts(spark: SparkSession, bundle_file: BundleFile) -> DataFrame:
     each wins (as graph/store/ingest.py keeps a missing date or domain), in file order."""
     from pyspark.sql import functions as F  # noqa: N812
 
-    frame, json_lines = _raw(spark, bundle_file)
+    frame, json_lines = raw_rows(spark, bundle_file)
     # Row order within a file: monotonically_increasing_id grows with the split and the row in it.
-    numbered = frame.withColumn(_ORDINAL, F.monotonically_increasing_id())
-    facts = numbered.mapInArrow(partial(_fact_batches, json_lines=json_lines), _ddl(_FACTS))
+    numbered = frame.withColumn(ORDINAL, F.monotonically_increasing_id())
+    facts = numbered.mapInArrow(partial(_fact_batches, json_lines=json_lines), ddl(_FACTS))
     last = facts.groupBy("account_id").agg(
         F.max_by("created_at", F.when(F.col("created_at").isNotNull(), F.col("ordinal"))).alias("created_at"),
         F.max_by("email_domain", F.when(F.col("email_domain").isNotNull(), F.col("ordinal"))).alias("email_domain"))
@@ -172,11 +138,11 @@ def _account_facts(spark: SparkSession, bundle_file: BundleFile) -> DataFrame:
 
 def _known(spark: SparkSession, bundle_file: BundleFile) -> tuple[list[tuple[str, str]], int]:
     """Known members (few: earlier investigations' findings), parsed on the driver; and the rejects."""
-    frame, json_lines = _raw(spark, bundle_file)
+    frame, json_lines = raw_rows(spark, bundle_file)
     known: set[tuple[str, str]] = set()
     rejected = 0
     for batch in frame.toArrow().to_batches():
-        for fields in _fields(batch, json_lines):
+        for fields in fields_of(batch, json_lines):
             try:
                 row = parse_known(fields)
             except RowError:
@@ -186,21 +152,16 @@ def _known(spark: SparkSession, bundle_file: BundleFile) -> tuple[list[tuple[str
     return sorted(known), rejected
 
 
-def _ddl(schema: pa.Schema) -> str:
-    names = {pa.string(): "string", pa.int64(): "long"}
-    return ", ".join(f"{f.name} {names[f.type]}" for f in schema)
-
-
 def _ranges(spark: SparkSession, bundle_file: BundleFile) -> tuple[list[IPRange], set[str], int]:
     """The bundle's IP ranges in file order, the last row for a range winning (as `write_ip_ranges`
     leaves it), every organisation a row names (each has its node, even one whose range changed hands
     later), and the number of rejected rows. Ranges are few: they are parsed on the driver."""
-    frame, json_lines = _raw(spark, bundle_file)
+    frame, json_lines = raw_rows(spark, bundle_file)
     ranges: dict[str, IPRange] = {}
     organizations: set[str] = set()
     rejected = 0
     for batch in frame.toArrow().to_batches():
-        for fields in _fields(batch, json_lines):
+        for fields in fields_of(batch, json_lines):
             try:
                 row = parse_ip_range(fields)
             except RowError:
@@ -225,20 +186,15 @@ def _enrich(batches: Iterable[pa.RecordBatch], *, ranges: list[IPRange]) -> Iter
 
 
 def read_bundle(spark: SparkSession, directory: Path) -> Bundle:
-    """The bundle in `directory` as :class:`Bundle` (its links: :func:`aggregated_links`).
+    """The bundle in `directory` as :class:`Bundle` (its links: :func:`aggregated_links`, with the usage
+    log's `ip` observations; its usage log: graph/spark/usage.py).
 
-    BundleError for a missing bundle, a file without its required columns, or a usage log: the job
-    does not compute co-action yet, and a bundle's events also add IP observations, so detecting
-    without them would quietly differ from `ringtrace detect`; remove ``events.*`` to detect on shared
-    identifiers alone.
+    BundleError for a missing bundle or a file without its required columns.
     """
     from pyspark.sql import functions as F  # noqa: N812
 
     files = find_bundle_files(directory)
     names = {f.name for f in files}
-    if "events" in names:
-        raise BundleError(f"{directory}: the Spark job does not read a usage log (events) yet; detect on a "
-                          "bundle without it, and compare with `ringtrace detect` on a store loaded without it")
     rejected: dict[str, int] = {}
     ranges: list[IPRange] = []
     organizations: set[str] = set()
@@ -246,9 +202,13 @@ def read_bundle(spark: SparkSession, directory: Path) -> Bundle:
     observations: DataFrame | None = None
     accounts = spark.createDataFrame([], "account_id string, created_at long, email_domain string")
     unreadable: dict[str, str] = {}
+    usage: Usage | None = None
     for bundle_file in files:
         try:
-            if bundle_file.name == "ip_ranges":
+            if bundle_file.name == "events":
+                usage = read_usage(spark, bundle_file)
+                rejected["events"] = usage.rejected
+            elif bundle_file.name == "ip_ranges":
                 ranges, organizations, rejected["ip_ranges"] = _ranges(spark, bundle_file)
             elif bundle_file.name == "known":
                 known, rejected["known"] = _known(spark, bundle_file)
@@ -261,12 +221,15 @@ def read_bundle(spark: SparkSession, directory: Path) -> Bundle:
             unreadable[bundle_file.name] = str(error)
     if observations is None:
         raise BundleError(f"{directory}: no readable accounts or links file")
+    if usage is not None:
+        ips = ip_observations(usage, OBSERVATIONS).withColumn("file", F.lit("events"))
+        observations = observations.unionByName(ips)
     observations = observations.cache()
     for row in observations.where(F.col("problem").isNotNull()).groupBy("file").count().collect():
         rejected[str(row["file"])] = int(row["count"])
     organizations |= {organization for _, organization in known}
     return Bundle(aggregated_links(observations, ranges), accounts, known, tuple(sorted(organizations)),
-                  {name: count for name, count in rejected.items() if count}, unreadable, tuple(sorted(names)))
+                  {name: count for name, count in rejected.items() if count}, unreadable, tuple(sorted(names)), usage)
 
 
 def aggregated_links(observations: DataFrame, ranges: list[IPRange]) -> DataFrame:
@@ -277,7 +240,7 @@ def aggregated_links(observations: DataFrame, ranges: list[IPRange]) -> DataFram
     links = kept.groupBy("account_id", "kind", "value").agg(
         F.min("first_seen").alias("first_seen"), F.max("last_seen").alias("last_seen"), F.sum("count").alias("count"))
     ips = links.where(F.col("kind") == "ip").select("value").distinct()
-    enriched = ips.mapInArrow(partial(_enrich, ranges=ranges), _ddl(_ENRICHED))
+    enriched = ips.mapInArrow(partial(_enrich, ranges=ranges), ddl(_ENRICHED))
     code = F.create_map(*[F.lit(x) for k, kind in enumerate(KIND_ORDER) for x in (kind, k)])
     return (links.join(enriched, "value", "left")
             .select("account_id", code[F.col("kind")].cast("int").alias("kind"), "value",

@@ -18,10 +18,11 @@ from functools import partial
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
+import numpy.typing as npt
 
 from graph.detection import DetectionParams, detect_rings, membership_stability
 from graph.detection.stability import membership_confidence
-from graph.projection import AccountGraph, WeakEntities
+from graph.projection import AccountGraph, Coacting, WeakEntities
 from graph.spark.components import checkpoint, connected_components
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = ["MEMBERS", "RingPlacement", "detect_group", "ring_members"]
 
+#: A pair that co-acted beyond chance (graph/spark/coaction.py ``PAIRS`` with observed > expected), by bin.
+COACTING: Final = "bin long, src string, dst string, observed long, expected double, day_list array<long>"
 #: What each bin's task returns: one row per ring member.
 MEMBERS: Final = "bin long, ring int, account_id string, confidence double"
 _EDGE_COLUMNS: Final = ("bin", "src", "dst", "weight", "shared", "src_active", "dst_active")
@@ -45,8 +48,27 @@ class RingPlacement:
         self.giant_size = giant_size
 
 
-def detect_group(edges: pd.DataFrame, *, params: DetectionParams) -> pd.DataFrame:
-    """Rings of the graph `edges` holds (columns of :data:`_EDGE_COLUMNS`, one bin), as :data:`MEMBERS` rows."""
+def _coacting(coacting: pd.DataFrame, accounts: npt.NDArray[np.str_]) -> Coacting:
+    """The bin's :class:`Coacting` from `coacting` rows (:data:`COACTING` columns) between two of `accounts`."""
+    src_ids = coacting["src"].to_numpy().astype(np.str_)
+    dst_ids = coacting["dst"].to_numpy().astype(np.str_)
+    src, dst = np.searchsorted(accounts, src_ids), np.searchsorted(accounts, dst_ids)
+    held = ((src < accounts.shape[0]) & (dst < accounts.shape[0])
+            & (accounts[np.minimum(src, accounts.shape[0] - 1)] == src_ids)
+            & (accounts[np.minimum(dst, accounts.shape[0] - 1)] == dst_ids)) if accounts.shape[0] else src < 0
+    at = np.flatnonzero(held)
+    at = at[np.lexsort((dst[at], src[at]))]  # (src, dst) order, as graph/behaviour/coaction.py gives pairs
+    days = [np.asarray(coacting["day_list"].iloc[i], np.int64) for i in at.tolist()]
+    return Coacting(
+        src=src[at].astype(np.int32), dst=dst[at].astype(np.int32),
+        observed=coacting["observed"].to_numpy(np.float64)[at], expected=coacting["expected"].to_numpy(np.float64)[at],
+        days=np.concatenate(days or [np.zeros(0, np.int64)]),
+        day_offsets=np.concatenate([[0], np.cumsum([d.shape[0] for d in days])]).astype(np.int64))
+
+
+def detect_group(edges: pd.DataFrame, coacting: pd.DataFrame | None, *, params: DetectionParams) -> pd.DataFrame:
+    """Rings of the graph `edges` holds (columns of :data:`_EDGE_COLUMNS`, one bin), as :data:`MEMBERS`
+    rows; `coacting` (:data:`COACTING` columns) are the bin's pairs that co-acted beyond chance."""
     import pandas as pd
 
     if edges.empty:
@@ -66,6 +88,7 @@ def detect_group(edges: pd.DataFrame, *, params: DetectionParams) -> pd.DataFram
         entity_weight=np.zeros(0, np.float64), entity_degree=np.zeros(0, np.int32),
         weak_entities=WeakEntities(np.zeros(0, np.int32), np.zeros(0, np.int8), np.zeros(0, np.int32)),
         active_at=active,
+        coacting=_coacting(coacting, accounts) if coacting is not None and not coacting.empty else None,
     )
     rings = detect_rings(graph, params)
     confidence = membership_confidence(membership_stability(graph, rings, params))
@@ -79,10 +102,13 @@ def detect_group(edges: pd.DataFrame, *, params: DetectionParams) -> pd.DataFram
 
 
 def ring_members(
-    pairs: DataFrame, activity: DataFrame, params: DetectionParams, placement: RingPlacement
+    pairs: DataFrame, activity: DataFrame, params: DetectionParams, placement: RingPlacement,
+    coaction: DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Every ring member of the account graph `pairs` (``src, dst, weight, shared``; `activity`:
-    ``account_id, active_at``) as :data:`MEMBERS` rows, rings told apart by (bin, ring); and counts."""
+    ``account_id, active_at``) as :data:`MEMBERS` rows, rings told apart by (bin, ring); and counts.
+    `coaction` (graph/spark/coaction.py ``PAIRS``) gives each bin its pairs that co-acted beyond
+    chance, for co-action as a group (both ends of such a pair that matters share a component, so a bin)."""
     import pandas as pd
     from pyspark.sql import functions as F  # noqa: N812
 
@@ -109,10 +135,29 @@ def ring_members(
                      "dst", "left")
                .select(*_EDGE_COLUMNS)).cache()
     detect = partial(detect_group, params=params)
-    found = grouped.where(F.col("bin") >= 0).groupBy("bin").applyInPandas(detect, MEMBERS).toPandas()
+
+    def alone(edges: pd.DataFrame) -> pd.DataFrame:
+        # One argument: pyspark passes a two-argument function the group's key first.
+        return detect(edges, None)
+
     giants = [int(r["bin"]) for r in grouped.where(F.col("bin") < 0).select("bin").distinct().collect()]
-    # Each giant component on the driver, one at a time, by the same function.
-    parts = [found] + [detect(grouped.where(F.col("bin") == b).toPandas()) for b in sorted(giants)]
+    if coaction is None:
+        found = grouped.where(F.col("bin") >= 0).groupBy("bin").applyInPandas(alone, MEMBERS).toPandas()
+        # Each giant component on the driver, one at a time, by the same function.
+        parts = [found] + [alone(grouped.where(F.col("bin") == b).toPandas()) for b in sorted(giants)]
+    else:
+        beyond = (coaction.where(F.col("observed") > F.col("expected"))
+                  .join(binned.select(F.col("account_id").alias("src"), "bin"), "src")
+                  .join(binned.select(F.col("account_id").alias("dst"), "bin"), ["dst", "bin"])
+                  # A new column, not `binned`'s: grouping both sides of the cogroup by one
+                  # column of one lineage would be ambiguous.
+                  .select((F.col("bin") + F.lit(0)).alias("bin"),
+                          *(c.split()[0] for c in COACTING.split(", ")[1:]))).cache()
+        found = (grouped.where(F.col("bin") >= 0).groupBy("bin")
+                 .cogroup(beyond.where(F.col("bin") >= 0).groupBy("bin"))
+                 .applyInPandas(detect, MEMBERS).toPandas())
+        parts = [found] + [detect(grouped.where(F.col("bin") == b).toPandas(),
+                                  beyond.where(F.col("bin") == b).toPandas()) for b in sorted(giants)]
     members = pd.concat(parts, ignore_index=True)
     counts = {"graph_accounts": int(numbered.count()), "component_rounds": rounds, "ring_component_accounts": n_kept,
               "bins": bins, "giant_components": len(giants)}

@@ -37,16 +37,18 @@ __all__ = ["account_emails", "ring_neighbourhood"]
 _MAX_COUNT: Final = 2**31 - 1  # as graph/store/observation_reads.py caps a link's count
 
 
-def ring_neighbourhood(bundle: Bundle, read: DataFrame, members: list[str]) -> Observations:
+def ring_neighbourhood(bundle: Bundle, read: DataFrame, members: list[str], senders: DataFrame | None) -> Observations:
     """The observations scoring needs for rings of `members` (every ring member), from `read` (the
-    links detection reads, graph/spark/projection.py `read_links`)."""
+    links detection reads, graph/spark/projection.py `read_links`); `senders` (``account_id``) are the
+    accounts co-action reads, which the store's read holds besides."""
     from pyspark.sql import functions as F  # noqa: N812
 
     spark = read.sparkSession
     known_accounts = sorted({account for account, _ in bundle.known})
     known = spark.createDataFrame([(a,) for a in known_accounts], "account_id string")
-    # The accounts the store's read holds: those of the links it reads, and the known members.
-    in_run = read.select("account_id").union(known).distinct()
+    # The accounts the store's read holds: those of the links it reads, the known members, the senders.
+    in_run = read.select("account_id").union(known)
+    in_run = (in_run if senders is None else in_run.union(senders)).distinct()
     with_domain = (in_run.join(bundle.accounts, "account_id")
                    .where(F.col("email_domain").isNotNull() & (F.col("email_domain") != "")))
     domains = sorted(str(r[0]) for r in with_domain.select("email_domain").distinct().collect())
@@ -70,7 +72,8 @@ def ring_neighbourhood(bundle: Bundle, read: DataFrame, members: list[str]) -> O
     links: pd.DataFrame = (read.join(entities, ["kind", "value"])
              .select("account_id", "kind", "value", "network", "org", "first_seen", "last_seen", "count")
              .toPandas())
-    account_ids = sorted(set(links["account_id"].tolist()) | set(known_accounts))
+    # A member of a ring found by co-action alone may read no link.
+    account_ids = sorted(set(links["account_id"].tolist()) | set(known_accounts) | set(members))
     facts: pd.DataFrame = (bundle.accounts.join(spark.createDataFrame([(a,) for a in account_ids], "account_id string"),
                                   "account_id").toPandas())
     created = {a: float(c) for a, c in zip(facts["account_id"], facts["created_at"], strict=True)}

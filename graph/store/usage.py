@@ -25,6 +25,7 @@ from typing import Any, Final, Protocol
 import neo4j
 
 __all__ = [
+    "SENT_PROPERTIES",
     "UNSHARED",
     "PendingUsage",
     "SentPlan",
@@ -67,6 +68,9 @@ RETURN template[0] AS fingerprint, elementId(t) AS id
 # transaction: about a tenth less of Neo4j's CPU than two index seeks per row), count, input and output
 # tokens, minutes, hours, models, model counts, model first seen, categories, category counts, first
 # and last seen (epoch seconds).
+#: The properties of a SentPlan row after its account and template, in order (_WRITE sets them).
+SENT_PROPERTIES: Final = ("count", "input_tokens", "output_tokens", "minutes", "hours", "models", "model_counts",
+                          "model_first_seen", "categories", "category_counts", "first_seen", "last_seen")
 _WRITE: Final = """
 UNWIND $rows AS row
 MATCH (a) WHERE elementId(a) = row[0]
