@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Final
+from dataclasses import replace
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 from rich.console import Console
@@ -13,6 +14,9 @@ import neo4j
 from graph.errors import RingtraceError
 from graph.ingest.card_numbers import mask_card_numbers
 from graph.ingest.excerpt import printable
+
+if TYPE_CHECKING:
+    from graph.detection import DetectionParams
 
 __all__ = ["EXIT_REJECTED_ROWS", "console", "fail", "literal", "run_or_latest"]
 
@@ -44,3 +48,18 @@ def run_or_latest(driver: neo4j.Driver, database: str, run: str | None) -> str:
     if run_id is None:
         raise fail(RingtraceError("no completed detection run yet; run `ringtrace detect` first"))
     return run_id
+
+
+#: The co-action options `ringtrace detect` and `ringtrace spark detect` share, so both runs can be
+#: given the same co-action (None: the default in graph/behaviour/coaction.py).
+CoactionWindow = Annotated[
+    int | None, typer.Option(min=1, help="Co-action: minutes within which two accounts' requests meet (10).")]
+CoactionDays = Annotated[
+    int | None, typer.Option(min=1, help="Co-action: distinct days a pair must meet on to count (3).")]
+
+
+def with_coaction(params: DetectionParams, window: int | None, days: int | None) -> DetectionParams:
+    """`params` with the co-action options given on the command line."""
+    return replace(params, coaction=replace(
+        params.coaction, window_minutes=window or params.coaction.window_minutes,
+        min_days=days or params.coaction.min_days))

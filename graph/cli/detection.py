@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from graph.cli.common import console, fail, literal
+from graph.cli.common import CoactionDays, CoactionWindow, console, fail, literal, with_coaction
 from graph.detection import DEFAULT_CAMPAIGN_GAP_DAYS, DEFAULT_MERGE_WEIGHT
 from graph.settings import get_settings
 from graph.store.driver import create_driver
@@ -27,12 +27,8 @@ def detect(
     ] = None,
     no_merge: Annotated[bool, typer.Option(
         help="Keep the communities as the objective left them (no join on an edge or on co-action).")] = False,
-    coaction_window: Annotated[
-        int | None, typer.Option(min=1, help="Co-action: minutes within which two accounts' requests meet (10).")
-    ] = None,
-    coaction_days: Annotated[
-        int | None, typer.Option(min=1, help="Co-action: distinct days a pair must meet on to count (3).")
-    ] = None,
+    coaction_window: CoactionWindow = None,
+    coaction_days: CoactionDays = None,
     campaign_gap: Annotated[
         float | None,
         typer.Option(min=1, help=f"Days without activity after which a ring's later members are the operator's "
@@ -60,11 +56,8 @@ def detect(
             method, resolution=resolution, merge=not no_merge, merge_weight=merge_weight, seed=seed, min_size=min_size,
             backend=backend,
         )
-        params = replace(params, coaction=replace(
-            params.coaction,
-            window_minutes=coaction_window or params.coaction.window_minutes,
-            min_days=coaction_days or params.coaction.min_days,
-        ), campaign_gap_days=None if no_campaign_cut else (campaign_gap or params.campaign_gap_days))
+        params = replace(with_coaction(params, coaction_window, coaction_days),
+                         campaign_gap_days=None if no_campaign_cut else (campaign_gap or params.campaign_gap_days))
     except ValueError as error:
         raise fail(error) from error
     settings = get_settings()

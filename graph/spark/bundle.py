@@ -58,7 +58,9 @@ _ENRICHED: Final = pa.schema([("value", pa.string()), ("network", pa.string()), 
 class Bundle:
     """What detection and scoring read of a bundle, as the store would hold it after `ringtrace load`."""
 
-    links: DataFrame  # account_id, kind (code into KIND_ORDER), value, network, org, first_seen, last_seen, count
+    # Cached (the job unpersists it): account_id, kind (code into KIND_ORDER), value, network, org,
+    # first_seen, last_seen, count.
+    links: DataFrame
     accounts: DataFrame  # account_id, created_at (epoch seconds or null), email_domain (or null)
     known: list[tuple[str, str]]  # (account_id, organization), distinct, sorted
     organizations: tuple[str, ...]  # every organisation a range or a known member names, sorted
@@ -228,7 +230,11 @@ def read_bundle(spark: SparkSession, directory: Path) -> Bundle:
     for row in observations.where(F.col("problem").isNotNull()).groupBy("file").count().collect():
         rejected[str(row["file"])] = int(row["count"])
     organizations |= {organization for _, organization in known}
-    return Bundle(aggregated_links(observations, ranges), accounts, known, tuple(sorted(organizations)),
+    # Materialised, the links no longer need the observations cached: the job unpersists them when done.
+    links = aggregated_links(observations, ranges).cache()
+    links.count()
+    observations.unpersist()
+    return Bundle(links, accounts, known, tuple(sorted(organizations)),
                   {name: count for name, count in rejected.items() if count}, unreadable, tuple(sorted(names)), usage)
 
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from graph.behaviour.coaction import CoactionParams, coaction_weight, expected_matches, likelihood_ratio
+from graph.spark.components import checkpoint
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -148,17 +149,23 @@ def _expected_group(pairs: pd.DataFrame, rows: pd.DataFrame, *, params: Coaction
 
 
 def coaction_pairs(minutes: DataFrame, params: CoactionParams, buckets: int) -> DataFrame:
-    """Every co-acting pair of the :func:`sent_minutes` `minutes`, as :data:`PAIRS` rows."""
+    """Every co-acting pair of the :func:`sent_minutes` `minutes`, as :data:`PAIRS` rows (checkpointed)."""
     from pyspark.sql import functions as F  # noqa: N812
 
     rows = coaction_windows(minutes, params).cache()
     # The matches feed four aggregations: cached, the self-join runs (and shuffles) once.
-    counted = _pair_counts(_matches(rows, params).cache(), params).cache()
+    matches = _matches(rows, params).cache()
+    counted = _pair_counts(matches, params).cache()
     bucketed = counted.withColumn("bucket", F.pmod(F.xxhash64("src"), F.lit(buckets)))
     # Each bucket's task gets the rows of every account its pairs involve (both ends); the bucket is
     # computed anew here, since a column shared with `bucketed` would be ambiguous in the cogroup.
     needed = (counted.select(F.pmod(F.xxhash64("src"), F.lit(buckets)).alias("bucket"),
                              F.explode(F.array("src", "dst")).alias("account_id")).distinct())
     their_rows = needed.join(rows, "account_id").select("bucket", "template", "account_id", "window", "day")
-    return (bucketed.groupBy("bucket").cogroup(their_rows.groupBy("bucket"))
-            .applyInPandas(partial(_expected_group, params=params), PAIRS))
+    pairs = checkpoint(bucketed.groupBy("bucket").cogroup(their_rows.groupBy("bucket"))
+                       .applyInPandas(partial(_expected_group, params=params), PAIRS))
+    # Checkpointed, the pairs no longer need what they were computed from: a cached frame's plan stays
+    # in the session until unpersisted, and a session that runs the job again runs out of driver memory.
+    for frame in (rows, matches, counted):
+        frame.unpersist()
+    return pairs

@@ -38,7 +38,6 @@ from graph.scoring import ScoringModel, default_model
 from graph.spark.bundle import Bundle, read_bundle
 from graph.spark.coaction import coaction_pairs, sent_minutes
 from graph.spark.communities import RingPlacement, ring_members
-from graph.spark.components import checkpoint
 from graph.spark.neighbourhood import account_emails, ring_neighbourhood
 from graph.spark.projection import account_activity, account_pairs, read_links
 from graph.spark.results import RunResults, write_results_files, write_run_file
@@ -132,60 +131,73 @@ def run_job(
     placement = placement or RingPlacement()
     buckets = 4 * int(spark.conf.get("spark.sql.shuffle.partitions") or 8)
     timings: dict[str, float] = {}
-    with _stage(spark, timings, "read", progress):
-        source = read_bundle(spark, bundle)
-        usage = source.usage
-        links = source.links.cache()
-        read = read_links(links).cache()
-        minutes = templates = senders = None
-        if usage is not None:
-            templates = usage.templates.where(F.col("senders") <= params.coaction.max_senders).cache()
-            minutes = sent_minutes(usage.requests, templates, params.coaction).cache()
-            senders = minutes.select("account_id").distinct()
-        counts = {"bundle_links": links.count(), **_store_counts(source, read, senders, params),
-                  "templates": templates.count() if templates is not None else 0}
-        if usage is not None:
-            counts.update(requests=usage.n_requests, distinct_prompts=usage.n_prompts)
-    model = model or default_model(usage_log=usage is not None and usage.n_requests > 0)
-    with _stage(spark, timings, "project", progress):
-        activity = account_activity(read).cache()
-        pairs = account_pairs(read, params.projection, buckets).cache()
-        counts["edges"] = pairs.count()
-    coaction = None
-    counts["coaction_pairs"] = 0
-    if minutes is not None:
-        # A stage of its own, so that its shuffle (the join on template and window) is measured apart.
-        with _stage(spark, timings, "coaction", progress):
-            coaction = checkpoint(coaction_pairs(minutes, params.coaction, buckets))
-            counts["coaction_pairs"] = coaction.where(F.col("llr") > 0).count()
-            pairs = _with_coaction(pairs, coaction, params.projection.min_weight).cache()
+    cached: list[DataFrame] = []
+
+    def held(frame: DataFrame) -> DataFrame:
+        cached.append(frame.cache())
+        return cached[-1]
+
+    # Unpersisted when the job ends, however it ends: a cached frame's plan stays in the session until
+    # then, and a session that runs the job several times would otherwise run out of driver memory.
+    try:
+        with _stage(spark, timings, "read", progress):
+            source = read_bundle(spark, bundle)
+            usage = source.usage
+            links = source.links
+            cached.append(links)
+            read = held(read_links(links))
+            minutes = templates = senders = None
+            if usage is not None:
+                templates = held(usage.templates.where(F.col("senders") <= params.coaction.max_senders))
+                minutes = held(sent_minutes(usage.requests, templates, params.coaction))
+                senders = minutes.select("account_id").distinct()
+            counts = {"bundle_links": links.count(), **_store_counts(source, read, senders, params),
+                      "templates": templates.count() if templates is not None else 0}
+            if usage is not None:
+                counts.update(requests=usage.n_requests, distinct_prompts=usage.n_prompts)
+        model = model or default_model(usage_log=usage is not None and usage.n_requests > 0)
+        with _stage(spark, timings, "project", progress):
+            activity = held(account_activity(read))
+            pairs = held(account_pairs(read, params.projection, buckets))
             counts["edges"] = pairs.count()
-    with _stage(spark, timings, "detect", progress):
-        members, detected = ring_members(pairs, activity, params, placement, coaction)
-    with _stage(spark, timings, "ids", progress):
-        rings = _rings(members)
-        ids = assign_ring_ids({}, [frozenset(accounts) for accounts, _ in rings]).ids
-    with _stage(spark, timings, "score", progress):
-        ring_accounts = sorted({a for accounts, _ in rings for a in accounts})
-        observations = ring_neighbourhood(source, read, ring_accounts, senders)
-        behaviour = (ring_usage(usage, templates, coaction, observations.incidence.account_ids, ring_accounts,
-                                params.coaction)
-                     if usage is not None and templates is not None and coaction is not None else None)
-        scored = score_on_driver(observations, [a for a, _ in rings], [c for _, c in rings], ids, params, model,
-                                 partial(account_emails, source), behaviour)
-    counts.update(rings=len(rings), ring_accounts=sum(len(a) for a, _ in rings), **scored.counts, **detected)
-    with _stage(spark, timings, "write", progress):
-        run = {
-            "params": {**params.as_dict(), "scoring_model": model.version}, "code_version": code_version(),
-            "bundle_files": list(source.files), "counts": counts, "rejected": source.rejected,
-            "unreadable": source.unreadable,
-            "spark": {"master": spark.sparkContext.master, "version": spark.version, "buckets": buckets,
-                      "bin_accounts": placement.bin_accounts, "giant_size": placement.giant_size},
-        }
-        explained, operations = scored.explained, scored.operations
-        results = RunResults(operations.rings, explained.memberships, explained.ring_attributions,
-                             explained.account_attributions, operations.operations, operations.part_of, run)
-        write_results_files(out, results)
+        coaction = None
+        counts["coaction_pairs"] = 0
+        if minutes is not None:
+            # A stage of its own, so that its shuffle (the join on template and window) is measured apart.
+            with _stage(spark, timings, "coaction", progress):
+                coaction = coaction_pairs(minutes, params.coaction, buckets)
+                counts["coaction_pairs"] = coaction.where(F.col("llr") > 0).count()
+                pairs = held(_with_coaction(pairs, coaction, params.projection.min_weight))
+                counts["edges"] = pairs.count()
+        with _stage(spark, timings, "detect", progress):
+            members, detected = ring_members(pairs, activity, params, placement, coaction)
+        with _stage(spark, timings, "ids", progress):
+            rings = _rings(members)
+            ids = assign_ring_ids({}, [frozenset(accounts) for accounts, _ in rings]).ids
+        with _stage(spark, timings, "score", progress):
+            ring_accounts = sorted({a for accounts, _ in rings for a in accounts})
+            observations = ring_neighbourhood(source, read, ring_accounts, senders)
+            behaviour = (ring_usage(usage, templates, coaction, observations.incidence.account_ids, ring_accounts,
+                                    params.coaction)
+                         if usage is not None and templates is not None and coaction is not None else None)
+            scored = score_on_driver(observations, [a for a, _ in rings], [c for _, c in rings], ids, params, model,
+                                     partial(account_emails, source), behaviour)
+        counts.update(rings=len(rings), ring_accounts=sum(len(a) for a, _ in rings), **scored.counts, **detected)
+        with _stage(spark, timings, "write", progress):
+            run = {
+                "params": {**params.as_dict(), "scoring_model": model.version}, "code_version": code_version(),
+                "bundle_files": list(source.files), "counts": counts, "rejected": source.rejected,
+                "unreadable": source.unreadable,
+                "spark": {"master": spark.sparkContext.master, "version": spark.version, "buckets": buckets,
+                          "bin_accounts": placement.bin_accounts, "giant_size": placement.giant_size},
+            }
+            explained, operations = scored.explained, scored.operations
+            results = RunResults(operations.rings, explained.memberships, explained.ring_attributions,
+                                 explained.account_attributions, operations.operations, operations.part_of, run)
+            write_results_files(out, results)
+    finally:
+        for frame in cached:
+            frame.unpersist()
     run["timings"] = timings
     write_run_file(out, run)
     return JobSummary(counts, timings, source.rejected, source.unreadable, tuple(ids), tuple(len(a) for a, _ in rings))

@@ -23,6 +23,9 @@ DEFAULT_CONFIG: dict[str, str] = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     # Dates reach the job as epoch seconds; keep Spark from shifting them into the machine's zone.
     "spark.sql.session.timeZone": "UTC",
+    # A driver out of memory must end the run: pyspark's Arrow collect waits forever for a serving
+    # thread that an OutOfMemoryError killed (Spark 4.0), so without this the job hangs silently.
+    "spark.driver.extraJavaOptions": "-XX:+ExitOnOutOfMemoryError",
 }
 
 

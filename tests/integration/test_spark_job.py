@@ -71,8 +71,12 @@ def test_the_spark_job_records_what_detect_records(
     db = settings.neo4j_database
     params = DetectionParams(seed=11)
     in_process = run_detection(loaded, db, params)
+    persisted = spark.sparkContext._jsc.getPersistentRDDs().size()
     # Small bins and a low giant threshold: components spread over several tasks, the largest on the driver.
     summary = run_job(spark, population, tmp_path / "out", params, RingPlacement(bin_accounts=100, giant_size=20))
+    # What the job cached it released: a session that runs it again must not hold every run's frames
+    # (it ran out of driver memory on the third run of this module, and pyspark then waits forever).
+    assert spark.sparkContext._jsc.getPersistentRDDs().size() == persisted
     assert summary.counts["bins"] > 1 and summary.counts["giant_components"] >= 1
     assert summary.ring_ids == in_process.ring_ids and summary.ring_sizes == in_process.ring_sizes
     assert len(in_process.ring_ids) >= 5
