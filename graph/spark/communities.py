@@ -158,9 +158,10 @@ def ring_members(
                  .applyInPandas(detect, MEMBERS).toPandas())
         parts = [found] + [detect(grouped.where(F.col("bin") == b).toPandas(),
                                   beyond.where(F.col("bin") == b).toPandas()) for b in sorted(giants)]
+        beyond.unpersist()
     counts = {"graph_accounts": int(numbered.count()), "component_rounds": rounds, "ring_component_accounts": n_kept,
               "bins": bins, "giant_components": len(giants)}
     # The members are on the driver now: a cached frame's plan stays in the session until unpersisted.
-    for frame in (placed, grouped) if coaction is None else (placed, grouped, beyond):
-        frame.unpersist()
+    placed.unpersist()
+    grouped.unpersist()
     return pd.concat(parts, ignore_index=True), counts
