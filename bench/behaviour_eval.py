@@ -1,7 +1,7 @@
 """Behaviour in detection, measured offline: infrastructure only, behaviour only, both, and a plain
 co-action detector, on the same populations (no database).
 
-    python bench/behaviour_eval.py --bundle DIR [--bundle DIR ...] [--window 5 10 20] [--min-days 2 3 4]
+    python bench/behaviour_eval.py --bundle DIR [--bundle DIR ...] [--window 5 10 20] [--min-days 2 3 4] [--cache DIR]
 
 Each bundle (with truth.csv and an events file) is read with bench/offline_bundle.py, which runs
 the loader's own parsing, template assignment and aggregation (bench/offline_usage.py). Rows:
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from offline_bundle import OfflineBundle, read_offline_bundle
+from offline_bundle import OfflineBundle, cached_offline_bundle
 
 from graph.behaviour.coaction import CoactionParams, coaction, join_coaction
 from graph.behaviour.usage import UsageIndex, usage_index
@@ -145,6 +145,7 @@ def _row(name: str, rings: list[np.ndarray], bundle: OfflineBundle, links: LinkI
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bundle", type=Path, action="append", required=True)
+    ap.add_argument("--cache", type=Path, help="keep each bundle's read here as a pickle (bench/offline_bundle.py)")
     ap.add_argument("--window", type=int, nargs="*", default=[CoactionParams().window_minutes])
     ap.add_argument("--min-days", type=int, nargs="*", default=[CoactionParams().min_days])
     ap.add_argument("--plain-window", type=int, default=20)
@@ -157,7 +158,7 @@ def main() -> None:
           f"{'R_nodev':>7} {'time':>7}  share of cohort in any ring (largest)")
     for path in args.bundle:
         t0 = time.perf_counter()
-        bundle = read_offline_bundle(path)
+        bundle = cached_offline_bundle(path, args.cache)
         if bundle.truth is None or bundle.usage is None:
             raise SystemExit(f"{path}: needs truth.csv and an events file")
         links = index_links(bundle.observations.incidence)

@@ -18,6 +18,7 @@ and then keeps what ``graph.store.observation_reads.read_observations`` would re
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,17 +29,21 @@ from typing import Any, Final
 import numpy as np
 from offline_usage import read_offline_usage
 
+from graph.detection import DetectionParams
 from graph.evaluation.truth import Truth, read_truth
 from graph.ingest.ip_enrichment import IPRange, RangeTable
 from graph.ingest.readers import BundleFile, find_bundle_files, read_rows
 from graph.ingest.rows import PARSERS, RowError
-from graph.links import Incidence
-from graph.pipeline.behaviour import UsageLog
-from graph.scoring import OrgIndicators, domains_named_after
+from graph.links import Incidence, LinkIndex, index_links
+from graph.pipeline.behaviour import DetectedRings, UsageLog, build_behaviour, detect_with_usage
+from graph.scoring import OrgIndicators, ScoringModel, domains_named_after, prepare, score_rings
+from graph.scoring.results import RingScore
+from graph.scoring.scorer import ScoringInput
 from graph.store.observation_reads import Observations
 from graph.vocabulary import KIND_ORDER, NETWORK_CLASSES
 
-__all__ = ["OfflineBundle", "parsed_rows", "range_table", "read_offline_bundle"]
+__all__ = ["OfflineBundle", "OfflineRun", "cached_offline_bundle", "offline_run", "parsed_rows", "range_table",
+           "read_offline_bundle"]
 
 _MAX_COUNT: Final = 2**31 - 1
 _ACTOR_NETWORKS: Final = ("corporate", "hosting")
@@ -166,6 +171,49 @@ def read_offline_bundle(directory: Path, *, usage: bool = True) -> OfflineBundle
         rejected=dict(rejected),
         usage=usage_log,
     )
+
+
+def cached_offline_bundle(directory: Path, cache: Path | None) -> OfflineBundle:
+    """:func:`read_offline_bundle` of `directory`, kept in `cache` (a folder; None: no cache) as a
+    pickle, for re-runs on an unchanged bundle and unchanged reading code."""
+    if cache is None:
+        return read_offline_bundle(directory)
+    cache.mkdir(parents=True, exist_ok=True)
+    pickled = cache / f"{directory.resolve().as_posix().strip('/').replace('/', '_')}.pickle"
+    if pickled.exists():
+        with pickled.open("rb") as f:
+            bundle: OfflineBundle = pickle.load(f)  # our own cache, written below
+        return bundle
+    bundle = read_offline_bundle(directory)
+    partial = pickled.with_suffix(".partial")
+    with partial.open("wb") as f:
+        pickle.dump(bundle, f)
+    partial.replace(pickled)  # another run reading the cache never sees half a pickle
+    return bundle
+
+
+@dataclass(frozen=True)
+class OfflineRun:
+    """What `ringtrace detect` computes for a bundle with a usage log, short of writing it."""
+
+    links: LinkIndex
+    found: DetectedRings
+    data: ScoringInput
+    scores: list[RingScore]
+    rings: list[list[str]]  # the found rings' account ids
+
+
+def offline_run(bundle: OfflineBundle, params: DetectionParams, model: ScoringModel) -> OfflineRun:
+    """Detection with co-action, behaviour and scoring of `bundle` (which needs its usage log)."""
+    if bundle.usage is None:
+        raise ValueError(f"{bundle.path}: no events file")
+    links = index_links(bundle.observations.incidence)
+    ids = bundle.observations.incidence.account_ids
+    found = detect_with_usage(links, bundle.usage.coaction_templates(params.coaction.max_senders), params)
+    behaviour = build_behaviour(found.usage, found.coaction, params.coaction, ids, bundle.usage.activity,
+                                bundle.usage.sent, bundle.usage.releases)
+    data = prepare(links, bundle.observations.org_indicators, bundle.observations.account_created, behaviour)
+    return OfflineRun(links, found, data, score_rings(data, found.rings, model), [ids[r].tolist() for r in found.rings])
 
 
 def _observations(

@@ -1,7 +1,7 @@
 """Campaigns and operations, measured offline: campaign-blind rings against rings cut at activity gaps,
 and how the rings are grouped into operations, on the same populations (no database).
 
-    python bench/operations_eval.py --bundle DIR [--bundle DIR ...] [--gap none 30 60]
+    python bench/operations_eval.py --bundle DIR [--bundle DIR ...] [--gap none 30 60] [--cache DIR]
 
 Each bundle needs truth.csv with ``operation_id`` (ringtrace's generator and bench/independent both
 write it) and is read with bench/offline_bundle.py (the loader's own parsing, usage log included).
@@ -30,16 +30,13 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from offline_bundle import read_offline_bundle
+from offline_bundle import cached_offline_bundle, offline_run
 
 from graph.detection import DetectionParams
 from graph.evaluation.operations import evaluate_operations
 from graph.evaluation.rings import COORDINATED, evaluate_rings
 from graph.evaluation.truth import Truth
-from graph.links import index_links
-from graph.pipeline.behaviour import build_behaviour, detect_with_usage
 from graph.pipeline.operations import group_operations
-from graph.scoring import prepare, score_rings
 from graph.scoring.model import default_model
 from graph.scoring.operation_attribution import attribute_through_operations
 from graph.scoring.results import RingScore
@@ -73,30 +70,24 @@ def main() -> None:
     ap.add_argument("--bundle", type=Path, action="append", required=True)
     ap.add_argument("--gap", type=_gap, nargs="*", default=[None, DetectionParams().campaign_gap_days],
                     help="campaign gaps in days to compare ('none': never cut)")
+    ap.add_argument("--cache", type=Path, help="keep each bundle's read here as a pickle (bench/offline_bundle.py)")
     args = ap.parse_args()
     print(f"  {'gap':>5} {'rings':>6} {'R_any':>6} {'F1_co':>6} {'ARI':>6} {'contam':>7} {'fused':>5} | "
           f"{'ops2+':>5} {'found':>5} {'grouped':>8} | {'found2+':>7} {'mixed':>8} {'1-org':>5} {'time':>6}")
     for path in args.bundle:
         t0 = time.perf_counter()
-        bundle = read_offline_bundle(path)
+        bundle = cached_offline_bundle(path, args.cache)
         truth = bundle.truth
         if truth is None or not truth.operation or bundle.usage is None:
             raise SystemExit(f"{path}: needs truth.csv with operation_id and an events file")
-        links = index_links(bundle.observations.incidence)
-        ids = bundle.observations.incidence.account_ids
         org = bundle.observations.org_indicators
         model = default_model(usage_log=True)
         print(f"# {path}: {bundle.accounts:,} accounts; read in {time.perf_counter() - t0:.0f}s")
         for gap in args.gap:
             t = time.perf_counter()
-            params = DetectionParams(campaign_gap_days=gap)
-            found = detect_with_usage(links, bundle.usage.coaction_templates(params.coaction.max_senders), params)
-            behaviour = build_behaviour(found.usage, found.coaction, params.coaction, ids, bundle.usage.activity,
-                                        bundle.usage.sent, bundle.usage.releases)
-            data = prepare(links, org, bundle.observations.account_created, behaviour)
-            scores = score_rings(data, found.rings, model)
-            operations = group_operations(links, found.rings, data.orgs)
-            rings = [ids[r].tolist() for r in found.rings]
+            run = offline_run(bundle, DetectionParams(campaign_gap_days=gap), model)
+            rings, scores = run.rings, run.scores
+            operations = group_operations(run.links, run.found.rings, run.data.orgs)
             coordinated = [r for r, s in zip(rings, scores, strict=True) if s.score >= COORDINATED]
             every = evaluate_rings(rings, truth.ring, truth.cohort, actors_outside_rings=truth.actors_outside_rings)
             scored = evaluate_rings(coordinated, truth.ring, truth.cohort,

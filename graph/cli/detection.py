@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from graph.cli.common import CoactionDays, CoactionWindow, console, fail, literal, with_coaction
-from graph.detection import DEFAULT_CAMPAIGN_GAP_DAYS, DEFAULT_MERGE_WEIGHT
+from graph.detection import DEFAULT_CAMPAIGN_GAP_DAYS, DEFAULT_MERGE_WEIGHT, DEFAULT_MIN_SIZE
 from graph.settings import get_settings
 from graph.store.driver import create_driver
 
@@ -19,7 +19,7 @@ __all__ = ["calibrate", "detect"]
 def detect(
     seed: Annotated[int, typer.Option(help="Random seed of community detection.")] = 42,
     resolution: Annotated[float | None, typer.Option(help="Resolution (CPM: minimum density).")] = None,
-    min_size: Annotated[int, typer.Option(min=2, help="Smallest ring, in accounts.")] = 3,
+    min_size: Annotated[int, typer.Option(min=2, help="Smallest ring, in accounts.")] = DEFAULT_MIN_SIZE,
     method: Annotated[str | None, typer.Option(help="leiden-cpm, leiden-modularity, louvain or plm.")] = None,
     merge_weight: Annotated[
         float | None,

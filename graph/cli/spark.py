@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from graph.cli.common import CoactionDays, CoactionWindow, console, fail, literal, with_coaction
+from graph.detection import DEFAULT_MIN_SIZE
 from graph.errors import RingtraceError
 
 __all__ = ["detect", "main", "spark_app", "write_back"]
@@ -22,7 +23,7 @@ def detect(
     out: Annotated[Path, typer.Option(help="Directory to write memberships.parquet, rings.parquet and run.json to.")],
     seed: Annotated[int, typer.Option(help="Random seed of community detection.")] = 42,
     resolution: Annotated[float | None, typer.Option(help="Resolution (CPM: minimum density).")] = None,
-    min_size: Annotated[int, typer.Option(min=2, help="Smallest ring, in accounts.")] = 3,
+    min_size: Annotated[int, typer.Option(min=2, help="Smallest ring, in accounts.")] = DEFAULT_MIN_SIZE,
     method: Annotated[str | None, typer.Option(help="leiden-cpm, leiden-modularity, louvain or plm.")] = None,
     coaction_window: CoactionWindow = None,
     coaction_days: CoactionDays = None,

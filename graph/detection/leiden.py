@@ -34,9 +34,13 @@ def leiden_cpm_partition(
     *,
     resolution: float,
     seed: int,
+    node_weights: npt.NDArray[np.float64] | None = None,
 ) -> npt.NDArray[np.int64]:
-    """Community label per node, maximising CPM with density threshold `resolution`."""
-    return _leiden(n_nodes, src, dst, weight, objective="CPM", resolution=resolution, seed=seed)
+    """Community label per node, maximising CPM with density threshold `resolution`; with
+    `node_weights`, a node stands for that many members (the penalty of two nodes together is
+    ``resolution x weight x weight``)."""
+    return _leiden(n_nodes, src, dst, weight, objective="CPM", resolution=resolution, seed=seed,
+                   node_weights=node_weights)
 
 
 def leiden_modularity_partition(
@@ -61,6 +65,7 @@ def _leiden(
     objective: str,
     resolution: float,
     seed: int,
+    node_weights: npt.NDArray[np.float64] | None = None,
 ) -> npt.NDArray[np.int64]:
     g = ig.Graph(n=n_nodes, edges=list(zip(src.tolist(), dst.tolist(), strict=True)))
     ig.set_random_number_generator(random.Random(seed))
@@ -70,6 +75,7 @@ def _leiden(
             weights=weight.tolist(),
             resolution=resolution,
             n_iterations=-1,
+            node_weights=None if node_weights is None else node_weights.tolist(),
         )
     finally:
         ig.set_random_number_generator(random)

@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_MERGE_WEIGHT",
     "DEFAULT_METHOD",
     "DEFAULT_MIN_SIZE",
+    "DEFAULT_PAIR_EXCESS",
     "GDS_METHODS",
     "METHODS",
     "NATURAL_RESOLUTION",
@@ -35,7 +36,15 @@ NATURAL_RESOLUTION: Final[dict[str, float]] = {
 }
 METHODS: Final[tuple[str, ...]] = tuple(NATURAL_RESOLUTION)
 DEFAULT_METHOD: Final = "leiden-cpm"
-DEFAULT_MIN_SIZE: Final = 3
+# Two accounts can be a ring: 50 of the 173 true rings of the independent bench population (20k seed
+# 2) have two members. Rings of two are judged by their own tie (pair_excess below). Measured (ring
+# recall at any score / F1 of rings scored coordinated / ARI, smallest ring 3 -> 2, bench/pair_rings.py):
+# bench/independent 20k seed 2 0.694 / 0.775 / 0.991 -> 0.890 / 0.891 / 0.990, seed 3 0.595 / 0.696 /
+# 0.966 -> 0.896 / 0.869 / 0.966, seed 4 (held out) 0.702 / 0.787 / 0.946 -> 0.956 / 0.942 / 0.947;
+# generated 10k seed 102 0.947 / 0.926 -> 1.000 / 0.952, 20k seed 104 F1 0.988 -> 0.976 and seed 106
+# 0.933 -> 0.916 (pairs split off larger true rings, scored coordinated); no hard-negative cohort's
+# share in coordinated rings went up on any of the six.
+DEFAULT_MIN_SIZE: Final = 2
 # Communities joined by an edge at least this strong are one ring. Measured with the usage log
 # (shared identifiers and co-action together; ring recall at any score / ARI, merge 0.1 | 0.5 | none):
 # generated 10k seed 101: 0.71 / 0.75 | 0.96 / 0.99 | 0.92 / 0.98; 20k seed 104: 0.76 / 0.95 |
@@ -50,6 +59,14 @@ DEFAULT_MERGE_WEIGHT: Final = 0.5
 # the pairs across them meet so often (binomial llr >= strong_llr).
 DEFAULT_GROUP_COACTION: Final = 0.05
 DEFAULT_CAMPAIGN_GAP_DAYS: Final = 60.0
+# A ring of two accounts whose co-action is under this multiple of what their own habits give by
+# chance is two busy accounts, not a ring (rings.py _pairs_kept). Measured on the six populations
+# above (bench/pair_rings.py, observed / expected matches of the rings of two before the rule):
+# every pair kept puts 17-25% of the enterprise-pipeline cohort (a company's staging and production
+# on one card and server, always on) in coordinated rings on four of six; 2x still 8.3% on
+# independent seed 2 and 16.7% on generated seed 102; 3x and 4x none. True pairs' co-action ran
+# 1.7-28x: ring recall at 2x | 3x | 4x on independent seed 4 0.950 | 0.945 | 0.923, equal or nearly elsewhere.
+DEFAULT_PAIR_EXCESS: Final = 3.0
 #: Where the community step runs: in this process (scipy, igraph, ...) or in Neo4j's Graph Data
 #: Science library (components and Leiden; graph.pipeline.gds_communities). Same rules after it.
 BACKENDS: Final[tuple[str, ...]] = ("in-process", "gds")
@@ -67,6 +84,10 @@ class DetectionParams:
         A key of :data:`METHODS` and the resolution its objective runs at (see :meth:`for_method`).
     min_size
         Smallest ring, in accounts.
+    pair_excess
+        Only with ``min_size`` 2: a ring of two is kept when its edge alone is at least
+        ``merge_weight`` and, if the two co-acted beyond chance, at least this many times what chance
+        gives (:func:`graph.detection.rings.detect_rings`); None keeps every pair.
     merge_weight
         Communities joined by an edge at least this strong are one ring; None keeps the partition.
     group_coaction
@@ -91,6 +112,7 @@ class DetectionParams:
     method: str = DEFAULT_METHOD
     resolution: float = NATURAL_RESOLUTION[DEFAULT_METHOD]
     min_size: int = DEFAULT_MIN_SIZE
+    pair_excess: float | None = DEFAULT_PAIR_EXCESS
     merge_weight: float | None = DEFAULT_MERGE_WEIGHT
     group_coaction: float | None = DEFAULT_GROUP_COACTION
     campaign_gap_days: float | None = DEFAULT_CAMPAIGN_GAP_DAYS
@@ -109,6 +131,8 @@ class DetectionParams:
             raise ValueError(f"the gds backend runs {' or '.join(GDS_METHODS)}, not {self.method!r}")
         if self.min_size < 2:
             raise ValueError("min_size must be at least 2")
+        if self.pair_excess is not None and self.pair_excess < 1.0:
+            raise ValueError("pair_excess must be at least 1 (co-action at its chance level)")
         if self.group_coaction is not None and not 0.0 < self.group_coaction < 1.0:
             raise ValueError("group_coaction must be between 0 and 1")
 
