@@ -141,8 +141,9 @@ class WeakEntities:
 class Coacting:
     """Account pairs (``src < dst``) that co-acted more often than their habits explain, on however few
     days: too little to link two accounts, yet what a large, careful ring shows as a group (each job
-    touches a few members, so each pair meets rarely while most pairs meet). graph/detection/rings.py
-    weighs them a group at a time. Pair i's distinct days are ``days[day_offsets[i]:day_offsets[i + 1]]``."""
+    touches a few members, so each pair meets rarely while most pairs meet).
+    graph/detection/coacting_groups.py weighs them a group at a time. Pair i's distinct days are
+    ``days[day_offsets[i]:day_offsets[i + 1]]``."""
 
     src: npt.NDArray[np.int32]
     dst: npt.NDArray[np.int32]

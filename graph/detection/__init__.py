@@ -2,7 +2,8 @@
 
 One algorithm per module -- :mod:`.louvain` (python-louvain, the reference), :mod:`.leiden` (igraph
 Leiden, CPM or modularity), :mod:`.plm` (networkit, optional) -- chosen through :mod:`.partition`;
-:mod:`.rings` drives them (and cuts rings into campaigns), :mod:`.gds_objective` rewrites the graph for
+:mod:`.rings` drives them (and cuts rings into campaigns, judges rings of two), :mod:`.coacting_groups`
+joins communities that co-act as a group, :mod:`.gds_objective` rewrites the graph for
 the GDS backend's Leiden, :mod:`.operations` groups campaigns of one operator, :mod:`.stability`
 gives membership confidence, :mod:`.ring_ids` keeps ring and operation ids stable across runs, and
 :mod:`.params` holds every parameter and default.

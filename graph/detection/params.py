@@ -54,8 +54,8 @@ DEFAULT_MIN_SIZE: Final = 2
 # device or card, or firm co-action, joins two communities. The device cells of one campaign, which
 # 0.1 was meant to join, now meet in behaviour: they run the same jobs.
 DEFAULT_MERGE_WEIGHT: Final = 0.5
-# The chance below which a pair's matches count as unusual, for co-action as a group (rings.py
-# _merge_coacting): the conventional 5%. Two communities join only when far more than this share of
+# The chance below which a pair's matches count as unusual, for co-action as a group
+# (coacting_groups.py merge_coacting): the conventional 5%. Two communities join only when far more than this share of
 # the pairs across them meet so often (binomial llr >= strong_llr).
 DEFAULT_GROUP_COACTION: Final = 0.05
 DEFAULT_CAMPAIGN_GAP_DAYS: Final = 60.0

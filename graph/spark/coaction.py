@@ -12,7 +12,7 @@ window the row stands for. Then, as there:
 - per pair, in Spark's integers: observed (matches), distinct days, distinct templates, the top
   template (most matches, then the smallest fingerprint, which is the smallest index in-process) and
   its distinct days, matches per UTC hour of the window, and the distinct days themselves (for
-  co-action as a group, graph/detection/rings.py);
+  co-action as a group, graph/detection/coacting_groups.py);
 - expected matches and the llr: in ``cogroup().applyInPandas`` over buckets of pairs, each task
   calling the package's own ``expected_matches`` and ``likelihood_ratio`` on the rows of the
   accounts its pairs involve. A pair's expected value depends only on its two accounts' rows and on

@@ -18,7 +18,7 @@ a change can move has both accounts among the *seeds* returned here:
   has now passed max_senders (it links nobody any more) or has more than max_window_senders (one of
   its windows may be crowded, where each sender is paired with its neighbours in account order, and
   a new sender changes whose neighbours they are). Otherwise a new sender's co-action is its own
-  pairs' only, and co-action as a group (graph/detection/rings.py) joins communities of one
+  pairs' only, and co-action as a group (graph/detection/coacting_groups.py) joins communities of one
   component only: the new sender's, which is re-detected.
 
 The seeds are a superset of what changed, never less: re-detecting an unchanged component gives the

@@ -1,6 +1,6 @@
 """A careful ring that the partition cut into fragments too small for the pairwise co-action rule is
-made whole by weighing its fragments together (graph/detection/rings.py ``_coacting_cores``), without
-taking in benign neighbours or fusing two operators' rings."""
+made whole by weighing its fragments together (graph/detection/coacting_groups.py
+``_coacting_cores``), without taking in benign neighbours or fusing two operators' rings."""
 
 from __future__ import annotations
 
