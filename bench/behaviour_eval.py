@@ -39,6 +39,7 @@ from graph.detection.leiden import leiden_cpm_partition
 from graph.evaluation.rings import evaluate_rings, rings_sharing_device_or_card
 from graph.links import LinkIndex, index_links
 from graph.projection import AccountGraph, project
+from graph.vocabulary import KIND_ORDER
 
 _COHORTS_SHOWN = 8
 
@@ -49,13 +50,10 @@ def _no_device_rings(bundle: OfflineBundle, links: LinkIndex) -> set[str]:
     assert truth is not None
     inc = links.incidence
     ids = inc.account_ids.tolist()
-    devices: dict[str, set[tuple[int, str]]] = {}
-    kinds = inc.entity_kind.tolist()
-    from graph.vocabulary import KIND_ORDER
-
-    wanted = {KIND_ORDER.index("device"), KIND_ORDER.index("payment")}
+    devices: dict[str, set[tuple[str, str]]] = {}
+    kinds = [KIND_ORDER[k] for k in inc.entity_kind.tolist()]
     for account, entity in zip(inc.link_account.tolist(), inc.link_entity.tolist(), strict=True):
-        if kinds[entity] in wanted:
+        if kinds[entity] in ("device", "payment"):
             devices.setdefault(ids[account], set()).add((kinds[entity], str(inc.entity_keys[entity])))
     sharing = rings_sharing_device_or_card(truth.ring, devices)
     return {r for r in _true_rings(bundle) if r not in sharing}
