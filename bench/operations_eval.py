@@ -83,17 +83,19 @@ def _traced(observations: Observations, truth: Truth) -> set[str]:
     inc, org = observations.incidence, observations.org_indicators
     names = org.organizations
     ids = inc.account_ids.tolist()
+    known = list(zip(org.known_account.tolist(), org.known_org.tolist(), strict=True))
     named: dict[str, set[str]] = {}  # account -> organisations its own observations name
-    for a, o in zip(org.known_account.tolist(), org.known_org.tolist(), strict=True):
+    for a, o in known:
         named.setdefault(ids[a], set()).add(names[o])
     # a device, card, phone or mailbox a known member used (known_member_linked, graph/scoring/attribution.py)
     beside = {KIND_ORDER.index(k) for k in ("payment", "device", "phone", "email")}
     known_on: dict[int, set[str]] = {}
     by_account: dict[int, list[int]] = {}
+    kinds = inc.entity_kind.tolist()
     for a, e in zip(inc.link_account.tolist(), inc.link_entity.tolist(), strict=True):
-        if int(inc.entity_kind[e]) in beside:
+        if kinds[e] in beside:
             by_account.setdefault(a, []).append(e)
-    for a, o in zip(org.known_account.tolist(), org.known_org.tolist(), strict=True):
+    for a, o in known:
         for e in by_account.get(a, ()):
             known_on.setdefault(e, set()).add(names[o])
     for a, entities in by_account.items():
@@ -103,8 +105,7 @@ def _traced(observations: Observations, truth: Truth) -> set[str]:
     for a, o in zip(inc.link_account[operated >= 0].tolist(), operated[operated >= 0].tolist(), strict=True):
         named.setdefault(ids[a], set()).add(names[o])
     domains = {d: names[o] for d, o in org.domain_org.items()}
-    known_domains = {(str(org.account_email_domain[a]), names[o])
-                     for a, o in zip(org.known_account.tolist(), org.known_org.tolist(), strict=True)}
+    known_domains = {(str(org.account_email_domain[a]), names[o]) for a, o in known}
     domains |= {d: o for d, o in known_domains if d and d not in FREE_MAIL}
     for a, d in enumerate(org.account_email_domain.tolist()):
         if d in domains:
