@@ -26,11 +26,15 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from offline_bundle import OfflineBundle, cached_offline_bundle
+if TYPE_CHECKING:  # mypy checks bench as a package; run as a script, bench/ is on sys.path
+    from bench.offline_bundle import OfflineBundle, cached_offline_bundle
+else:
+    from offline_bundle import OfflineBundle, cached_offline_bundle
 
 from graph.behaviour.coaction import CoactionParams, coaction, join_coaction
 from graph.behaviour.usage import UsageIndex, usage_index

@@ -23,13 +23,17 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from offline_bundle import range_table, read_offline_bundle
+if TYPE_CHECKING:  # mypy checks bench as a package; run as a script, bench/ is on sys.path
+    from bench.offline_bundle import range_table, read_offline_bundle
+else:
+    from offline_bundle import range_table, read_offline_bundle
 
 from graph.datasets import ADAPTERS, ImportSummary, import_dataset
 from graph.datasets import aws_fraud as aws_adapter

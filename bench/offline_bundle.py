@@ -24,10 +24,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-from offline_usage import read_offline_usage
+
+if TYPE_CHECKING:  # mypy checks bench as a package; run as a script, bench/ is on sys.path
+    from bench.offline_usage import read_offline_usage
+else:
+    from offline_usage import read_offline_usage
 
 from graph.detection import DetectionParams
 from graph.evaluation.truth import Truth, read_truth
@@ -36,7 +40,7 @@ from graph.ingest.readers import BundleFile, find_bundle_files, read_rows
 from graph.ingest.rows import PARSERS, RowError
 from graph.links import Incidence, LinkIndex, index_links
 from graph.pipeline.behaviour import DetectedRings, UsageLog, build_behaviour, detect_with_usage
-from graph.scoring import OrgIndicators, ScoringModel, domains_named_after, prepare, score_rings
+from graph.scoring import OrgIndicators, ScoringModel, domains_named_after, own_hosting, prepare, score_rings
 from graph.scoring.results import RingScore
 from graph.scoring.scorer import ScoringInput
 from graph.store.observation_reads import Observations
@@ -274,6 +278,8 @@ def _observations(
         entity_org=np.array(entity_org, dtype=np.int32),
         account_email_domain=np.array([domain.get(a, "") for a in account_ids], dtype=np.str_),
         domain_org=domains_named_after(organizations, sorted({domain[a] for a in account_ids if a in domain})),
+        own_hosting=frozenset(org_index[o] for o in own_hosting((r.organization, r.cidr, r.network)
+                                                                for r in table.ranges)),
     )
     return Observations(
         incidence=incidence,

@@ -18,9 +18,13 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from offline_bundle import read_offline_bundle
+if TYPE_CHECKING:  # mypy checks bench as a package; run as a script, bench/ is on sys.path
+    from bench.offline_bundle import read_offline_bundle
+else:
+    from offline_bundle import read_offline_bundle
 
 from graph.detection import (
     DEFAULT_MERGE_WEIGHT,

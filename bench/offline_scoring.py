@@ -30,12 +30,16 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from offline_bundle import read_offline_bundle
+if TYPE_CHECKING:  # mypy checks bench as a package; run as a script, bench/ is on sys.path
+    from bench.offline_bundle import read_offline_bundle
+else:
+    from offline_bundle import read_offline_bundle
 
 from graph.detection import DetectionParams
 from graph.evaluation.attribution import label_rings

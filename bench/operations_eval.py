@@ -37,9 +37,13 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from offline_bundle import cached_offline_bundle, offline_run
+if TYPE_CHECKING:  # mypy checks bench as a package; run as a script, bench/ is on sys.path
+    from bench.offline_bundle import cached_offline_bundle, offline_run
+else:
+    from offline_bundle import cached_offline_bundle, offline_run
 
 from graph.detection import DetectionParams
 from graph.evaluation.operations import evaluate_operations

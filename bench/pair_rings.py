@@ -21,9 +21,13 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from offline_bundle import cached_offline_bundle, offline_run
+if TYPE_CHECKING:  # mypy checks bench as a package; run as a script, bench/ is on sys.path
+    from bench.offline_bundle import cached_offline_bundle, offline_run
+else:
+    from offline_bundle import cached_offline_bundle, offline_run
 
 from graph.detection import DEFAULT_PAIR_EXCESS, DetectionParams
 from graph.evaluation.rings import COORDINATED, evaluate_rings

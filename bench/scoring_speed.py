@@ -25,7 +25,7 @@ import pstats
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,7 +47,10 @@ from graph.scoring import (
 
 
 def _prep(bundle: Path, cache: Path) -> None:
-    from offline_bundle import read_offline_bundle
+    if TYPE_CHECKING:  # mypy checks bench as a package; run as a script, bench/ is on sys.path
+        from bench.offline_bundle import read_offline_bundle
+    else:
+        from offline_bundle import read_offline_bundle
 
     started = time.perf_counter()
     observations = read_offline_bundle(bundle).observations

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+from io import BufferedWriter
 from pathlib import Path
 from typing import Final
 
@@ -19,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .population import Population
+from .templates import Renderer
 from .world import CATEGORIES, COHORTS, END, EPOCH, MODELS, WEEK
 
 __all__ = ["EVENT", "HEADER", "EventLog", "records"]
@@ -90,7 +92,7 @@ class EventLog:
         self.scratch = directory / ".events-scratch"
         shutil.rmtree(self.scratch, ignore_errors=True)
         self.scratch.mkdir(parents=True)
-        self._files: dict[int, object] = {}
+        self._files: dict[int, BufferedWriter] = {}
         self.rows = np.zeros(len(COHORTS), np.int64)
         self.requests = np.zeros(len(COHORTS), np.int64)
 
@@ -151,7 +153,9 @@ _MODELS: Final = pa.array(MODELS, pa.string())
 _CATEGORIES: Final = pa.array(CATEGORIES, pa.string())
 
 
-def _render(week: np.ndarray, renderer, addresses: pa.Array, account_ids: pa.Array, channel: np.ndarray) -> memoryview:
+def _render(
+    week: np.ndarray, renderer: Renderer, addresses: pa.Array, account_ids: pa.Array, channel: np.ndarray
+) -> memoryview:
     account = week["account"]
     text = renderer.text(week["frame"], week["slots"], week["noise"].astype(np.int64))
     hidden = channel[account]

@@ -101,8 +101,8 @@ def generate(
     _background(rng, pop, log, _cohort(pop, "proxy_customer"), total * EVENT_SHARES["proxy_customer"])
     share = EVENT_SHARES
     _background(rng, pop, log, _cohort(pop, "classroom"), total * share["classroom"] * 0.7)
-    for group in pop.groups["classroom"]:
-        log.add(classroom_usage(rng, pop, group))
+    for classroom in pop.groups["classroom"]:
+        log.add(classroom_usage(rng, pop, classroom))
     researchers = _cohort(pop, "benchmark_researcher")
     _background(rng, pop, log, researchers, total * share["benchmark_researcher"] * 0.25)
     run_scale = max(0.1, events_per_account / 100)

@@ -72,7 +72,7 @@ class Ring:
     channel: int = 0
     members: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
     devices: np.ndarray = field(default_factory=lambda: np.empty(0, object))
-    cards: dict = field(default_factory=dict)
+    cards: dict[str, np.ndarray] = field(default_factory=dict)
     known: int = 0  # members to list in known.csv
 
 

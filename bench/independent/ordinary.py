@@ -67,7 +67,8 @@ def models_for(rng: np.random.Generator, pop: Population, account: np.ndarray, t
 def _home(pop: Population, account: np.ndarray, ts: np.ndarray) -> np.ndarray:
     h = pop.habits
     epoch = (ts >= h.home_change[account, 0]).astype(np.int64) + (ts >= h.home_change[account, 1])
-    return h.home[account, epoch]
+    home: np.ndarray = h.home[account, epoch]
+    return home
 
 
 def session_addresses(rng: np.random.Generator, pop: Population, account: np.ndarray, ts: np.ndarray) -> np.ndarray:

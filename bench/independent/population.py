@@ -9,9 +9,10 @@ the bundle come from a permutation, so neither ids nor file order give a cohort 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final, TypedDict
 
 import numpy as np
+import numpy.typing as npt
 
 from .names import Namer, email_locals, free_mail_domains
 from .networks import Networks
@@ -19,7 +20,11 @@ from .templates import INTENTS, PUBLIC, TemplateBank
 from .tokens import opaque, phone_numbers
 from .world import COHORTS, COUNTRIES, DAY, END, EPOCH, HOUR, rng_for
 
-__all__ = ["KINDS", "STATUSES", "Habits", "LinkTable", "Pools", "Population"]
+if TYPE_CHECKING:
+    from .negatives import Classroom, Pipeline, ResearchLab, Team
+    from .operations import Ring
+
+__all__ = ["KINDS", "STATUSES", "Groups", "Habits", "LinkTable", "Pools", "Population"]
 
 KINDS: Final = ("ip", "device", "payment", "email", "phone")
 STATUSES: Final = ("active", "suspended", "closed", "unverified")
@@ -48,7 +53,8 @@ class Pools:
             self._flat = (np.concatenate(self._pools), np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes)
         flat, offsets, sizes = self._flat
         pick = (rng.random(pools.size) * sizes[pools]).astype(np.int64)
-        return flat[offsets[pools] + pick]
+        sampled: np.ndarray = flat[offsets[pools] + pick]
+        return sampled
 
 
 @dataclass
@@ -57,7 +63,16 @@ class LinkTable:
 
     chunks: list[dict[str, np.ndarray]] = field(default_factory=list)
 
-    def add(self, kind: str, accounts, values, first, last, count=None, card=None) -> None:
+    def add(
+        self,
+        kind: str,
+        accounts: npt.ArrayLike,
+        values: npt.ArrayLike,
+        first: npt.ArrayLike,
+        last: npt.ArrayLike,
+        count: npt.ArrayLike | None = None,
+        card: dict[str, np.ndarray] | None = None,
+    ) -> None:
         accounts = np.asarray(accounts, dtype=np.int32)
         n = accounts.size
         if n == 0:
@@ -124,6 +139,20 @@ class Habits:
         self.place_p = np.zeros((n, 3))
 
 
+class Groups(TypedDict):
+    """What the cohort builders formed, one list per cohort (the keys are `COHORTS`)."""
+
+    benign: list[np.ndarray]
+    household: list[np.ndarray]
+    colleague: list[np.ndarray]
+    proxy_customer: list[np.ndarray]
+    classroom: list[Classroom]
+    benchmark_researcher: list[ResearchLab]
+    enterprise_pipeline: list[Pipeline]
+    company_team: list[Team]
+    operated: list[Ring]
+
+
 class Population:
     """Accounts by index, their links, habits, and the groups the cohort builders formed."""
 
@@ -161,7 +190,17 @@ class Population:
         self.orgs: list[str] = []
         self.org_domains: list[str] = []
         self.known: list[tuple[int, str, str]] = []
-        self.groups: dict[str, list[object]] = {name: [] for name in COHORTS}
+        self.groups: Groups = {
+            "benign": [],
+            "household": [],
+            "colleague": [],
+            "proxy_customer": [],
+            "classroom": [],
+            "benchmark_researcher": [],
+            "enterprise_pipeline": [],
+            "company_team": [],
+            "operated": [],
+        }
         self._next = 0
         self._emails: set[str] = set()
         self._entity_keys = 0
@@ -193,7 +232,9 @@ class Population:
     def devices(self, count: int) -> np.ndarray:
         return self.tokens("dv_", count)
 
-    def cards(self, rng: np.random.Generator, count: int, country: np.ndarray, bin_: str | None = None) -> dict:
+    def cards(
+        self, rng: np.random.Generator, count: int, country: np.ndarray, bin_: str | None = None
+    ) -> dict[str, np.ndarray]:
         """Payment tokens with brand, BIN, last four and issuing country (never a card number)."""
         brands = rng.choice(len(_BRANDS), size=count, p=[0.5, 0.33, 0.1, 0.07])
         if bin_ is None:
@@ -217,7 +258,7 @@ class Population:
             rng, [COUNTRIES[c].phone_cc for c in country], [COUNTRIES[c].phone_digits for c in country]
         )
 
-    def unique_emails(self, locals_: list[str], domains) -> np.ndarray:
+    def unique_emails(self, locals_: list[str], domains: np.ndarray | list[str]) -> np.ndarray:
         """Addresses, each new to the population (a clash gets a short suffix: nobody shares by accident)."""
         out = np.empty(len(locals_), dtype=object)
         for i, (local, domain) in enumerate(zip(locals_, domains, strict=True)):

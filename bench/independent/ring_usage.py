@@ -11,6 +11,8 @@ campaign, a share of the traffic moves to the new model within hours.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .events import records
@@ -74,7 +76,14 @@ def _exits(
     return ip
 
 
-def ring_usage(rng: np.random.Generator, pop: Population, op: Operation, ring: Ring, requests: float, emit) -> None:
+def ring_usage(
+    rng: np.random.Generator,
+    pop: Population,
+    op: Operation,
+    ring: Ring,
+    requests: float,
+    emit: Callable[[np.ndarray], None],
+) -> None:
     """Emit (via `emit(records)`) about `requests` job requests of `ring` plus its mixed-in traffic."""
     members = ring.members
     created = pop.created[members]  # sorted: members were created in order

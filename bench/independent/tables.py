@@ -6,8 +6,9 @@ address), never by how the population was built. Fields are quoted only where CS
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -18,6 +19,9 @@ from .population import KINDS, STATUSES, Population
 from .world import COHORTS, COUNTRIES
 
 __all__ = ["HEADERS", "account_ids", "write_tables"]
+
+# A CSV column: Arrow strings as they are, anything else (numpy or list) via str().
+Column: TypeAlias = "pa.Array | np.ndarray | Sequence[object]"
 
 HEADERS: Final = {
     "accounts.csv": ("account_id", "created_at", "email", "country", "status"),
@@ -51,7 +55,7 @@ def _iso(seconds: np.ndarray) -> pa.Array:
     )
 
 
-def _text(values) -> pa.Array:
+def _text(values: Column) -> pa.Array:
     array = (
         values if isinstance(values, pa.Array) else pa.array(np.asarray(values, dtype=object).astype(str), pa.string())
     )
@@ -61,7 +65,7 @@ def _text(values) -> pa.Array:
     return pc.if_else(pc.match_substring_regex(array, r'[",\n\r]'), quoted, array)
 
 
-def write_csv(path: Path, header: tuple[str, ...], columns: list) -> None:
+def write_csv(path: Path, header: tuple[str, ...], columns: list[Column]) -> None:
     texts = [_text(c) for c in columns]
     with open(path, "wb") as sink:
         sink.write((",".join(header) + "\n").encode())
@@ -73,7 +77,7 @@ def write_csv(path: Path, header: tuple[str, ...], columns: list) -> None:
                 sink.write(memoryview(piece.buffers()[2])[offsets[0] : offsets[-1]])
 
 
-def _links(pop: Population, ids: pa.Array, addresses: pa.Array) -> list:
+def _links(pop: Population, ids: pa.Array, addresses: pa.Array) -> list[Column]:
     chunks = pop.links.chunks
     column = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
     kind = column["kind"]

@@ -238,7 +238,8 @@ class TemplateBank:
     def draw_slots(self, rng: np.random.Generator, frames: np.ndarray) -> np.ndarray:
         """Uniform slot values for each event's frame: an int32 array of shape (events, 4)."""
         sizes = self.slot_sizes()[frames]
-        return (rng.random((frames.size, SLOTS)) * sizes).astype(np.int32)
+        slots: np.ndarray = (rng.random((frames.size, SLOTS)) * sizes).astype(np.int32)
+        return slots
 
     def fingerprints(self) -> np.ndarray:
         return opaque("tpl_", np.arange(len(self.parts)), self.salt, 16)
@@ -253,7 +254,8 @@ class Renderer:
     def __init__(self, bank: TemplateBank) -> None:
         vocab = vocabularies()
         names = sorted(vocab)
-        offsets, flat = {}, []
+        offsets: dict[str, int] = {}
+        flat: list[str] = []
         for name in names:
             offsets[name] = len(flat)
             flat.extend(vocab[name])

@@ -125,7 +125,8 @@ COUNTRIES: Final = (
 
 def country_weights() -> np.ndarray:
     weights = np.array([c.weight for c in COUNTRIES])
-    return weights / weights.sum()
+    normalised: np.ndarray = weights / weights.sum()
+    return normalised
 
 
 def model_at(generation: np.ndarray, lite: np.ndarray, ts: np.ndarray) -> np.ndarray:

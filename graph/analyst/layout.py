@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
-import networkx as nx  # type: ignore[import-untyped]  # no stubs installed
+import networkx as nx
 import numpy as np
 
 __all__ = ["Placement", "Shape", "evidence_layout"]

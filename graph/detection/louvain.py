@@ -10,7 +10,7 @@ small rings into their neighbourhood (the resolution limit); it is kept as the d
 from __future__ import annotations
 
 import community as community_louvain
-import networkx as nx  # type: ignore[import-untyped]  # no stubs installed; pyproject is not ours to edit
+import networkx as nx
 import numpy as np
 import numpy.typing as npt
 

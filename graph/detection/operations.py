@@ -13,7 +13,8 @@ known_member
     Both rings hold accounts an earlier case attributed to the same organisation (``KNOWN_MEMBER_OF``).
 org_network
     Both rings have members on addresses of an organisation that acts there (its corporate network,
-    or any range of an organisation with known members), as attribution counts them.
+    a hosting block reassigned to it, or any range of an organisation with known members), as
+    attribution counts them.
 
 One tie is enough, as it is for an investigator: a card reused in June that paid in March is the
 same hand. Operations are the connected components of the ties, taken strongest first, except that

@@ -21,7 +21,7 @@ from graph.scoring.features import (
     NONNEGATIVE_ATTRIBUTION,
     NONNEGATIVE_COORDINATION,
 )
-from graph.scoring.indicators import OrgIndicators, domains_named_after
+from graph.scoring.indicators import OrgIndicators, domains_named_after, own_hosting
 from graph.scoring.model import (
     DEFAULT_MODEL_PATH,
     INFRA_MODEL_PATH,
@@ -69,6 +69,7 @@ __all__ = [
     "logit",
     "model_from_json",
     "model_to_json",
+    "own_hosting",
     "prepare",
     "save_model",
     "score_rings",

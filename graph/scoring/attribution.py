@@ -14,9 +14,11 @@ Candidates come only from evidence that makes an organisation the *actor*, never
     Share of members on IPs the organisation operates, times the square root of the share of all the
     network's users that are in the ring (a hotel's or campus's Wi-Fi serves strangers; an operator's
     own range serves its operation), counted only where the organisation is the actor there: an
-    organisation with known members, a corporate network it runs itself, or a range of the
-    organisation whose own email domain members of the same ring use. A hosting, VPN or ISP range of
-    a provider that is none of these is not evidence (the provider hosts, it does not act).
+    organisation with known members, a corporate network it runs itself, a hosting block reassigned
+    to it (:func:`~graph.scoring.indicators.own_hosting`: it is named on customer-sized hosting
+    blocks only, not on a provider's space), or a range of the organisation whose own email domain
+    members of the same ring use. A hosting, VPN or ISP range of a provider that is none of these is
+    not evidence (the provider hosts, it does not act).
 ``org_email_domain``
     Share of members whose email domain belongs to the organisation: a domain its known members use
     or that enrichment assigns to it (:attr:`OrgIndicators.domain_org`), unless it is free mail: a
@@ -147,8 +149,12 @@ def build_org_index(links: LinkIndex, org: OrgIndicators) -> OrgIndex:
     has_known = np.zeros(width, bool)  # one spare slot so -1 lookups stay in range
     has_known[known_list] = True
     entity_org = org.entity_org.astype(np.int64)
-    corporate = inc.entity_network.astype(np.int64) == NETWORK_CLASSES.index("corporate")
-    self_acting = (entity_org >= 0) & (corporate | has_known[np.maximum(entity_org, 0)])
+    network = inc.entity_network.astype(np.int64)
+    corporate = network == NETWORK_CLASSES.index("corporate")
+    own = np.zeros(width, bool)
+    own[np.array(sorted(org.own_hosting), np.int64)] = True
+    own_block = (network == NETWORK_CLASSES.index("hosting")) & own[np.maximum(entity_org, 0)]
+    self_acting = (entity_org >= 0) & (corporate | own_block | has_known[np.maximum(entity_org, 0)])
 
     names, code, counts = _factorize(org.account_email_domain)
     population = org.population

@@ -15,7 +15,7 @@ from graph.links import Incidence
 from graph.scoring.attribution import Candidate, OrgIndex
 from graph.scoring.evidence import EvidenceItem, Explanation
 from graph.scoring.features import ATTRIBUTION_FEATURES
-from graph.vocabulary import KIND_ORDER
+from graph.vocabulary import KIND_ORDER, NETWORK_CLASSES
 
 __all__ = ["explain_attribution", "prior_item"]
 
@@ -78,7 +78,7 @@ def explain_attribution(
                 c_network,
                 f"{len(candidate.network_accounts)} of {n_members} accounts in this {noun} used IP addresses "
                 f"{_list(inc.entity_keys, candidate.network_entities)} operated by {name} "
-                f"({'an organisation with known members' if orgs.has_known[o] else 'its own corporate network'}).",
+                f"({network_role(orgs, inc, o, candidate.network_entities)}).",
                 candidate.network_accounts,
                 candidate.network_entities,
                 o,
@@ -113,6 +113,21 @@ def explain_attribution(
 
 _COORDINATION = ATTRIBUTION_FEATURES.index("coordination")
 _KIND_NOUN = {"payment": "card", "device": "device", "phone": "phone", "email": "mailbox", "ip": "IP"}
+
+
+def network_role(orgs: OrgIndex, inc: Incidence, organization: int, entities: Sequence[int]) -> str:
+    """Why an organisation's addresses say it acts there, not that it hosts (``org_network``)."""
+    if orgs.has_known[organization]:
+        return "an organisation with known members"
+    network = inc.entity_network[np.asarray(entities, np.int64)]
+    corporate = network == NETWORK_CLASSES.index("corporate")
+    own = (network == NETWORK_CLASSES.index("hosting")) & (organization in orgs.evidence.own_hosting)
+    reasons = [reason for reason, holds in (
+        ("its own corporate network", corporate.any()),
+        ("a hosting block reassigned to it, not a provider's space", own.any()),
+        ("its range, and members of this ring sign up on its email domain", (~corporate & ~own).any()),
+    ) if holds]
+    return "; ".join(reasons)
 
 
 def prior_item(intercept: float) -> EvidenceItem:

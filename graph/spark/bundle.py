@@ -34,6 +34,7 @@ from graph.ingest.normalise import epoch_seconds
 from graph.ingest.observations import observation_digest
 from graph.ingest.readers import BundleFile, find_bundle_files
 from graph.ingest.rows import RowError, parse_account, parse_ip_range, parse_known, parse_link
+from graph.scoring import own_hosting
 from graph.spark.files import ORDINAL, ddl, fields_of, raw_rows
 from graph.spark.usage import Usage, ip_observations, read_usage
 from graph.vocabulary import KIND_ORDER
@@ -64,6 +65,7 @@ class Bundle:
     accounts: DataFrame  # account_id, created_at (epoch seconds or null), email_domain (or null)
     known: list[tuple[str, str]]  # (account_id, organization), distinct, sorted
     organizations: tuple[str, ...]  # every organisation a range or a known member names, sorted
+    own_hosting: frozenset[str]  # organisations acting on their hosting ranges (graph.scoring.own_hosting)
     rejected: dict[str, int]  # rows refused per file (only files with any)
     unreadable: dict[str, str]  # file -> why it could not be read at all (a load reports it and goes on)
     files: tuple[str, ...]  # the files found
@@ -234,7 +236,8 @@ def read_bundle(spark: SparkSession, directory: Path) -> Bundle:
     links = aggregated_links(observations, ranges).cache()
     links.count()
     observations.unpersist()
-    return Bundle(links, accounts, known, tuple(sorted(organizations)),
+    hosting = own_hosting((r.organization, r.cidr, r.network) for r in ranges)
+    return Bundle(links, accounts, known, tuple(sorted(organizations)), hosting,
                   {name: count for name, count in rejected.items() if count}, unreadable, tuple(sorted(names)), usage)
 
 

@@ -131,6 +131,7 @@ def _observations(links: pd.DataFrame, account_ids: list[str], created: dict[str
         entity_org=np.array([org_index.get(orgs[i], -1) if orgs[i] else -1 for i in first_of.tolist()], np.int32),
         account_email_domain=np.array([domain.get(a, "") for a in account_ids], dtype=np.str_),
         domain_org=domain_org,
+        own_hosting=frozenset(org_index[o] for o in bundle.own_hosting if o in org_index),
         population=population,
     )
     # NaN where unknown: pandas gives a null epoch as NaN already.

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 import neo4j
 from graph.links import Incidence
-from graph.scoring import OrgIndicators, domains_named_after
+from graph.scoring import OrgIndicators, domains_named_after, own_hosting
 from graph.vocabulary import ENTITY_KINDS, KIND_ORDER, NETWORK_CLASSES
 
 __all__ = ["Observations", "read_account_emails", "read_observations"]
@@ -45,6 +45,8 @@ RETURN collect(a.account_id) AS ids, collect(coalesce(a.created_at.epochSeconds,
 _UNKNOWN_TIME: Final = -(2**63)
 _KNOWN: Final = "MATCH (a:Account)-[:KNOWN_MEMBER_OF]->(o:Organization) RETURN a.account_id, o.name"
 _ORGANIZATIONS: Final = "MATCH (o:Organization) RETURN o.name ORDER BY o.name"
+# The ranges as enrichment reads them (graph/store/ip_ranges.py): the organisation a range names now.
+_NAMED_RANGES: Final = "MATCH (r:IPRange) WHERE r.organization IS NOT NULL RETURN r.organization, r.cidr, r.network"
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,7 @@ def read_observations(driver: neo4j.Driver, database: str, extra_accounts: Colle
         links = _read_links(s)
         known = sorted((str(a), str(o)) for a, o in s.run(_KNOWN))
         organizations = tuple(str(record[0]) for record in s.run(_ORGANIZATIONS))
+        hosting = own_hosting((str(o), str(cidr), str(network)) for o, cidr, network in s.run(_NAMED_RANGES))
         account_ids = sorted(set(links.accounts) | {a for a, _ in known} | set(extra_accounts))
         created, domain = _read_accounts(s, set(account_ids))
 
@@ -159,6 +162,7 @@ def read_observations(driver: neo4j.Driver, database: str, extra_accounts: Colle
         entity_org=np.array([org_index.get(o, -1) if o else -1 for o in links.entity_org], dtype=np.int32)[order],
         account_email_domain=email_domain,
         domain_org=domains_named_after(organizations, sorted(set(domain.values()) - {""})),
+        own_hosting=frozenset(org_index[o] for o in hosting if o in org_index),
     )
     account_created = np.array([created.get(a, float("nan")) for a in account_ids], dtype=np.float64)
     return Observations(incidence=incidence, account_created=account_created, org_indicators=org_indicators)

@@ -135,3 +135,46 @@ def test_an_unknown_account_is_not_found_and_a_quiet_one_has_no_ring(
     )
     view = account_attribution(empty_db, db, records[0]["id"])
     assert view.run_id == detected and view.ring is None and view.attributions == ()
+
+
+def _hosted_rings(directory: Path) -> Path:
+    """Two rings of four, each sharing a card and a device: one on a /26 that a hosting provider
+    reassigned to Krill Labs, one on the provider's own /16 (Cloudy), among unrelated accounts."""
+    directory.mkdir()
+    accounts = ["account_id,created_at,email"]
+    links = ["account_id,kind,value,first_seen,last_seen,count"]
+    when = "2026-03-02T10:00:00Z,2026-03-20T10:00:00Z,5"
+    for ring, address in (("k", "198.51.100.9"), ("c", "203.0.5.5")):
+        for i in range(4):
+            account = f"{ring}{i}"
+            accounts.append(f"{account},2026-03-01T0{i}:00:00Z,{account}@mail.example")
+            links += [f"{account},ip,{address},{when}", f"{account},device,dev-{ring},{when}",
+                      f"{account},payment,tok-{ring},{when}"]
+    for i in range(20):
+        accounts.append(f"u{i:02d},2026-01-0{1 + i % 9}T00:00:00Z,u{i}@mail.example")
+        links.append(f"u{i:02d},device,own-{i},{when}")
+    (directory / "accounts.csv").write_text("\n".join(accounts) + "\n")
+    (directory / "links.csv").write_text("\n".join(links) + "\n")
+    (directory / "ip_ranges.csv").write_text(
+        "cidr,asn,organization,network\n198.51.100.0/26,64501,Krill Labs,hosting\n"
+        "203.0.0.0/16,64502,Cloudy,hosting\n198.51.0.0/16,64502,Cloudy,hosting\n")
+    return directory
+
+
+def test_a_hosting_block_reassigned_to_an_organisation_attributes_its_ring(
+    empty_db: neo4j.Driver, settings: Settings, tmp_path: Path
+) -> None:
+    db = settings.neo4j_database
+    bundle = _hosted_rings(tmp_path / "bundle")
+    load_bundle(empty_db, db, bundle, rejects_path=tmp_path / "r.csv")
+    run = run_detection(empty_db, db, DetectionParams(seed=4)).run_id
+    rings, _ = list_rings(empty_db, db, run_id=run, limit=10)
+    by_members = {tuple(sorted(m.account_id for m in ring_detail(empty_db, db, r.ring_id, run_id=run).members)): r
+                  for r in rings}
+    krill = ring_detail(empty_db, db, by_members[("k0", "k1", "k2", "k3")].ring_id, run_id=run)
+    cloudy = ring_detail(empty_db, db, by_members[("c0", "c1", "c2", "c3")].ring_id, run_id=run)
+    assert [a.organization for a in krill.attributions][:1] == ["Krill Labs"]
+    assert krill.attributions[0].confidence >= 0.5
+    network = [e for e in krill.attributions[0].evidence if e.kind == "org_network"]
+    assert network and all(path_exists(empty_db, db, p) for e in network for p in e.paths)
+    assert all(a.organization != "Cloudy" for a in krill.attributions + cloudy.attributions)

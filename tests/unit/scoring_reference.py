@@ -252,7 +252,9 @@ def build_org_index(inc: Incidence, org: OrgIndicators) -> _OrgIndex:
     has_known[org.known_org.astype(np.int64)] = True
     entity_org = org.entity_org.astype(np.int64)
     corporate = inc.entity_network.astype(np.int64) == NETWORK_CLASSES.index("corporate")
-    self_acting = (entity_org >= 0) & (corporate | has_known[np.maximum(entity_org, 0)])
+    hosting = inc.entity_network.astype(np.int64) == NETWORK_CLASSES.index("hosting")
+    own_block = hosting & np.isin(entity_org, np.array(sorted(org.own_hosting), np.int64))
+    self_acting = (entity_org >= 0) & (corporate | own_block | has_known[np.maximum(entity_org, 0)])
 
     domains = org.account_email_domain
     uniq, counts = np.unique(domains, return_counts=True)
@@ -420,7 +422,7 @@ def explain_attribution(
                 contrib["org_network"],
                 f"{len(candidate.network_accounts)} of {n_members} accounts in this {noun} used IP addresses "
                 f"{_list(inc.entity_keys, candidate.network_entities)} operated by {name} "
-                f"({'an organisation with known members' if orgs.has_known[o] else 'its own corporate network'}).",
+                f"({_network_role(orgs, inc, o, candidate.network_entities)}).",
                 candidate.network_accounts,
                 candidate.network_entities,
                 o,
@@ -454,6 +456,21 @@ def explain_attribution(
 
 
 _KIND_NOUN = {"payment": "card", "device": "device", "phone": "phone", "email": "mailbox", "ip": "IP"}
+
+
+def _network_role(orgs: _OrgIndex, inc: Incidence, o: int, entities: tuple[int, ...]) -> str:
+    if orgs.has_known[o]:
+        return "an organisation with known members"
+    reasons = []
+    nets = [NETWORK_CLASSES[int(inc.entity_network[e])] for e in entities]
+    own = o in orgs.evidence.own_hosting
+    if "corporate" in nets:
+        reasons.append("its own corporate network")
+    if own and "hosting" in nets:
+        reasons.append("a hosting block reassigned to it, not a provider's space")
+    if any(n != "corporate" and not (own and n == "hosting") for n in nets):
+        reasons.append("its range, and members of this ring sign up on its email domain")
+    return "; ".join(reasons)
 
 
 def _list(names: npt.NDArray[np.str_], idx: tuple[int, ...], short: bool = False, limit: int = 3) -> str:

@@ -25,6 +25,7 @@ from graph.scoring import (
     default_model,
     load_model,
     logit,
+    own_hosting,
     prepare,
     score_rings,
 )
@@ -55,8 +56,10 @@ def population(
     known: dict[str, str] | None = None,
     domains: dict[str, str] | None = None,
     created: dict[str, float] | None = None,
+    own: frozenset[str] = frozenset(),
 ) -> ScoringInput:
-    """A ScoringInput from (account, kind, value) rows; links first seen 5 minutes after sign-up."""
+    """A ScoringInput from (account, kind, value) rows; links first seen 5 minutes after sign-up.
+    `own`: organisations acting on their hosting ranges (OrgIndicators.own_hosting)."""
     networks, ip_org, known, domains = networks or {}, ip_org or {}, known or {}, domains or {}
     accounts = sorted({a for a, _, _ in links})
     entities = sorted({(k, v) for _, k, v in links})
@@ -81,6 +84,7 @@ def population(
         known_org=np.array([orgs.index(known[a]) for a in sorted(known)], np.int32),
         entity_org=np.array([orgs.index(ip_org[v]) if v in ip_org else -1 for _, v in entities], np.int32),
         account_email_domain=np.array([domains.get(a, "") for a in accounts], dtype=np.str_),
+        own_hosting=frozenset(orgs.index(o) for o in own),
     )
     return prepare(index_links(inc), evidence, signup)
 
@@ -165,6 +169,41 @@ def test_hosting_provider_is_not_the_actor() -> None:
     links: list[Link] = [(a, "payment", "card-r") for a in members] + [(a, "ip", "198.51.100.9") for a in members]
     alone = population(links, networks={"198.51.100.9": "hosting"}, ip_org={"198.51.100.9": "CloudCo"})
     assert score_rings(alone, [ring(alone, *members)])[0].attributions == ()
+
+
+def test_hosting_block_reassigned_to_an_organisation_is_its_own() -> None:
+    members = ("r1", "r2", "r3", "r4")
+    links: list[Link] = [(a, "payment", "card-r") for a in members] + [(a, "ip", "198.51.100.9") for a in members]
+    links += [(a, "device", "dev-r") for a in members]
+    networks, ip_org = {"198.51.100.9": "hosting"}, {"198.51.100.9": "Krill Labs"}
+    rented = population(links, networks=networks, ip_org=ip_org)
+    assert score_rings(rented, [ring(rented, *members)])[0].attributions == ()
+    own = population(links, networks=networks, ip_org=ip_org, own=frozenset({"Krill Labs"}))
+    top = score_rings(own, [ring(own, *members)])[0].top
+    assert top is not None and top.name == "Krill Labs" and top.confidence > 0.5
+    network = [i for i in top.explanation.items if i.kind == "org_network"]
+    assert len(network) == 1 and "a hosting block reassigned to it" in network[0].sentence
+
+
+def test_own_hosting_is_blocks_too_small_to_route_of_no_provider() -> None:
+    ranges = [
+        ("Krill Labs", "198.51.100.0/26", "hosting"),  # a piece of a provider's space, reassigned to Krill
+        ("Cloudy", "198.51.0.0/16", "hosting"),  # the provider's own space
+        ("Cloudy", "203.0.113.0/27", "hosting"),  # a provider with a small block is still the provider
+        ("Sable", "192.0.2.0/25", "hosting"),
+        ("Sable", "192.0.2.128/26", "corporate"),
+        ("Sable", "2001:db8:5::/64", "hosting"),
+        ("Wide6", "2001:db8:1000::/48", "hosting"),  # routable: a provider's
+        ("Lone", "192.0.3.0/24", "hosting"),  # a small host announcing one /24 of its own
+        ("Carrier", "100.64.0.0/26", "mobile"),
+        ("Carrier", "100.64.1.0/26", "hosting"),
+        ("Office", "192.0.2.64/28", "corporate"),
+        (None, "10.0.0.0/28", "hosting"),
+    ]
+    # A provider's /16 listed as /25 pieces is more than one routable prefix of space in all.
+    split = [("Split", f"203.0.{i // 2}.{128 * (i % 2)}/25", "hosting") for i in range(6)]
+    assert own_hosting(ranges + split) == {"Krill Labs", "Sable"}
+    assert own_hosting(split[:2]) == {"Split"}  # two /25s: one /24 of space, a customer's
 
 
 def test_own_corporate_network_and_domain_are_evidence() -> None:

@@ -63,6 +63,7 @@ def _build(
     first_seen: dict[tuple[str, str, str], float],
     domain_org: dict[str, str] | None = None,
     extra_orgs: tuple[str, ...] = (),
+    own_hosting: frozenset[str] = frozenset(),
 ) -> tuple[LinkIndex, OrgIndicators, Floats]:
     accounts = sorted({a for a, _, _ in links} | {a for a, _ in known} | set(domains))
     entities = sorted({(k, v) for _, k, v in links})
@@ -88,6 +89,7 @@ def _build(
         entity_org=np.array([orgs.index(ip_org[v]) if v in ip_org else -1 for _, v in entities], np.int32),
         account_email_domain=np.array([domains.get(a, "") for a in accounts], dtype=np.str_),
         domain_org={d: orgs.index(o) for d, o in (domain_org or {}).items()},
+        own_hosting=frozenset(orgs.index(o) for o in own_hosting if o in orgs),
     )
     return index_links(inc), evidence, signup
 
@@ -124,8 +126,13 @@ def random_population(seed: int) -> tuple[LinkIndex, OrgIndicators, Floats, list
             created[a] = T0 + float(rng.integers(0, 180)) * 60.0
     first_seen = {row: T0 + float(rng.integers(0, 30 * 24 * 6)) * 600.0 for row in links if rng.random() < 0.9}
     domain_org = {"delta.example": "Delta"} if seed % 2 else None
+    # Organisations acting on their hosting blocks, drawn apart so that the draws above stay as they were.
+    apart = np.random.default_rng(seed + 1_000)
+    own = frozenset(o for o in orgs if apart.random() < 0.5) if seed % 2 == 0 else frozenset()
+    known = [k for k in known if k[1] not in own]  # known members would make them act anyway
     index, evidence, signup = _build(links, networks=networks, ip_org=ip_org, known=known, domains=domains,
-                                     created=created, first_seen=first_seen, domain_org=domain_org)
+                                     created=created, first_seen=first_seen, domain_org=domain_org,
+                                     own_hosting=own)
     n = index.n_accounts
     order = rng.permutation(n)
     rings: list[npt.NDArray[np.int32]] = []
