@@ -35,6 +35,7 @@ from graph.scoring import (
     COORDINATION_FEATURES,
     NONNEGATIVE_ATTRIBUTION,
     NONNEGATIVE_COORDINATION,
+    UNWEIGHTED_COORDINATION,
     LogisticModel,
     ScoringInput,
     ScoringModel,
@@ -120,7 +121,8 @@ def fit_scoring_model(
         [s.coordination.features for p in pops for s in score_rings(p.data, p.rings, stage0)]
     ).reshape(-1, len(COORDINATION_FEATURES))
     y = np.array([lab.coordinated for p in pops for lab in p.labels], bool)
-    coordination = fit(x, y, COORDINATION_FEATURES, l2=l2, nonnegative=NONNEGATIVE_COORDINATION)
+    coordination = fit(x, y, COORDINATION_FEATURES, l2=l2, nonnegative=NONNEGATIVE_COORDINATION,
+                       unweighted=UNWEIGHTED_COORDINATION)
 
     stage1 = replace(stage0, coordination=coordination)
     rows = [

@@ -20,6 +20,7 @@ from graph.scoring.features import (
     COORDINATION_FEATURES,
     NONNEGATIVE_ATTRIBUTION,
     NONNEGATIVE_COORDINATION,
+    UNWEIGHTED_COORDINATION,
 )
 from graph.scoring.indicators import OrgIndicators, domains_named_after, own_hosting
 from graph.scoring.model import (
@@ -51,6 +52,7 @@ __all__ = [
     "INFRA_MODEL_PATH",
     "NONNEGATIVE_ATTRIBUTION",
     "NONNEGATIVE_COORDINATION",
+    "UNWEIGHTED_COORDINATION",
     "AccountAttribution",
     "Attribution",
     "EvidenceItem",

@@ -14,6 +14,7 @@ __all__ = [
     "COORDINATION_FEATURES",
     "NONNEGATIVE_ATTRIBUTION",
     "NONNEGATIVE_COORDINATION",
+    "UNWEIGHTED_COORDINATION",
 ]
 
 #: Coordination evidence from the usage log (graph/scoring/behaviour.py).
@@ -31,6 +32,10 @@ COORDINATION_FEATURES: tuple[str, ...] = (
 )
 #: Evidence counts for a ring, never against it; only size may take either sign.
 NONNEGATIVE_COORDINATION: tuple[str, ...] = tuple(f for f in COORDINATION_FEATURES if f != "ring_size")
+#: Shown in the evidence, never weighed: a carrier's NAT, a VPN or a Tor exit is shared by unrelated people
+#: by design. Left to the fit, its weight is whatever a generator's proxies make of it: 0 fitted on
+#: ringtrace's generator alone, 7.1 (more than a shared card) pooled with bench/independent.
+UNWEIGHTED_COORDINATION: tuple[str, ...] = ("shared_common_ip",)
 
 ATTRIBUTION_FEATURES: tuple[str, ...] = (
     "known_members",

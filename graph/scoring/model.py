@@ -101,12 +101,14 @@ def fit(
     *,
     l2: float = 1.0,
     nonnegative: Sequence[str] = (),
+    unweighted: Sequence[str] = (),
     weights: Floats | None = None,
 ) -> LogisticModel:
     """Regularised logistic regression: ``argmin Σ w_i · NLL_i + l2/2 · ||β_std||²``.
 
     `features` is (rows, len(names)); `labels` 0/1. Coefficients are penalised on the standardised
-    scale (the intercept is not), and those named in `nonnegative` are kept ``>= 0``. Deterministic.
+    scale (the intercept is not), those named in `nonnegative` are kept ``>= 0`` and those named in
+    `unweighted` at 0. Deterministic.
     """
     x = np.asarray(features, np.float64)
     y = np.asarray(labels, np.float64)
@@ -130,7 +132,8 @@ def fit(
         return float((w * nll).sum() + 0.5 * l2 * float(theta[1:] @ theta[1:])), grad
 
     bounds: list[tuple[float | None, float | None]] = [(None, None)]
-    bounds += [(0.0, None) if n in set(nonnegative) else (None, None) for n in names]
+    bounds += [(0.0, 0.0) if n in set(unweighted) else (0.0, None) if n in set(nonnegative) else (None, None)
+               for n in names]
     result = optimize.minimize(
         objective,
         np.zeros(len(names) + 1),

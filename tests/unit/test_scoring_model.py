@@ -38,6 +38,26 @@ def test_nonnegative_coefficients_stay_nonnegative() -> None:
     assert model.coefficients[0] == 0.0
 
 
+def test_an_unweighted_feature_gets_no_weight_however_telling_and_the_others_take_it_up() -> None:
+    rng = np.random.default_rng(5)
+    signal = rng.normal(size=5_000)
+    x = np.c_[signal + rng.normal(scale=0.3, size=5_000), signal]  # "b" is the signal, "a" a noisy copy
+    y = rng.random(5_000) < 1.0 / (1.0 + np.exp(-2.0 * signal))
+    weighed = fit(x, y, ("a", "b"), nonnegative=("a", "b"))
+    assert weighed.coefficients[1] > 1.0
+    model = fit(x, y, ("a", "b"), nonnegative=("a", "b"), unweighted=("b",))
+    assert model.coefficients[1] == 0.0
+    assert model.coefficients[0] > 1.0
+
+
+def test_the_shipped_model_weighs_no_unweighted_coordination_feature() -> None:
+    from graph.scoring import UNWEIGHTED_COORDINATION, default_model
+
+    coordination = default_model().coordination
+    weights = dict(zip(coordination.features, coordination.coefficients, strict=True))
+    assert all(weights[f] == 0.0 for f in UNWEIGHTED_COORDINATION)
+
+
 def test_fit_is_deterministic() -> None:
     rng = np.random.default_rng(1)
     x = rng.normal(size=(2_000, 2))
