@@ -50,10 +50,11 @@ def test_an_unweighted_feature_gets_no_weight_however_telling_and_the_others_tak
     assert model.coefficients[0] > 1.0
 
 
-def test_the_shipped_model_weighs_no_unweighted_coordination_feature() -> None:
+@pytest.mark.parametrize("usage_log", [True, False])
+def test_the_shipped_models_weigh_no_unweighted_coordination_feature(usage_log: bool) -> None:
     from graph.scoring import UNWEIGHTED_COORDINATION, default_model
 
-    coordination = default_model().coordination
+    coordination = default_model(usage_log=usage_log).coordination
     weights = dict(zip(coordination.features, coordination.coefficients, strict=True))
     assert all(weights[f] == 0.0 for f in UNWEIGHTED_COORDINATION)
 
