@@ -3,6 +3,7 @@
     python bench/offline_scoring.py --accounts 20000 100000 --seeds 1 2 3
     python bench/offline_scoring.py --fit --out model.json --accounts 20000 50000 --seeds 101 102 103 104
     python bench/offline_scoring.py --bundle DIR            # an existing bundle with truth.csv
+    python bench/offline_scoring.py --bundle DIR --cache C --model FILE   # a candidate model, read kept in C
 
 Reads each bundle with bench/offline_bundle.py, detects rings with ``DetectionParams`` (the
 pipeline's defaults; ``--detect-seed``), scores them and prints per population and pooled:
@@ -37,9 +38,9 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 if TYPE_CHECKING:  # mypy checks bench as a package; run as a script, bench/ is on sys.path
-    from bench.offline_bundle import read_offline_bundle
+    from bench.offline_bundle import cached_offline_bundle, read_offline_bundle
 else:
-    from offline_bundle import read_offline_bundle
+    from offline_bundle import cached_offline_bundle, read_offline_bundle
 
 from graph.detection import DetectionParams
 from graph.evaluation.attribution import label_rings
@@ -55,6 +56,7 @@ from graph.scoring import (
     ScoringModel,
     attribute_accounts,
     default_model,
+    load_model,
     prepare,
     save_model,
     score_rings,
@@ -91,8 +93,9 @@ class Scored:
     account_counts: Counter[str]  # org_accounts, org_top1, no_org_accounts, no_org_false
 
 
-def load(bundle: Path, label: str, usage: bool = True) -> Population:
-    offline = read_offline_bundle(bundle, usage=usage)
+def load(bundle: Path, label: str, usage: bool = True, cache: Path | None = None) -> Population:
+    """The bundle as read offline; with `cache` (and its usage log), the read is kept there to re-use."""
+    offline = cached_offline_bundle(bundle, cache) if usage and cache else read_offline_bundle(bundle, usage=usage)
     if offline.truth is None:
         raise SystemExit(f"{bundle}: no truth.csv")
     return Population(label, offline.observations, index_links(offline.observations.incidence), offline.truth,
@@ -224,7 +227,8 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, nargs="*", default=[20_000])
     ap.add_argument("--seeds", type=int, nargs="*", default=[1], help="generation seeds")
     ap.add_argument("--detect-seed", type=int, default=DetectionParams().seed, help="seed of community detection")
-    ap.add_argument("--cache", type=Path, help="keep generated bundles here")
+    ap.add_argument("--cache", type=Path, help="keep generated bundles, and each bundle's read (a pickle), here")
+    ap.add_argument("--model", type=Path, help="score with this model file (default: the shipped model)")
     ap.add_argument("--fit", action="store_true", help="fit a model on the populations and write it to --out")
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--version", help="version of the fitted model (default: fitted-<time>)")
@@ -245,7 +249,7 @@ def main() -> None:
                 if not (out / "truth.csv").exists():
                     generate_population(out, accounts=size, seed=seed)
                 bundles.append((f"{size}/seed{seed}", out))
-    pops = [load(b, label, usage=not args.no_usage) for label, b in bundles]
+    pops = [load(b, label, usage=not args.no_usage, cache=args.cache) for label, b in bundles]
     out = args.out or (INFRA_MODEL_PATH if args.no_usage else DEFAULT_MODEL_PATH)
     params = DetectionParams(seed=args.detect_seed)
     if args.fit:
@@ -262,6 +266,8 @@ def main() -> None:
         for name, m in (("coordination", model.coordination), ("attribution", model.attribution)):
             coefs = " ".join(f"{f}={c:.3f}" for f, c in zip(m.features, m.coefficients, strict=True))
             print(f"  {name}: intercept={m.intercept:.3f} {coefs}")
+    elif args.model:
+        model = load_model(args.model)
     else:
         model = default_model(usage_log=any(p.usage is not None for p in pops))
     print(f"model {model.version} fitted on: {model.fitted_on}")

@@ -1,7 +1,7 @@
 """Campaigns and operations, measured offline: campaign-blind rings against rings cut at activity gaps,
 and how the rings are grouped into operations, on the same populations (no database).
 
-    python bench/operations_eval.py --bundle DIR [--bundle DIR ...] [--gap none 30 60] [--cache DIR]
+    python bench/operations_eval.py --bundle DIR [--bundle DIR ...] [--gap none 30 60] [--cache DIR] [--model FILE]
 
 Each bundle needs truth.csv with ``operation_id`` (ringtrace's generator and bench/independent both
 write it) and is read with bench/offline_bundle.py (the loader's own parsing, usage log included).
@@ -51,7 +51,7 @@ from graph.evaluation.rings import COORDINATED, evaluate_rings
 from graph.evaluation.truth import Truth
 from graph.pipeline.operations import group_operations
 from graph.scoring.attribution import FREE_MAIL
-from graph.scoring.model import default_model
+from graph.scoring.model import default_model, load_model
 from graph.scoring.operation_attribution import attribute_through_operations
 from graph.scoring.results import RingScore
 from graph.store.observation_reads import Observations
@@ -131,7 +131,9 @@ def main() -> None:
     ap.add_argument("--gap", type=_gap, nargs="*", default=[None, DetectionParams().campaign_gap_days],
                     help="campaign gaps in days to compare ('none': never cut)")
     ap.add_argument("--cache", type=Path, help="keep each bundle's read here as a pickle (bench/offline_bundle.py)")
+    ap.add_argument("--model", type=Path, help="score with this model file (default: the shipped model)")
     args = ap.parse_args()
+    model = load_model(args.model) if args.model else default_model(usage_log=True)
     print(f"  {'gap':>5} {'rings':>6} {'R_any':>6} {'F1_co':>6} {'ARI':>6} {'contam':>7} {'fused':>5} | "
           f"{'ops2+':>5} {'found':>5} {'grouped':>8} | {'found2+':>7} {'mixed':>8} {'1-org':>5} {'benign':>6} | "
           f"{'top1':>5} {'top1_op':>7} {'traced':>6} {'false':>6} {'time':>6}")
@@ -142,7 +144,6 @@ def main() -> None:
         if truth is None or not truth.operation or bundle.usage is None:
             raise SystemExit(f"{path}: needs truth.csv with operation_id and an events file")
         org = bundle.observations.org_indicators
-        model = default_model(usage_log=True)
         print(f"# {path}: {bundle.accounts:,} accounts; read in {time.perf_counter() - t0:.0f}s")
         traced = _traced(bundle.observations, truth)
         of_org = {r for r, o in truth.ring_organization().items() if o}
