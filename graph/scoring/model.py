@@ -131,9 +131,9 @@ def fit(
         grad[1:] = z.T @ r + l2 * theta[1:]
         return float((w * nll).sum() + 0.5 * l2 * float(theta[1:] @ theta[1:])), grad
 
+    held, floored = set(unweighted), set(nonnegative)
     bounds: list[tuple[float | None, float | None]] = [(None, None)]
-    bounds += [(0.0, 0.0) if n in set(unweighted) else (0.0, None) if n in set(nonnegative) else (None, None)
-               for n in names]
+    bounds += [(0.0, 0.0) if n in held else (0.0, None) if n in floored else (None, None) for n in names]
     result = optimize.minimize(
         objective,
         np.zeros(len(names) + 1),
