@@ -228,8 +228,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="*", default=[1], help="generation seeds")
     ap.add_argument("--detect-seed", type=int, default=DetectionParams().seed, help="seed of community detection")
     ap.add_argument("--cache", type=Path, help="keep generated bundles, and each bundle's read (a pickle), here")
-    ap.add_argument("--model", type=Path, help="score with this model file (default: the shipped model)")
-    ap.add_argument("--fit", action="store_true", help="fit a model on the populations and write it to --out")
+    # A fitted model is the one scored, so a model file alongside --fit would be silently ignored.
+    choice = ap.add_mutually_exclusive_group()
+    choice.add_argument("--model", type=Path, help="score with this model file (default: the shipped model)")
+    choice.add_argument("--fit", action="store_true", help="fit a model on the populations, write it to --out "
+                        "and score with it")
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--version", help="version of the fitted model (default: fitted-<time>)")
     ap.add_argument("--out", type=Path, help="where --fit writes (default: default_model.json, or "
