@@ -1,6 +1,7 @@
 """Vectorised scoring against the per-ring code it replaced, on small hand-made and random populations.
 
-The reference, tests/unit/scoring_reference.py, is the scoring code as it was before it was
+The reference, tests/unit/scoring_reference.py with its coordination and attribution halves
+(scoring_reference_coordination.py, scoring_reference_attribution.py), is the scoring code as it was before it was
 vectorised, kept only as the specification the vectorised code must match. Every probability,
 feature and log-likelihood ratio must be *identical* (==, not approximately), and every evidence
 item the same kind, sentence, accounts, entities and organisation, in the same order.
@@ -32,13 +33,8 @@ from graph.scoring import (
 )
 from graph.scoring.segments import exact_sum, segment_sum
 from graph.vocabulary import KIND_ORDER, NETWORK_CLASSES
-from tests.unit.scoring_reference import (
-    Floats,
-    RefInput,
-    build_org_index,
-    reference_attribute_accounts,
-    reference_score_rings,
-)
+from tests.unit.scoring_reference import Floats, RefInput, reference_attribute_accounts, reference_score_rings
+from tests.unit.scoring_reference_attribution import build_org_index
 
 # ---------------------------------------------------------------------------------------------
 # Populations and comparison
