@@ -233,12 +233,16 @@ def main() -> None:
     choice.add_argument("--model", type=Path, help="score with this model file (default: the shipped model)")
     choice.add_argument("--fit", action="store_true", help="fit a model on the populations, write it to --out "
                         "and score with it")
+    ap.add_argument("--attribution-from", type=Path, help="with --fit: fit coordination only and keep this model "
+                    "file's attribution")
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--version", help="version of the fitted model (default: fitted-<time>)")
     ap.add_argument("--out", type=Path, help="where --fit writes (default: default_model.json, or "
                     "default_model_infra.json with --no-usage)")
     ap.add_argument("--no-usage", action="store_true", help="leave the bundles' usage logs out")
     args = ap.parse_args()
+    if args.attribution_from and not args.fit:
+        ap.error("--attribution-from needs --fit")
 
     tmp = tempfile.TemporaryDirectory()
     root = args.cache or Path(tmp.name)
@@ -259,10 +263,12 @@ def main() -> None:
         fitted_on = (
             f"populations {', '.join(p.label for p in pops)} (bench/offline_scoring.py; "
             f"DetectionParams(seed={args.detect_seed}); l2={args.l2:g})"
+            + (f"; attribution kept from {args.attribution_from.name}" if args.attribution_from else "")
         )
         model = fit_scoring_model(
             [LabelledPopulation.offline(p.observations, p.truth, p.usage, params) for p in pops], params,
-            version=args.version, l2=args.l2, fitted_on=fitted_on
+            version=args.version, l2=args.l2, fitted_on=fitted_on,
+            attribution=load_model(args.attribution_from).attribution if args.attribution_from else None,
         )
         save_model(model, out)
         print(f"wrote {out}")

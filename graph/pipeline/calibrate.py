@@ -48,7 +48,7 @@ from graph.store.observation_reads import Observations, read_observations
 from graph.store.scoring_models import store_model
 from graph.store.usage_reads import read_coaction_templates
 
-__all__ = ["Population", "calibrate", "fit_scoring_model"]
+__all__ = ["Population", "calibrate", "database_population", "fit_scoring_model"]
 
 
 def _uninformative(features: tuple[str, ...]) -> LogisticModel:
@@ -107,8 +107,14 @@ def fit_scoring_model(
     version: str | None = None,
     l2: float = 1.0,
     fitted_on: str | None = None,
+    attribution: LogisticModel | None = None,
 ) -> ScoringModel:
-    """A model fitted on the rings detected in each population, labelled by its truth, pooled."""
+    """A model fitted on the rings detected in each population, labelled by its truth, pooled.
+
+    With `attribution`, only coordination is fitted and that attribution model is kept: for fitting
+    coordination on populations whose organisations are not drawn like the ones attribution is
+    fitted on (bench/offline_scoring.py --attribution-from).
+    """
     pops = [_labelled(population, params) for population in populations]
     n_rings = sum(len(p.rings) for p in pops)
     if not n_rings:
@@ -124,6 +130,9 @@ def fit_scoring_model(
     coordination = fit(x, y, COORDINATION_FEATURES, l2=l2, nonnegative=NONNEGATIVE_COORDINATION,
                        unweighted=UNWEIGHTED_COORDINATION)
 
+    if attribution is not None:
+        return _model(version, fitted_on, f"{n_rings} detected rings; attribution kept", coordination,
+                      attribution, l2, params)
     stage1 = replace(stage0, coordination=coordination)
     rows = [
         (attribution.features, attribution.name == (label.organization or label.fragment_of))
@@ -135,15 +144,39 @@ def fit_scoring_model(
         raise ValueError("the labelled data has no attributable rings of both kinds: cannot fit attribution")
     ax = np.array([f for f, _ in rows]).reshape(-1, len(ATTRIBUTION_FEATURES))
     ay = np.array([target for _, target in rows], bool)
-    attribution = fit(ax, ay, ATTRIBUTION_FEATURES, l2=l2, nonnegative=NONNEGATIVE_ATTRIBUTION)
+    fitted = fit(ax, ay, ATTRIBUTION_FEATURES, l2=l2, nonnegative=NONNEGATIVE_ATTRIBUTION)
+    return _model(version, fitted_on, f"{n_rings} detected rings, {len(rows)} candidate attributions",
+                  coordination, fitted, l2, params)
+
+
+def _model(
+    version: str | None,
+    fitted_on: str | None,
+    data: str,
+    coordination: LogisticModel,
+    attribution: LogisticModel,
+    l2: float,
+    params: DetectionParams,
+) -> ScoringModel:
     now = datetime.now(UTC)
-    described = f"{n_rings} detected rings, {len(rows)} candidate attributions, labelled {now:%Y-%m-%d}"
+    described = f"{data}, labelled {now:%Y-%m-%d}"
     return ScoringModel(
         version=version or f"fitted-{now:%Y%m%dT%H%M%SZ}",
         fitted_on=f"{fitted_on}: {described}" if fitted_on else described,
         coordination=coordination,
         attribution=attribution,
         notes={"l2": l2, "detection": params.as_dict()},
+    )
+
+
+def database_population(driver: neo4j.Driver, database: str, truth: Truth, params: DetectionParams) -> Population:
+    """Everything the database holds, labelled by `truth`, as a population to fit on."""
+    templates = read_coaction_templates(driver, database, params.coaction.max_senders)
+    observations = read_observations(driver, database, {a for t in templates for a, _ in t[3]})
+    return Population(
+        observations, truth, templates,
+        lambda found: read_behaviour(driver, database, found.usage, found.coaction, params.coaction,
+                                     observations.incidence.account_ids, found.rings),
     )
 
 
@@ -157,13 +190,7 @@ def calibrate(
     l2: float = 1.0,
 ) -> ScoringModel:
     """Fit a model on everything the database holds, labelled by `truth`, and make it the active one."""
-    templates = read_coaction_templates(driver, database, params.coaction.max_senders)
-    observations = read_observations(driver, database, {a for t in templates for a, _ in t[3]})
-    population = Population(
-        observations, truth, templates,
-        lambda found: read_behaviour(driver, database, found.usage, found.coaction, params.coaction,
-                                     observations.incidence.account_ids, found.rings),
-    )
-    model = fit_scoring_model([population], params, version=version, l2=l2)
+    model = fit_scoring_model([database_population(driver, database, truth, params)], params, version=version,
+                              l2=l2)
     store_model(driver, database, model)
     return model
