@@ -263,7 +263,6 @@ def main() -> None:
         fitted_on = (
             f"populations {', '.join(p.label for p in pops)} (bench/offline_scoring.py; "
             f"DetectionParams(seed={args.detect_seed}); l2={args.l2:g})"
-            + (f"; attribution kept from {args.attribution_from.name}" if args.attribution_from else "")
         )
         model = fit_scoring_model(
             [LabelledPopulation.offline(p.observations, p.truth, p.usage, params) for p in pops], params,

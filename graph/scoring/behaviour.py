@@ -5,8 +5,12 @@ only (attribution is unchanged). Each is a ring-level figure an investigator wou
 
 ``coaction_cover``
     The share of members that co-act with another member beyond chance (graph/behaviour/coaction.py),
-    times the mean ``min(1, llr / strong_llr)`` of the co-acting member pairs: how much of the ring acts
-    in the same minutes, and how firmly.
+    times the mean strength of the co-acting member pairs: how much of the ring acts in the same
+    minutes, and how firmly. A pair's strength is ``min(1, llr / strong_llr)`` (how sure it is that
+    they met more often than chance) times ``min(1, log(O / E) / log 4)`` (by how much): always-on
+    pipelines meet in thousands of windows, so even meeting 1.5 times as often as their habits predict
+    is "sure", but it is not what an operator's jobs look like (4 to 15 times). Meeting twice as often
+    as chance counts half, four times or more in full.
 ``coaction_days``
     ``log(1 + mean over members of the distinct days of that strongest co-action)``.
 ``coaction_excess``
@@ -44,6 +48,7 @@ from graph.scoring.features import BEHAVIOUR_FEATURES
 __all__ = ["BEHAVIOUR_FEATURES", "Behaviour", "RingCoaction", "behaviour_features"]
 
 _PAIRS_CITED: Final = 3
+_FULL_EXCESS: Final = 4.0  # O / E at which a pair's co-action counts in full (coaction_cover)
 _COL: Final = {f: i for i, f in enumerate(BEHAVIOUR_FEATURES)}
 
 Floats = npt.NDArray[np.float64]
@@ -102,7 +107,9 @@ def behaviour_features(
     m = rings.members.shape[0]
     best = np.zeros(m, np.float64)
     best_days = np.zeros(m, np.float64)
-    strength = np.minimum(1.0, co.llr[inside] / params.strong_llr)
+    # llr > 0 only where O > E (and E is never below graph/behaviour/coaction.py's floor): log(O / E) > 0.
+    strength = np.minimum(1.0, co.llr[inside] / params.strong_llr) * np.minimum(
+        1.0, np.log(co.observed[inside] / co.expected[inside]) / np.log(_FULL_EXCESS))
     for end in (co.src[inside], co.dst[inside]):
         rows = row_of[end]
         np.maximum.at(best, rows, strength)
