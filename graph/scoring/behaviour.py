@@ -28,7 +28,7 @@ only (attribution is unchanged). Each is a ring-level figure an investigator wou
 ``model_pivot``
     Share of members that used a newly released model within a day of its release.
 
-A ring without usage has all five at 0, so a model fitted without a usage log scores it as before.
+A ring without usage has all of them at 0, so a model fitted without a usage log scores it as before.
 """
 
 from __future__ import annotations
