@@ -243,6 +243,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.attribution_from and not args.fit:
         ap.error("--attribution-from needs --fit")
+    kept = load_model(args.attribution_from) if args.attribution_from else None  # a bad file fails before the reads
 
     tmp = tempfile.TemporaryDirectory()
     root = args.cache or Path(tmp.name)
@@ -267,7 +268,7 @@ def main() -> None:
         model = fit_scoring_model(
             [LabelledPopulation.offline(p.observations, p.truth, p.usage, params) for p in pops], params,
             version=args.version, l2=args.l2, fitted_on=fitted_on,
-            attribution=load_model(args.attribution_from).attribution if args.attribution_from else None,
+            keep_attribution_of=kept,
         )
         save_model(model, out)
         print(f"wrote {out}")

@@ -107,13 +107,15 @@ def fit_scoring_model(
     version: str | None = None,
     l2: float = 1.0,
     fitted_on: str | None = None,
-    attribution: LogisticModel | None = None,
+    keep_attribution_of: ScoringModel | None = None,
 ) -> ScoringModel:
     """A model fitted on the rings detected in each population, labelled by its truth, pooled.
 
-    With `attribution`, only coordination is fitted and that attribution model is kept: for fitting
-    coordination on populations whose organisations are not drawn like the ones attribution is
-    fitted on (bench/offline_scoring.py --attribution-from).
+    With `keep_attribution_of`, only coordination is fitted and that model's attribution is kept (and
+    named in the notes): for fitting coordination on populations whose organisations are not drawn
+    like the ones attribution was fitted on (bench/offline_scoring.py --attribution-from). The kept
+    attribution weighs a ring's coordination log-odds as it was fitted against the kept model's
+    coordination, so measure it again with the new coordination before shipping the pair.
     """
     pops = [_labelled(population, params) for population in populations]
     n_rings = sum(len(p.rings) for p in pops)
@@ -130,9 +132,11 @@ def fit_scoring_model(
     coordination = fit(x, y, COORDINATION_FEATURES, l2=l2, nonnegative=NONNEGATIVE_COORDINATION,
                        unweighted=UNWEIGHTED_COORDINATION)
 
-    if attribution is not None:
-        return _model(version, fitted_on, f"{n_rings} detected rings; attribution kept", coordination,
-                      attribution, l2, params)
+    if keep_attribution_of is not None:
+        kept = keep_attribution_of
+        return _model(version, fitted_on, f"{n_rings} detected rings; attribution kept from {kept.version}",
+                      coordination, kept.attribution, l2, params,
+                      {"version": kept.version, "fitted_on": kept.fitted_on, "notes": dict(kept.notes)})
     stage1 = replace(stage0, coordination=coordination)
     rows = [
         (attribution.features, attribution.name == (label.organization or label.fragment_of))
@@ -157,6 +161,7 @@ def _model(
     attribution: LogisticModel,
     l2: float,
     params: DetectionParams,
+    attribution_kept_from: dict[str, object] | None = None,
 ) -> ScoringModel:
     now = datetime.now(UTC)
     described = f"{data}, labelled {now:%Y-%m-%d}"
@@ -165,7 +170,8 @@ def _model(
         fitted_on=f"{fitted_on}: {described}" if fitted_on else described,
         coordination=coordination,
         attribution=attribution,
-        notes={"l2": l2, "detection": params.as_dict()},
+        notes={"l2": l2, "detection": params.as_dict(),
+               **({"attribution_kept_from": attribution_kept_from} if attribution_kept_from else {})},
     )
 
 

@@ -12,7 +12,7 @@ only (attribution is unchanged). Each is a ring-level figure an investigator wou
     is "sure", but it is not what an operator's jobs look like (4 to 15 times). Meeting twice as often
     as chance counts half, four times or more in full.
 ``coaction_days``
-    ``log(1 + mean over members of the distinct days of that strongest co-action)``.
+    ``log(1 + mean over members of the most distinct days of co-action with any other member)``.
 ``coaction_excess``
     ``log(ΣO / ΣE)`` over the members' co-acting pairs: how many times more often they met than their
     own habits of hour explain (a class whose lab session starts them together: about 2; operators'
@@ -130,9 +130,10 @@ def behaviour_features(
     ring_hours = np.zeros((n_rings, 24), np.int64)
     np.add.at(ring_hours, ring_of[co.src[inside]], co.hours[inside])
     x[:, _COL["coaction_spread"]] = x[:, _COL["coaction_cover"]] * np.array([hour_entropy(h) for h in ring_hours])
-    # Per ring: its co-acting pairs, strongest first (then by accounts: deterministic).
+    # Per ring: its co-acting pairs, strongest first as coaction_cover weighs them (then by llr, then by
+    # accounts: deterministic), so the pair the evidence cites first is one that counts most.
     ring = ring_of[co.src[inside]]
-    order = np.lexsort((co.dst[inside], co.src[inside], -co.llr[inside], ring))
+    order = np.lexsort((co.dst[inside], co.src[inside], -co.llr[inside], -strength, ring))
     ordered = inside[order]
     ring_sorted = ring[order]
     starts = np.searchsorted(ring_sorted, np.arange(n_rings + 1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -29,10 +30,12 @@ def test_a_kept_attribution_model_is_kept_and_coordination_is_fitted_as_in_a_who
 ) -> None:
     labelled = database_population(loaded, settings.neo4j_database, read_truth(population / "truth.csv"), PARAMS)
     whole = fit_scoring_model([labelled], PARAMS, version="whole")
-    kept = LogisticModel(ATTRIBUTION_FEATURES, -3.0, (1.0, 2.0, 3.0, 0.5))
-    coordination_only = fit_scoring_model([labelled], PARAMS, version="coordination", attribution=kept)
-    assert coordination_only.attribution == kept
+    kept = replace(whole, version="team-0", fitted_on="last year's cases", notes={"l2": 4.0},
+                   attribution=LogisticModel(ATTRIBUTION_FEATURES, -3.0, (1.0, 2.0, 3.0, 0.5)))
+    coordination_only = fit_scoring_model([labelled], PARAMS, version="coordination", keep_attribution_of=kept)
+    assert coordination_only.attribution == kept.attribution != whole.attribution
     assert coordination_only.coordination == whole.coordination
-    assert whole.attribution != kept
-    assert "attribution kept" in coordination_only.fitted_on
-    assert "candidate attributions" in whole.fitted_on
+    assert "attribution kept from team-0" in coordination_only.fitted_on
+    assert coordination_only.notes["attribution_kept_from"] == {
+        "version": "team-0", "fitted_on": "last year's cases", "notes": {"l2": 4.0}}
+    assert "candidate attributions" in whole.fitted_on and "attribution_kept_from" not in whole.notes

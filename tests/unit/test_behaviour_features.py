@@ -8,15 +8,16 @@ import numpy as np
 
 from graph.behaviour.coaction import Coaction, CoactionParams, likelihood_ratio
 from graph.links import SetLinks
-from graph.scoring.behaviour import BEHAVIOUR_FEATURES, Behaviour, behaviour_features
+from graph.scoring.behaviour import BEHAVIOUR_FEATURES, Behaviour, RingCoaction, behaviour_features
 
 PARAMS = CoactionParams()
 COVER = BEHAVIOUR_FEATURES.index("coaction_cover")
 EXCESS = BEHAVIOUR_FEATURES.index("coaction_excess")
 
 
-def _features(pairs: list[tuple[int, int, int, float]], rings: list[list[int]]) -> np.ndarray:
-    """Features of `rings` (account indices) whose member pairs met `observed` times where `expected`."""
+def _scored(pairs: list[tuple[int, int, int, float]], rings: list[list[int]]) -> tuple[np.ndarray, list[RingCoaction]]:
+    """Features and co-action of `rings` (account indices) whose member pairs (a, b, observed, expected)
+    met `observed` times where their habits predict `expected`."""
     n = len(pairs)
     observed = np.array([o for _, _, o, _ in pairs], np.int64)
     expected = np.array([e for _, _, _, e in pairs], np.float64)
@@ -37,8 +38,12 @@ def _features(pairs: list[tuple[int, int, int, float]], rings: list[list[int]]) 
         member_set=np.repeat(np.arange(len(rings)), list(map(len, rings))).astype(np.int64),
         link_set=np.zeros(0, np.int64), link_member=np.zeros(0, np.int64), link_pos=np.zeros(0, np.int64),
     )
-    x, _, _ = behaviour_features(behaviour, sets, int(members.max()) + 1)
-    return x
+    x, _, coactions = behaviour_features(behaviour, sets, int(members.max()) + 1)
+    return x, coactions
+
+
+def _features(pairs: list[tuple[int, int, int, float]], rings: list[list[int]]) -> np.ndarray:
+    return _scored(pairs, rings)[0]
 
 
 def test_pipelines_meeting_a_little_more_often_than_chance_weigh_less_than_an_operators_jobs() -> None:
@@ -61,3 +66,12 @@ def test_a_members_weak_pair_lowers_the_ring_mean_but_not_who_is_covered() -> No
     # Three members: (0,1) an operator's pair, (1,2) a pair that met 1.6 times as often as chance.
     x = _features([(0, 1, 40, 4.0), (1, 2, 400, 250.0)], [[0, 1, 2]])
     assert math.isclose(x[0, COVER], (1.0 + math.log(1.6) / math.log(4.0)) / 2)
+
+
+def test_the_pair_cited_first_is_one_that_counts_most_not_the_largest_llr() -> None:
+    # (0,1): 1,000 windows where 625 were expected (llr 95, 1.6 times); (1,2): 40 where 4 (llr 56, 10 times).
+    pairs = [(0, 1, 1000, 625.0), (1, 2, 40, 4.0)]
+    _, coactions = _scored(pairs, [[0, 1, 2]])
+    llr = likelihood_ratio(np.array([1000, 40]), np.array([625.0, 4.0]), np.array([30, 30]), PARAMS)
+    assert llr[0] > llr[1]
+    assert coactions[0].pairs[0][:2] == (1, 2)
