@@ -132,12 +132,29 @@ def fit_scoring_model(
     coordination = fit(x, y, COORDINATION_FEATURES, l2=l2, nonnegative=NONNEGATIVE_COORDINATION,
                        unweighted=UNWEIGHTED_COORDINATION)
 
+    notes: dict[str, object] = {"l2": l2, "detection": params.as_dict()}
     if keep_attribution_of is not None:
         kept = keep_attribution_of
-        return _model(version, fitted_on, f"{n_rings} detected rings; attribution kept from {kept.version}",
-                      coordination, kept.attribution, l2, params,
-                      {"version": kept.version, "fitted_on": kept.fitted_on, "notes": dict(kept.notes)})
-    stage1 = replace(stage0, coordination=coordination)
+        attribution = kept.attribution
+        data = f"{n_rings} detected rings; attribution kept from {kept.version}"
+        notes["attribution_kept_from"] = {"version": kept.version, "fitted_on": kept.fitted_on,
+                                          "notes": dict(kept.notes)}
+    else:
+        attribution, n_candidates = _fit_attribution(pops, replace(stage0, coordination=coordination), l2)
+        data = f"{n_rings} detected rings, {n_candidates} candidate attributions"
+    now = datetime.now(UTC)
+    described = f"{data}, labelled {now:%Y-%m-%d}"
+    return ScoringModel(
+        version=version or f"fitted-{now:%Y%m%dT%H%M%SZ}",
+        fitted_on=f"{fitted_on}: {described}" if fitted_on else described,
+        coordination=coordination,
+        attribution=attribution,
+        notes=notes,
+    )
+
+
+def _fit_attribution(pops: Sequence[_Labelled], stage1: ScoringModel, l2: float) -> tuple[LogisticModel, int]:
+    """Attribution fitted on every (ring, candidate organisation) pair scored with `stage1`'s coordination."""
     rows = [
         (attribution.features, attribution.name == (label.organization or label.fragment_of))
         for p in pops
@@ -148,31 +165,7 @@ def fit_scoring_model(
         raise ValueError("the labelled data has no attributable rings of both kinds: cannot fit attribution")
     ax = np.array([f for f, _ in rows]).reshape(-1, len(ATTRIBUTION_FEATURES))
     ay = np.array([target for _, target in rows], bool)
-    fitted = fit(ax, ay, ATTRIBUTION_FEATURES, l2=l2, nonnegative=NONNEGATIVE_ATTRIBUTION)
-    return _model(version, fitted_on, f"{n_rings} detected rings, {len(rows)} candidate attributions",
-                  coordination, fitted, l2, params)
-
-
-def _model(
-    version: str | None,
-    fitted_on: str | None,
-    data: str,
-    coordination: LogisticModel,
-    attribution: LogisticModel,
-    l2: float,
-    params: DetectionParams,
-    attribution_kept_from: dict[str, object] | None = None,
-) -> ScoringModel:
-    now = datetime.now(UTC)
-    described = f"{data}, labelled {now:%Y-%m-%d}"
-    return ScoringModel(
-        version=version or f"fitted-{now:%Y%m%dT%H%M%SZ}",
-        fitted_on=f"{fitted_on}: {described}" if fitted_on else described,
-        coordination=coordination,
-        attribution=attribution,
-        notes={"l2": l2, "detection": params.as_dict(),
-               **({"attribution_kept_from": attribution_kept_from} if attribution_kept_from else {})},
-    )
+    return fit(ax, ay, ATTRIBUTION_FEATURES, l2=l2, nonnegative=NONNEGATIVE_ATTRIBUTION), len(rows)
 
 
 def database_population(driver: neo4j.Driver, database: str, truth: Truth, params: DetectionParams) -> Population:

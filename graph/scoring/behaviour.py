@@ -107,9 +107,11 @@ def behaviour_features(
     m = rings.members.shape[0]
     best = np.zeros(m, np.float64)
     best_days = np.zeros(m, np.float64)
+    pair_ring = ring_of[co.src[inside]]
+    pair_observed, pair_expected = co.observed[inside].astype(np.float64), co.expected[inside]
     # llr > 0 only where O > E (and E is never below graph/behaviour/coaction.py's floor): log(O / E) > 0.
     strength = np.minimum(1.0, co.llr[inside] / params.strong_llr) * np.minimum(
-        1.0, np.log(co.observed[inside] / co.expected[inside]) / np.log(_FULL_EXCESS))
+        1.0, np.log(pair_observed / pair_expected) / np.log(_FULL_EXCESS))
     for end in (co.src[inside], co.dst[inside]):
         rows = row_of[end]
         np.maximum.at(best, rows, strength)
@@ -118,24 +120,22 @@ def behaviour_features(
     # Coverage (members with a co-acting partner) times the mean strength of the co-acting pairs: in a
     # big group every member has some strong partner by chance; the typical pair says more.
     covered = np.bincount(rings.member_set, weights=(best > 0).astype(np.float64), minlength=n_rings) / sizes
-    pair_ring = ring_of[co.src[inside]]
     pairs_per_ring = np.bincount(pair_ring, minlength=n_rings)
     mean_strength = np.bincount(pair_ring, weights=strength, minlength=n_rings) / np.maximum(pairs_per_ring, 1)
     x[:, _COL["coaction_cover"]] = covered * mean_strength
     x[:, _COL["coaction_days"]] = np.log1p(np.bincount(rings.member_set, weights=best_days, minlength=n_rings) / sizes)
-    observed = np.bincount(ring_of[co.src[inside]], weights=co.observed[inside].astype(np.float64), minlength=n_rings)
-    expected = np.bincount(ring_of[co.src[inside]], weights=co.expected[inside], minlength=n_rings)
+    observed = np.bincount(pair_ring, weights=pair_observed, minlength=n_rings)
+    expected = np.bincount(pair_ring, weights=pair_expected, minlength=n_rings)
     x[:, _COL["coaction_excess"]] = np.log(np.maximum(observed, 1.0) / np.maximum(expected, 1e-9)).clip(min=0.0) * (
         observed > 0)
     ring_hours = np.zeros((n_rings, 24), np.int64)
-    np.add.at(ring_hours, ring_of[co.src[inside]], co.hours[inside])
+    np.add.at(ring_hours, pair_ring, co.hours[inside])
     x[:, _COL["coaction_spread"]] = x[:, _COL["coaction_cover"]] * np.array([hour_entropy(h) for h in ring_hours])
     # Per ring: its co-acting pairs, strongest first as coaction_cover weighs them (then by llr, then by
     # accounts: deterministic), so the pair the evidence cites first is one that counts most.
-    ring = ring_of[co.src[inside]]
-    order = np.lexsort((co.dst[inside], co.src[inside], -co.llr[inside], -strength, ring))
+    order = np.lexsort((co.dst[inside], co.src[inside], -co.llr[inside], -strength, pair_ring))
     ordered = inside[order]
-    ring_sorted = ring[order]
+    ring_sorted = pair_ring[order]
     starts = np.searchsorted(ring_sorted, np.arange(n_rings + 1))
     coactions = []
     ptr = rings.set_ptr.tolist()

@@ -1,10 +1,10 @@
 """Vectorised scoring against the per-ring code it replaced, on small hand-made and random populations.
 
 The reference, tests/unit/scoring_reference.py with its coordination and attribution halves
-(scoring_reference_coordination.py, scoring_reference_attribution.py), is the scoring code as it was before it was
-vectorised, kept only as the specification the vectorised code must match. Every probability,
-feature and log-likelihood ratio must be *identical* (==, not approximately), and every evidence
-item the same kind, sentence, accounts, entities and organisation, in the same order.
+(scoring_reference_coordination.py, scoring_reference_attribution.py), is the scoring code as it was
+before it was vectorised, kept only as the specification the vectorised code must match. Every
+probability, feature and log-likelihood ratio must be *identical* (==, not approximately), and every
+evidence item the same kind, sentence, accounts, entities and organisation, in the same order.
 """
 
 from __future__ import annotations
