@@ -10,6 +10,7 @@ Per bundle and campaign gap (``--gap``: days, ``none`` = never cut, the old beha
 - rings found, ring recall at any score, ring F1 of the rings scored coordinated (>= 0.5, with the
   shipped scoring model), ARI over ring accounts, contamination;
 - ``fused``: found rings holding two or more campaigns of one operator (what the cut prevents);
+  ``2-op``: found rings holding campaigns of two or more operators (at least two members of each);
 - operations: true operations of 2+ campaigns with 2+ found (``found``), of them grouped under one
   found operation; found operations of 2+ rings and how many mix operators (an operator is the named
   organisation behind an operation, or the anonymous operation itself); ``1-org`` counts found
@@ -134,7 +135,7 @@ def main() -> None:
     ap.add_argument("--model", type=Path, help="score with this model file (default: the shipped model)")
     args = ap.parse_args()
     model = load_model(args.model) if args.model else default_model(usage_log=True)
-    print(f"  {'gap':>5} {'rings':>6} {'R_any':>6} {'F1_co':>6} {'ARI':>6} {'contam':>7} {'fused':>5} | "
+    print(f"  {'gap':>5} {'rings':>6} {'R_any':>6} {'F1_co':>6} {'ARI':>6} {'contam':>7} {'fused':>5} {'2-op':>4} | "
           f"{'ops2+':>5} {'found':>5} {'grouped':>8} | {'found2+':>7} {'mixed':>8} {'1-org':>5} {'benign':>6} | "
           f"{'top1':>5} {'top1_op':>7} {'traced':>6} {'false':>6} {'time':>6}")
     for path in args.bundle:
@@ -165,7 +166,8 @@ def main() -> None:
             top1_op, false = _attribution(inherited, rings, truth)
             top1_traced, _ = _attribution(inherited, rings, truth, traced)
             print(f"  {'none' if gap is None else f'{gap:g}':>5} {len(rings):>6} {every.ring_recall:6.3f} "
-                  f"{scored.ring_f1:6.3f} {every.ari:6.3f} {every.contamination:7.4f} {grouped.fused_rings:>5} | "
+                  f"{scored.ring_f1:6.3f} {every.ari:6.3f} {every.contamination:7.4f} {grouped.fused_rings:>5} "
+                  f"{grouped.mixing_rings:>4} | "
                   f"{grouped.true_operations:>5} {grouped.found:>5} {grouped.grouped:>3} {grouped.grouped_rate:4.2f} | "
                   f"{grouped.operations:>7} {grouped.mixed:>3} {grouped.mixed_rate:4.2f} {grouped.same_org:>5} "
                   f"{grouped.with_benign:>6} | "

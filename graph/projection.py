@@ -172,8 +172,9 @@ class AccountGraph:
     entity_weight: npt.NDArray[np.float64]  # w_e per entity; 0 for weak entities
     entity_degree: npt.NDArray[np.int32]  # distinct accounts per entity
     weak_entities: WeakEntities
-    # Per account: the median first_seen of its links (epoch seconds, NaN when none is timed); when
-    # it was active, for telling an operator's campaigns apart. Empty: unknown for every account.
+    # Per account: when it was active (epoch seconds, NaN when unknown), for telling an operator's
+    # campaigns apart: the median first_seen of its links, or with a usage log, when it sent
+    # (graph/pipeline/graph.py joined_graph). Empty: unknown for every account.
     active_at: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0, np.float64))
     coacting: Coacting | None = None  # from the usage log (graph/behaviour/coaction.py); None without one
 

@@ -14,7 +14,9 @@ of its own members from that ring (so a ring of benign accounts stands for nothi
 - ``with_benign`` counts detected operations of two or more rings where a ring that stands for no
   true ring (benign accounts, mostly) sits beside one that stands for an operator's campaign;
 - a detected ring **fuses** campaigns when two or more campaigns of one operation each put at least
-  two members in it: the error a campaign-blind merge makes.
+  two members in it: the error a campaign-blind merge makes;
+- a detected ring **mixes operators** when campaigns of two or more operators each put at least two
+  members in it: a suspension list that holds two actors, the worse error (an operator as above).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class OperationEvaluation:
     same_org: int
     with_benign: int
     fused_rings: int
+    mixing_rings: int
 
     @property
     def grouped_rate(self) -> float:
@@ -55,6 +58,7 @@ class OperationEvaluation:
             ("  grouping one organisation's operations", str(self.same_org)),
             ("  holding a benign ring beside a campaign", str(self.with_benign)),
             ("rings fusing campaigns of one operator", str(self.fused_rings)),
+            ("rings mixing operators", str(self.mixing_rings)),
         ]
 
 
@@ -79,13 +83,14 @@ def evaluate_operations(
         campaigns[operation].add(ring)
 
     stands_for: list[str | None] = []
-    fused = 0
+    fused = mixing = 0
     for members in rings:
         counts = Counter(truth_ring.get(a) for a in members if truth_ring.get(a))
         top = min(counts.items(), key=lambda kv: (-kv[1], kv[0]), default=None)
         stands_for.append(top[0] if top is not None and 2 * top[1] >= len(members) else None)
-        per_operation = Counter(ring_operation.get(r) for r, n in counts.items() if n >= 2 and r in ring_operation)
-        fused += any(n >= 2 for n in per_operation.values())
+        held = [r for r, n in counts.items() if n >= 2 and r in ring_operation]
+        fused += any(n >= 2 for n in Counter(ring_operation[r] for r in held).values())
+        mixing += len({ring_org[r] or ring_operation[r] for r in held}) >= 2
 
     found_in: dict[str, set[str]] = defaultdict(set)  # true operation -> detected operations of its campaigns
     found_campaigns: dict[str, set[str]] = defaultdict(set)
@@ -120,4 +125,5 @@ def evaluate_operations(
         same_org=same_org,
         with_benign=sum(1 for o in benign if sizes[o] >= 2 and detected.get(o)),
         fused_rings=fused,
+        mixing_rings=mixing,
     )

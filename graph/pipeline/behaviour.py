@@ -15,11 +15,12 @@ import numpy.typing as npt
 
 import neo4j
 from graph.behaviour.activity import AccountActivity, account_activity
-from graph.behaviour.coaction import Coaction, CoactionParams, coaction, join_coaction
+from graph.behaviour.coaction import Coaction, CoactionParams
 from graph.behaviour.usage import UsageIndex, usage_index
 from graph.detection import DetectionParams, detect_rings
 from graph.links import LinkIndex
-from graph.projection import AccountGraph, project
+from graph.pipeline.graph import joined_graph
+from graph.projection import AccountGraph
 from graph.scoring.behaviour import Behaviour
 from graph.store.usage_reads import read_activity, read_model_releases
 
@@ -98,6 +99,5 @@ class DetectedRings:
 def detect_with_usage(links: LinkIndex, templates: list[Template], params: DetectionParams) -> DetectedRings:
     """Projection, co-action and community detection, as a run does them."""
     usage = usage_index(templates, links.incidence.account_ids)
-    pairs = coaction(usage, links.n_accounts, params.coaction)
-    graph = join_coaction(project(links, params.projection), pairs, params.coaction, params.projection.min_weight)
+    pairs, graph = joined_graph(links, usage, params)
     return DetectedRings(graph, usage, pairs, detect_rings(graph, params))

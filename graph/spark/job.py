@@ -39,7 +39,7 @@ from graph.spark.bundle import Bundle, read_bundle
 from graph.spark.coaction import coaction_pairs, sent_minutes
 from graph.spark.communities import RingPlacement, ring_members
 from graph.spark.neighbourhood import account_emails, ring_neighbourhood
-from graph.spark.projection import account_activity, account_pairs, read_links
+from graph.spark.projection import account_activity, account_pairs, read_links, sent_activity
 from graph.spark.results import RunResults, write_results_files, write_run_file
 from graph.spark.scoring import ring_usage, score_on_driver
 from graph.vocabulary import KIND_ORDER
@@ -157,7 +157,8 @@ def run_job(
                 counts.update(requests=usage.n_requests, distinct_prompts=usage.n_prompts)
         model = model or default_model(usage_log=usage is not None and usage.n_requests > 0)
         with _stage(spark, timings, "project", progress):
-            activity = held(account_activity(read))
+            activity = account_activity(read)
+            activity = held(sent_activity(activity, minutes) if minutes is not None else activity)
             pairs = held(account_pairs(read, params.projection, buckets))
             counts["edges"] = pairs.count()
         coaction = None

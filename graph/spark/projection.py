@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame
 
-__all__ = ["account_activity", "account_pairs", "read_links"]
+__all__ = ["account_activity", "account_pairs", "read_links", "sent_activity"]
 
 _ACTOR_NETWORKS: Final = ("corporate", "hosting")
 _WEIGHTED: Final = pa.schema([("kind", pa.int32()), ("value", pa.string()), ("weight", pa.float64())])
@@ -60,6 +60,20 @@ def account_activity(read: DataFrame) -> DataFrame:
     low = F.element_at("t", (F.floor((F.size("t") - 1) / 2) + 1).cast("int"))
     high = F.element_at("t", (F.floor(F.size("t") / 2) + 1).cast("int"))
     return timed.select("account_id", ((low + high) / 2.0).alias("active_at"))
+
+
+def sent_activity(activity: DataFrame, minutes: DataFrame) -> DataFrame:
+    """`activity` with each account that sent a template of `minutes` (graph/spark/coaction.py
+    ``sent_minutes``) active from when it sent them: the first quartile of its sent minutes, in epoch
+    seconds, as graph/behaviour/usage.py ``sent_active_at`` computes it."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    sent = minutes.groupBy("account_id").agg(
+        F.array_sort(F.collect_list((F.col("minute") * 60).cast("double"))).alias("m"))
+    quartile = sent.select("account_id", F.element_at("m", (F.floor((F.size("m") - 1) / 4) + 1).cast("int"))
+                           .alias("sent_at"))
+    return activity.join(quartile, "account_id", "full").select(
+        "account_id", F.coalesce(F.col("sent_at"), F.col("active_at")).alias("active_at"))
 
 
 def _weights(batches: Iterable[pa.RecordBatch], *, params: ProjectionParams) -> Iterator[pa.RecordBatch]:

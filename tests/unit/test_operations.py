@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from graph.behaviour.usage import sent_active_at, usage_index
 from graph.detection import DetectionParams, detect_rings
 from graph.detection.operations import Operations, group_operations
 from graph.detection.ring_ids import assign_ring_ids
 from graph.detection.rings import split_campaigns
 from graph.evaluation.operations import evaluate_operations
 from graph.links import LinkIndex, index_links
+from graph.pipeline.graph import joined_graph
 from graph.pipeline.operations import operation_ids
 from graph.projection import ProjectionParams, active_at, project
 from tests.unit.test_detection import DAY, T0, Link, build
@@ -101,6 +103,39 @@ def test_active_at_is_the_median_first_seen_of_an_accounts_links() -> None:
     assert at[0] == T0 + 10 * DAY and np.isnan(at[1])
 
 
+def bought_ring(n: int) -> tuple[list[Link], list[tuple[str, int, str | None, list[tuple[str, list[int]]]]]]:
+    """`n` accounts bought from sellers months apart: each brings the three home addresses its
+    seller's household had (residential leases, shared with the seller's family), then shares the
+    operator's device and card and sends the operator's template in the campaign's week."""
+    links: list[Link] = []
+    sent: list[tuple[str, list[int]]] = []
+    for i in range(n):
+        old = T0 - (500 - 70 * i) * DAY
+        links += [(who, "ip", f"198.51.{i}.{k}", old + k * DAY) for k in range(3) for who in (f"b{i}", f"h{i}")]
+        links += [(f"b{i}", "device", "dev-op", T0 + i * 3600.0), (f"b{i}", "payment", "card-op", T0 + i * 3600.0)]
+        sent.append((f"b{i}", [int(T0 // 60) + day * 1440 + 60 * i for day in range(7)]))
+    return links, [("t-op", n, None, sent)]
+
+
+def test_a_ring_of_bought_accounts_is_one_campaign_by_when_it_sent_not_by_its_sellers_history() -> None:
+    links, templates = bought_ring(6)
+    index = index_links(build(links, {f"198.51.{i}.{k}": "residential" for i in range(6) for k in range(3)}))
+    params = DetectionParams(seed=3)
+    ring = sorted(f"b{i}" for i in range(6))
+    by_links = detect_rings(project(index, params.projection), params)  # the sellers' leases months apart cut it
+    assert by_links and all(len(set(members(index, r)) & set(ring)) <= 2 for r in by_links)
+    _, graph = joined_graph(index, usage_index(templates, index.incidence.account_ids), params)
+    assert [members(index, r) for r in detect_rings(graph, params) if members(index, r)[0].startswith("b")] == [ring]
+
+
+def test_sent_active_at_is_the_first_quartile_of_an_accounts_sent_minutes() -> None:
+    ids = np.array(["a", "b", "c"], dtype=np.str_)
+    templates = [("t1", 2, None, [("a", [10, 20, 30]), ("b", [5])]), ("t2", 3, None, [("a", [40, 50])]),
+                 ("t3", 1, None, [("c", [7])])]  # a template of one sender is nobody's co-action
+    at = sent_active_at(usage_index(templates, ids), 3)
+    assert at[0] == 20 * 60.0 and at[1] == 5 * 60.0 and np.isnan(at[2])
+
+
 def test_residential_and_widely_used_assets_tie_nothing_but_an_exclusive_server_does() -> None:
     base = campaign("a", 4, T0, "dev-a", "card-a") + campaign("b", 4, T0 + 100 * DAY, "dev-b", "card-b")
     rings = [[f"a{i}" for i in range(4)], [f"b{i}" for i in range(4)]]
@@ -163,7 +198,16 @@ def test_operation_evaluation_counts_grouping_mixing_and_fusion() -> None:
     mixed = evaluate_operations(rings, ["x", "y", "y"], truth_ring, truth_op, orgs)
     assert (mixed.grouped, mixed.operations, mixed.mixed) == (0, 1, 1)
     fused = evaluate_operations([rings[0] + rings[1], rings[2]], ["x", "y"], truth_ring, truth_op, orgs)
-    assert fused.fused_rings == 1 and fused.found == 0
+    assert fused.fused_rings == 1 and fused.found == 0 and fused.mixing_rings == 0
+    two_operators = evaluate_operations([rings[0], rings[1] + rings[2][:2], rings[2][2:]], ["x", "y", "z"],
+                                        truth_ring, truth_op, orgs)
+    assert two_operators.mixing_rings == 1 and two_operators.fused_rings == 0
+    one_straggler = evaluate_operations([rings[0], rings[1] + rings[2][:1], rings[2][1:]], ["x", "y", "z"],
+                                        truth_ring, truth_op, orgs)
+    assert one_straggler.mixing_rings == 0
+    one_organisation = evaluate_operations([rings[0], rings[1] + rings[2][:2], rings[2][2:]], ["x", "y", "z"],
+                                           truth_ring, truth_op, {a: "Org" for a in truth_ring})
+    assert one_organisation.mixing_rings == 0
 
 
 def test_a_ring_between_two_organisations_campaigns_is_contested_whatever_the_ring_order() -> None:
