@@ -21,6 +21,11 @@ a change can move has both accounts among the *seeds* returned here:
   pairs' only, and co-action as a group (graph/detection/coacting_groups.py) joins communities of one
   component only: the new sender's, which is re-detected.
 
+An account's activity time, which the campaign cut reads (graph/pipeline/graph.py ``joined_graph``),
+depends on its own links and its own minutes on the templates co-action can use: a change to either
+makes it a mover; a template that passes max_senders seeds every sender (above); and no template has
+fewer than two senders to gain one from (a prompt only one account sent stays `unshared`).
+
 The seeds are a superset of what changed, never less: re-detecting an unchanged component gives the
 rings it had, so a generous set costs time only.
 """
