@@ -36,12 +36,13 @@ if TYPE_CHECKING:  # mypy checks bench as a package; run as a script, bench/ is 
 else:
     from offline_bundle import OfflineBundle, cached_offline_bundle
 
-from graph.behaviour.coaction import CoactionParams, coaction, join_coaction
+from graph.behaviour.coaction import CoactionParams, join_coaction
 from graph.behaviour.usage import UsageIndex, usage_index
 from graph.detection import DetectionParams, detect_rings
 from graph.detection.leiden import leiden_cpm_partition
 from graph.evaluation.rings import evaluate_rings, rings_sharing_device_or_card
 from graph.links import LinkIndex, index_links
+from graph.pipeline.graph import joined_graph
 from graph.projection import AccountGraph, project
 from graph.vocabulary import KIND_ORDER
 
@@ -193,9 +194,8 @@ def _modes(bundle: OfflineBundle, links: LinkIndex, nodev: set[str], base: Detec
             templates = bundle.usage.coaction_templates(params.coaction.max_senders)
             t = time.perf_counter()
             usage = usage_index(templates, links.incidence.account_ids)
-            pairs = coaction(usage, links.n_accounts, params.coaction)
-            behaviour = join_coaction(_empty_graph(infra), pairs, params.coaction, params.projection.min_weight)
-            both = join_coaction(infra, pairs, params.coaction, params.projection.min_weight)
+            pairs, both = joined_graph(links, usage, params)  # as `ringtrace detect` builds it
+            behaviour = join_coaction(_empty_graph(both), pairs, params.coaction, params.projection.min_weight)
             label = f"w={window} d={days} {tag}"
             print(_row(f"behaviour {label}", detect_rings(behaviour, params), bundle, links, nodev,
                        time.perf_counter() - t))

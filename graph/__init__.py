@@ -1,3 +1,3 @@
 """ringtrace's domain: observations in Neo4j, rings of coordinated accounts, their attribution."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

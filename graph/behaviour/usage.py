@@ -68,8 +68,9 @@ def usage_index(
 
 def sent_active_at(usage: UsageIndex, n_accounts: int) -> npt.NDArray[np.float64]:
     """Per account of the run, when it began acting by what it sent: the first quartile of the
-    minutes in which it sent a template of 2 or more senders (each template's minutes counted, as
-    epoch seconds); NaN for an account that sent none.
+    minutes in which it sent a template of `usage` of 2 or more senders (each template's minutes
+    counted, as epoch seconds); NaN for an account that sent none. A run's usage holds the templates
+    co-action reads (2 to max_senders senders), so a public template does not count.
 
     The campaign cut (graph/detection/rings.py) asks when an account served its ring. Its links
     cannot always say: a bought account's seller left months of home, device and address history,

@@ -13,7 +13,7 @@ __all__ = ["code_version"]
 
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """``0.1.0+<git describe>`` when running from a checkout, else the package version."""
+    """``<package version>+<git describe>`` when running from a checkout, else the package version."""
     if CHECKOUT is None:
         return graph.__version__
     try:

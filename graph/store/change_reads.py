@@ -17,14 +17,17 @@ a change can move has both accounts among the *seeds* returned here:
   co-action could use before the change (at most max_senders senders, counted the same way) that
   has now passed max_senders (it links nobody any more) or has more than max_window_senders (one of
   its windows may be crowded, where each sender is paired with its neighbours in account order, and
-  a new sender changes whose neighbours they are). Otherwise a new sender's co-action is its own
-  pairs' only, and co-action as a group (graph/detection/coacting_groups.py) joins communities of one
-  component only: the new sender's, which is re-detected.
+  a new sender changes whose neighbours they are); and one that may have had a single sender before
+  (a load that stopped after its first part, or is still writing, leaves a template one sender): its
+  first sender's minutes count for that sender's activity time only from the second sender on.
+  Otherwise a new sender's co-action is its own pairs' only, and co-action as a group
+  (graph/detection/coacting_groups.py) joins communities of one component only: the new sender's,
+  which is re-detected.
 
 An account's activity time, which the campaign cut reads (graph/pipeline/graph.py ``joined_graph``),
-depends on its own links and its own minutes on the templates co-action can use: a change to either
-makes it a mover; a template that passes max_senders seeds every sender (above); and no template has
-fewer than two senders to gain one from (a prompt only one account sent stays `unshared`).
+depends on its own links and its own minutes on the templates co-action can use (2 to max_senders
+senders): a change to either makes it a mover, and a template that enters or leaves that range
+seeds every sender (above).
 
 The seeds are a superset of what changed, never less: re-detecting an unchanged component gives the
 rings it had, so a generous set costs time only.
@@ -61,7 +64,7 @@ WHERE r.changed_at >= $since
 WITH t, count(r) AS changed, collect(a.account_id) AS movers
 RETURN movers,
        CASE WHEN t.fingerprint <> $unshared AND t.accounts - changed <= $max_senders
-                 AND (t.accounts > $max_senders OR t.accounts > $max_window_senders)
+                 AND (t.accounts > $max_senders OR t.accounts > $max_window_senders OR t.accounts - changed < 2)
             THEN COLLECT { MATCH (u:Account)-[:SENT]->(t) RETURN u.account_id } ELSE [] END AS users
 """
 _SINCE: Final = "MATCH (run:DetectionRun {run_id: $run_id}) RETURN run.changes_since AS since"

@@ -130,10 +130,13 @@ def test_a_ring_of_bought_accounts_is_one_campaign_by_when_it_sent_not_by_its_se
 
 def test_sent_active_at_is_the_first_quartile_of_an_accounts_sent_minutes() -> None:
     ids = np.array(["a", "b", "c"], dtype=np.str_)
-    templates = [("t1", 2, None, [("a", [10, 20, 30]), ("b", [5])]), ("t2", 3, None, [("a", [40, 50])]),
+    templates = [("t1", 2, None, [("a", [10, 20, 30]), ("b", [5, 6])]), ("t2", 3, None, [("a", [30, 40]), ("b", [6])]),
                  ("t3", 1, None, [("c", [7])])]  # a template of one sender is nobody's co-action
     at = sent_active_at(usage_index(templates, ids), 3)
+    # a: 10, 20, 30, 30, 40 (a minute on two templates counts twice); b: 5, 6, 6
     assert at[0] == 20 * 60.0 and at[1] == 5 * 60.0 and np.isnan(at[2])
+    five = sent_active_at(usage_index([("t", 2, None, [("a", [1, 2, 3, 4, 5, 6]), ("b", [9])])], ids), 3)
+    assert five[0] == 2 * 60.0  # the first quartile of six minutes: the second
 
 
 def test_residential_and_widely_used_assets_tie_nothing_but_an_exclusive_server_does() -> None:
