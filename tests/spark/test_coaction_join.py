@@ -87,3 +87,34 @@ def test_the_join_gives_coaction_py_figures_on_any_timeline(spark: SparkSession,
                                                             window: int) -> None:
     params = CoactionParams(window_minutes=window, min_days=2, max_senders=4, max_window_senders=3)
     assert _on_spark(spark, timeline, params) == _in_process(timeline, params)
+
+
+def test_the_jobs_activity_time_is_sent_active_at(spark: SparkSession) -> None:
+    """graph/spark/projection.py ``sent_activity`` against graph/behaviour/usage.py ``sent_active_at``
+    joined as graph/pipeline/graph.py joins it: sent minutes where there are any, else the links'."""
+    from graph.behaviour.usage import sent_active_at
+    from graph.spark.coaction import sent_minutes
+    from graph.spark.projection import sent_activity
+
+    timeline: Timeline = {
+        "t1": {"a": [START + 10, START + 20, START + 30], "b": [START + 5, START + 6]},
+        "t2": {"a": [START + 30, START + 40], "b": [START + 6]},  # a minute on two templates counts twice
+        "t3": {x: [START + 1] for x in "abcde"},  # above max_senders: public, read by neither
+    }
+    links = {"a": 1.0e9, "c": 2.0e9}  # c sent nothing co-action reads
+    accounts = np.array(["a", "b", "c"], dtype=np.str_)
+    read: Templates = [(t, len(sent), None, list(sent.items())) for t, sent in timeline.items()
+                       if len(sent) <= PARAMS.max_senders]
+    sent = sent_active_at(usage_index(read, accounts), 3)
+    link_at = np.array([links.get(str(a), np.nan) for a in accounts])
+    expected = dict(zip(accounts.tolist(), np.where(np.isnan(sent), link_at, sent).tolist(), strict=True))
+    assert expected == {"a": (START + 20) * 60.0, "b": (START + 5) * 60.0, "c": 2.0e9}
+
+    requests = spark.createDataFrame(
+        [(t, a, m * 60 + k) for t, s in timeline.items() for a, minutes in s.items() for m in minutes for k in (7, 41)],
+        "template string, account_id string, second long")
+    templates = spark.createDataFrame([(t, len(s)) for t, s in timeline.items()], "template string, senders long")
+    activity = spark.createDataFrame(list(links.items()), "account_id string, active_at double")
+    found = {r["account_id"]: r["active_at"] for r in sent_activity(activity, sent_minutes(requests, templates, PARAMS))
+             .collect()}
+    assert found == expected
