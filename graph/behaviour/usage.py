@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from graph.projection import ragged_indices
+
 __all__ = ["UsageIndex", "sent_active_at", "usage_index"]
 
 
@@ -86,8 +88,7 @@ def sent_active_at(usage: UsageIndex, n_accounts: int) -> npt.NDArray[np.float64
     if int(lengths.sum()) == 0:
         return result
     account = np.repeat(usage.sent_account[rows].astype(np.int64), lengths)
-    position = np.arange(account.shape[0]) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    minute = usage.minutes[np.repeat(usage.minute_offsets[rows], lengths) + position]
+    minute = usage.minutes[ragged_indices(usage.minute_offsets, rows)]
     order = np.lexsort((minute, account))
     account, minute = account[order], minute[order]
     starts = np.flatnonzero(np.r_[True, account[1:] != account[:-1]])

@@ -12,7 +12,7 @@ from graph.detection.ring_ids import assign_ring_ids
 from graph.detection.rings import split_campaigns
 from graph.evaluation.operations import evaluate_operations
 from graph.links import LinkIndex, index_links
-from graph.pipeline.graph import joined_graph
+from graph.pipeline.graph import Templates, joined_graph
 from graph.pipeline.operations import operation_ids
 from graph.projection import ProjectionParams, active_at, project
 from tests.unit.test_detection import DAY, T0, Link, build
@@ -103,7 +103,7 @@ def test_active_at_is_the_median_first_seen_of_an_accounts_links() -> None:
     assert at[0] == T0 + 10 * DAY and np.isnan(at[1])
 
 
-def bought_ring(n: int) -> tuple[list[Link], list[tuple[str, int, str | None, list[tuple[str, list[int]]]]]]:
+def bought_ring(n: int) -> tuple[list[Link], Templates]:
     """`n` accounts bought from sellers months apart: each brings the three home addresses its
     seller's household had (residential leases, shared with the seller's family), then shares the
     operator's device and card and sends the operator's template in the campaign's week."""
